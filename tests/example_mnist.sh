@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# The MNIST examples on real Fashion-MNIST: a short run of each must exit 0,
-# print a finite training loss and write its checkpoint. Skipped (exit 77,
-# meson's skip code) when Debian's dataset-fashion-mnist is not installed.
-# usage: example_mnist.sh MNIST_CNN MNIST_MLP
+# The MNIST programs on real Fashion-MNIST, a few dozen steps each:
+# - mnist_cnn and mnist_mlp exit 0, print a finite loss, a confusion matrix
+#   whose cells add up to the 10,000 test images, write checkpoint and CSV;
+# - mnist_predict restores the checkpoint and reports exactly the test loss
+#   and accuracy that training reported for it;
+# - --resume: 2 epochs, then a resumed third, equals 3 epochs in one run
+#   (global step, Adam's slots and the shuffling order all restored);
+# - bad flags: usage and exit 2.
+# Skipped (exit 77, meson's skip code) without Debian's dataset-fashion-mnist.
+# usage: example_mnist.sh MNIST_CNN MNIST_MLP MNIST_PREDICT
 set -euo pipefail
+cnn=$1 mlp=$2 predict=$3
 data=/usr/share/datasets/fashion-mnist
 if [ ! -d "$data" ]; then
   echo "SKIPPED: dataset-fashion-mnist not installed"
@@ -11,32 +18,69 @@ if [ ! -d "$data" ]; then
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
 
-run() { # run NAME EXE MAX_STEPS [FLAGS...]
+train() { # train NAME EXE MAX_STEPS [FLAGS...]: output in $dir/NAME.out
   local name=$1 exe=$2 steps=$3
   shift 3
-  local out
-  out=$("$exe" --data "$data" --epochs 1 --max-steps "$steps" --checkpoint "$dir/$name.ckpt" \
-        --log "$dir/$name.csv" "$@")
-  echo "$out"
-  # "epoch 1/1  train loss L  acc A  |  test loss ..." : L must be a finite number
+  "$exe" --data "$data" --epochs 1 --max-steps "$steps" --checkpoint "$dir/$name.ckpt" \
+         --log "$dir/$name.csv" "$@" > "$dir/$name.out"
+  cat "$dir/$name.out"
+  # "epoch 1/1  train loss L  acc A  |  test loss TL  acc TA  | ..."
   local loss
-  loss=$(awk '/^epoch 1\/1 / { print $5 }' <<< "$out")
-  if ! [[ "$loss" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
-    echo "FAIL: $name: train loss '$loss' is not a finite number"
-    exit 1
-  fi
-  test -s "$dir/$name.ckpt" || { echo "FAIL: $name: no checkpoint written"; exit 1; }
-  test "$(wc -l < "$dir/$name.csv")" -eq 2 || { echo "FAIL: $name: CSV log"; exit 1; }
+  loss=$(awk '/^epoch 1\/1 / { print $5 }' "$dir/$name.out")
+  [[ "$loss" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$name: train loss '$loss' is not a finite number"
+  test -s "$dir/$name.ckpt" || fail "$name: no checkpoint written"
+  test "$(wc -l < "$dir/$name.csv")" -eq 2 || fail "$name: CSV log"
+  # the confusion matrix: ten rows whose cells sum to the test set's size
+  local cells
+  cells=$(awk '/^confusion matrix/ { m = 1; next } m && /^[0-9] / { for (i = NF - 10; i < NF; i++) s += $i; r++ }
+               END { print r " " s }' "$dir/$name.out")
+  test "$cells" = "10 10000" || fail "$name: confusion matrix rows/sum '$cells', want '10 10000'"
 }
 
-run mnist_cnn "$1" 40 --batch-size 32
-run mnist_mlp "$2" 100
+test_of() { awk '/^epoch 1\/1 / { print $11 " " $13 }' "$1"; } # "test_loss test_acc"
 
-# a bad flag: usage and exit 2
+train cnn "$cnn" 40 --batch-size 32
+train mlp "$mlp" 100
+
+# mnist_predict: the same test loss and accuracy as the epoch that saved the checkpoint.
+for m in cnn mlp; do
+  "$predict" --data "$data" --checkpoint "$dir/$m.ckpt" --model $m --index 0 > "$dir/$m.predict"
+  got=$(awk '/^restored / { print $(NF - 2) " " $NF }' "$dir/$m.predict")
+  want=$(test_of "$dir/$m.out")
+  test -n "$want" && test "$got" = "$want" || fail "mnist_predict $m: '$got', training reported '$want'"
+  grep -q "^test image 0: label 9 (Ankle boot), predicted" "$dir/$m.predict" ||
+    fail "mnist_predict $m: no prediction for --index 0"
+done
+# the wrong model for the checkpoint: a clear error, exit 1
 set +e
-"$1" --epochs zero > /dev/null 2>&1
+"$predict" --data "$data" --checkpoint "$dir/cnn.ckpt" --model mlp > /dev/null 2> "$dir/wrong.err"
 code=$?
 set -e
-test "$code" -eq 2 || { echo "FAIL: a bad flag exited $code, not 2"; exit 1; }
+test "$code" -eq 1 && grep -q "fc1/weights" "$dir/wrong.err" || fail "mnist_predict with the wrong --model (exit $code)"
+
+# --resume continues exactly where the saved run stopped.
+resume_flags=(--data "$data" --max-steps 30 --seed 5)
+"$mlp" "${resume_flags[@]}" --epochs 3 --log "$dir/straight.csv" > /dev/null
+"$mlp" "${resume_flags[@]}" --epochs 2 --log "$dir/resumed.csv" --checkpoint "$dir/r.ckpt" > /dev/null
+"$mlp" "${resume_flags[@]}" --epochs 3 --log "$dir/resumed.csv" --checkpoint "$dir/r.ckpt" --resume > "$dir/r.out"
+grep -q "resumed from .* at global step 60 (2 epochs done)" "$dir/r.out" || fail "resume message: $(cat "$dir/r.out")"
+cmp "$dir/straight.csv" "$dir/resumed.csv" || fail "3 epochs straight and 2 + 1 resumed differ:
+$(paste -d'|' "$dir/straight.csv" "$dir/resumed.csv")"
+
+# bad flags: usage and exit 2
+for args in "--epochs zero" "--optimizer adagrad" "--bogus" "--resume"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$cnn" $args > /dev/null 2>&1
+  code=$?
+  set -e
+  test "$code" -eq 2 || fail "mnist_cnn $args exited $code, not 2"
+done
+set +e
+"$predict" > /dev/null 2>&1
+code=$?
+set -e
+test "$code" -eq 2 || fail "mnist_predict without --checkpoint exited $code, not 2"
 echo "1 passed, 0 failed"

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The main job: set up, build, run the example, and render its graph.
+# The main job: set up, build, and train mnist_cnn (the TF layers-tutorial CNN
+# with batch normalization) on Fashion-MNIST for one epoch; the outputs go to
+# runs/mnist_cnn/. Extra arguments go to mnist_cnn (e.g. --epochs 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -d build ] || meson setup build --buildtype=release
 meson compile -C build
-./build/examples/linear_regression --dot build/linear_regression.dot
-dot -Tpng build/linear_regression.dot -o build/linear_regression.png
-echo "graph drawn: build/linear_regression.png"
-./build/examples/mlp_checkpoint --checkpoint build/mlp_checkpoint.ckpt
+out=runs/mnist_cnn
+mkdir -p "$out"
+./build/examples/mnist_cnn --checkpoint "$out/model.ckpt" --log "$out/metrics.csv" --plot "$out/curves.png" \
+  --dot "$out/graph.dot" "$@"
+dot -Tpng "$out/graph.dot" -o "$out/graph.png"
+echo "graph:      $out/graph.png (rendered from $out/graph.dot)"
+echo "predict:    ./build/examples/mnist_predict --checkpoint $out/model.ckpt --index 0"

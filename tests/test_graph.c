@@ -433,6 +433,61 @@ START_TEST(test_write_dot)
 }
 END_TEST
 
+static int count_substr(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* The collapsed view: a/b/{p,q,r} become one node a/b (3 ops) inside the
+ * cluster a; the two data edges from x into it are drawn once; the control
+ * edge from inside a/b to the top-level t stays, dashed. */
+START_TEST(test_write_dot_collapsed)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = scalar(g, 1, "x");
+    tg_tensor *r = NULL;
+    TG_WITH_NAME_SCOPE(g, "a")
+    {
+        TG_WITH_NAME_SCOPE(g, "b")
+        {
+            tg_tensor *p = tg_identity(g, x, "p");
+            tg_tensor *q = tg_identity(g, x, "q");
+            r = tg_add(g, p, q, "r");
+        }
+    }
+    tg_op *deps[] = {tg_tensor_op(r)};
+    TG_WITH_CONTROL_DEPENDENCIES(g, deps, 1)
+    {
+        tg_identity(g, x, "t");
+    }
+    ck_assert_tg_ok(g);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_graph_write_dot_opts(g, f, &(tg_dot_options){.max_depth = 2}), TG_OK);
+    char *dot = read_all(f);
+    fclose(f);
+    ck_assert_str_contains(dot, "label=\"b\\n3 ops\"");
+    ck_assert_int_eq(count_clusters(dot), 1); /* a; b is a node now */
+    ck_assert_int_eq(count_substr(dot, " -> "), 3); /* x -> a/b, x -> t, a/b -> t (dashed) */
+    ck_assert_int_eq(count_substr(dot, "dashed"), 1);
+    ck_assert_ptr_null(strstr(dot, "a/b/p"));
+    free(dot);
+
+    /* max_depth 0 draws every op, as tg_graph_write_dot. */
+    f = tmpfile();
+    ck_assert_int_eq(tg_graph_write_dot_opts(g, f, &(tg_dot_options){.max_depth = 0}), TG_OK);
+    dot = read_all(f);
+    fclose(f);
+    ck_assert_int_eq(count_clusters(dot), 2);
+    ck_assert_int_eq(count_substr(dot, " -> "), 6); /* x->p, x->q, p->r, q->r, x->t, r->t */
+    free(dot);
+    ck_assert_int_eq(tg_graph_write_dot_opts(g, stdout, &(tg_dot_options){.max_depth = -1}), TG_INVALID_ARGUMENT);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -463,6 +518,7 @@ static Suite *graph_suite(void)
 
     TCase *dot = tcase_create("dot");
     tcase_add_test(dot, test_write_dot);
+    tcase_add_test(dot, test_write_dot_collapsed);
     tcase_set_timeout(dot, TGC_TIMEOUT);
     suite_add_tcase(s, dot);
     return s;

@@ -241,6 +241,23 @@ TG_API int tg_graph_check_update_ops(const tg_graph *g, tg_tensor *const *fetche
  * INTERNAL when the stream reports a write error. */
 TG_API tg_code tg_graph_write_dot(const tg_graph *g, FILE *out);
 
+/* Options of tg_graph_write_dot_opts. */
+typedef struct tg_dot_options {
+    /* Name scopes nested deeper than this many levels are drawn as one node
+     * each, labelled with their op count (TensorBoard's collapsed view):
+     * with 2, "conv1/BatchNorm/AssignMovingAvg" is inside the node
+     * conv1/BatchNorm, and its control edge to the train op stays visible
+     * as a dashed edge from that node. Edges between the same two nodes are
+     * drawn once. 0: every op is drawn. */
+    int max_depth;
+} tg_dot_options;
+
+/* tg_graph_write_dot with options (NULL: every op, as tg_graph_write_dot).
+ * Returns TG_OK, INVALID_ARGUMENT for a NULL g or out or a negative
+ * max_depth, RESOURCE_EXHAUSTED when out of memory, INTERNAL on a write
+ * error. Nothing is kept. */
+TG_API tg_code tg_graph_write_dot_opts(const tg_graph *g, FILE *out, const tg_dot_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

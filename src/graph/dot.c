@@ -1,5 +1,6 @@
 /* Graphviz export: how people look at what they built. Name scopes become
  * nested clusters, so "conv1/..." ops sit together in a box labelled conv1. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,27 @@ static void emit_node(tg__strbuf *b, const tg_op *op, const char *base, int inde
 
 /* Emits the ops directly in scope `prefix` ("" or "a/b/"), then one cluster
  * per child scope, in order of first appearance. */
-static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int indent) {
+/* One node standing for every op under scope `sub` ("a/b/"): the
+ * collapsed view. Its id is the first such op's, which node_of maps all of
+ * them to. */
+static void emit_collapsed(tg__strbuf *b, const tg_graph *g, const char *sub, int indent) {
+    size_t len = strlen(sub);
+    int first = -1, count = 0;
+    for (int i = 0; i < g->n_ops; i++)
+        if (strncmp(g->ops[i]->name, sub, len) == 0) {
+            if (first < 0) first = g->ops[i]->id;
+            count++;
+        }
+    tg__strbuf_printf(b, "%*sn%d [label=\"", indent, "", first);
+    const char *base = sub;
+    for (const char *p = sub; p[0] && p[1]; p++)
+        if (*p == '/') base = p + 1;
+    tg__strbuf_printf(b, "%.*s\\n%d ops\", tooltip=\"", (int)(strlen(base) - 1), base, count);
+    put_escaped(b, sub);
+    tg__strbuf_printf(b, "\", shape=box3d, style=filled, fillcolor=\"#eeeeee\"];\n");
+}
+
+static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int indent, int depth_left) {
     size_t plen = strlen(prefix);
     const char **kids = NULL;
     size_t *kid_len = NULL;
@@ -74,39 +95,98 @@ static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int
         memcpy(sub + plen, kids[k], kid_len[k]);
         sub[sub_len - 1] = '/';
         sub[sub_len] = '\0';
-        tg__strbuf_printf(b, "%*ssubgraph \"cluster_", indent, "");
-        put_escaped(b, sub);
-        tg__strbuf_printf(b, "\" {\n%*slabel=\"%.*s\";\n", indent + 2, "", (int)kid_len[k], kids[k]);
-        emit_scope(b, g, sub, indent + 2);
-        tg__strbuf_printf(b, "%*s}\n", indent, "");
+        if (depth_left == 1) {
+            emit_collapsed(b, g, sub, indent);
+        } else {
+            tg__strbuf_printf(b, "%*ssubgraph \"cluster_", indent, "");
+            put_escaped(b, sub);
+            tg__strbuf_printf(b, "\" {\n%*slabel=\"%.*s\";\n", indent + 2, "", (int)kid_len[k], kids[k]);
+            emit_scope(b, g, sub, indent + 2, depth_left - 1);
+            tg__strbuf_printf(b, "%*s}\n", indent, "");
+        }
         free(sub);
     }
     free(kids);
     free(kid_len);
 }
 
-tg_code tg_graph_write_dot(const tg_graph *g, FILE *out) {
-    if (!g || !out) return TG_INVALID_ARGUMENT;
-    tg__strbuf b = {0};
-    tg__strbuf_printf(&b, "digraph tgraph {\n  rankdir=TB;\n  node [fontsize=10];\n"
-                          "  edge [fontsize=8];\n");
-    emit_scope(&b, g, "", 2);
+/* The node an op is drawn as: itself, or the first op of its scope at
+ * depth max_depth when that scope is collapsed. */
+static int *node_map(const tg_graph *g, int max_depth) {
+    int *node_of = malloc((size_t)(g->n_ops > 0 ? g->n_ops : 1) * sizeof *node_of);
+    if (!node_of) return NULL;
     for (int i = 0; i < g->n_ops; i++) {
         const tg_op *op = g->ops[i];
+        node_of[i] = op->id;
+        if (max_depth <= 0) continue;
+        const char *cut = op->name;
+        int depth = 0;
+        while (depth < max_depth && (cut = strchr(cut, '/')) != NULL) cut++, depth++;
+        if (depth < max_depth || !cut) continue; /* not nested deeper than max_depth */
+        size_t len = (size_t)(cut - op->name);
+        for (int j = 0; j < i; j++)
+            if (strncmp(g->ops[j]->name, op->name, len) == 0) {
+                node_of[i] = node_of[j];
+                break;
+            }
+    }
+    return node_of;
+}
+
+/* Edges between collapsed nodes repeat; each (from, to, kind) is drawn once. */
+typedef struct {
+    uint64_t *slots;
+    size_t cap;
+} edge_set;
+
+static bool edge_first_time(edge_set *e, int from, int to, int control) {
+    uint64_t key = ((uint64_t)(uint32_t)from << 33 | (uint64_t)(uint32_t)to << 1 | (uint64_t)control) + 1;
+    size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (e->cap - 1);
+    while (e->slots[h] && e->slots[h] != key) h = (h + 1) & (e->cap - 1);
+    if (e->slots[h]) return false;
+    e->slots[h] = key;
+    return true;
+}
+
+tg_code tg_graph_write_dot_opts(const tg_graph *g, FILE *out, const tg_dot_options *opts) {
+    if (!g || !out || (opts && opts->max_depth < 0)) return TG_INVALID_ARGUMENT;
+    int max_depth = opts ? opts->max_depth : 0;
+    size_t n_edges = 0;
+    for (int i = 0; i < g->n_ops; i++) n_edges += (size_t)g->ops[i]->n_inputs + (size_t)g->ops[i]->n_control;
+    edge_set es = {.cap = 16};
+    while (es.cap < 2 * n_edges + 16) es.cap *= 2;
+    es.slots = calloc(es.cap, sizeof *es.slots);
+    int *node_of = node_map(g, max_depth);
+    tg__strbuf b = {0};
+    b.failed = !es.slots || !node_of;
+    tg__strbuf_printf(&b, "digraph tgraph {\n  rankdir=TB;\n  node [fontsize=10];\n"
+                          "  edge [fontsize=8];\n");
+    if (!b.failed) emit_scope(&b, g, "", 2, max_depth);
+    for (int i = 0; i < g->n_ops && !b.failed; i++) {
+        const tg_op *op = g->ops[i];
+        int to = node_of[op->id];
         for (int k = 0; k < op->n_inputs; k++) {
             char shp[128];
             const tg_tensor *t = op->inputs[k];
-            tg__strbuf_printf(&b, "  n%d -> n%d [label=\"%s\"];\n", t->op->id, op->id,
+            int from = node_of[t->op->id];
+            if (from == to || !edge_first_time(&es, from, to, 0)) continue;
+            tg__strbuf_printf(&b, "  n%d -> n%d [label=\"%s\"];\n", from, to,
                               tg_shape_format(&t->shape, shp, sizeof shp));
         }
-        for (int k = 0; k < op->n_control; k++)
-            tg__strbuf_printf(&b, "  n%d -> n%d [style=dashed, color=\"#888888\"];\n",
-                              op->control[k]->id, op->id);
+        for (int k = 0; k < op->n_control; k++) {
+            int from = node_of[op->control[k]->id];
+            if (from == to || !edge_first_time(&es, from, to, 1)) continue;
+            tg__strbuf_printf(&b, "  n%d -> n%d [style=dashed, color=\"#888888\"];\n", from, to);
+        }
     }
     tg__strbuf_printf(&b, "}\n");
     tg_code rc = TG_OK;
     if (b.failed) rc = TG_RESOURCE_EXHAUSTED;
     else if (fwrite(b.data, 1, b.len, out) != b.len || fflush(out) != 0) rc = TG_INTERNAL;
     tg__strbuf_free(&b);
+    free(node_of);
+    free(es.slots);
     return rc;
 }
+
+tg_code tg_graph_write_dot(const tg_graph *g, FILE *out) { return tg_graph_write_dot_opts(g, out, NULL); }

@@ -27,7 +27,7 @@
 
 typedef struct mnist_flags {
     const char *data, *optimizer, *checkpoint, *log, *plot, *dot, *labels;
-    int epochs, batch_size;
+    int epochs, batch_size, dot_depth;
     long max_steps; /* 0: whole epochs */
     double lr;      /* <= 0: the optimizer's usual default */
     unsigned long long seed;
@@ -50,6 +50,7 @@ static void usage(FILE *f, const char *prog) {
             "  --log FILE           CSV: epoch,train_loss,train_acc,test_loss,test_acc (appended on --resume)\n"
             "  --plot FILE.png      loss and accuracy curves drawn by gnuplot from the CSV\n"
             "  --dot FILE           write the graph in Graphviz DOT (render: dot -Tpng FILE -o graph.png)\n"
+            "  --dot-depth N        in the DOT, name scopes deeper than N are one node each (default 1; 0: every op)\n"
             "  --labels NAME        class names: fashion | digits | auto (default auto: from the --data path)\n"
             "  --help               this message\n",
             prog);
@@ -73,10 +74,10 @@ static int is_any(const char *a, const char *const *names) {
 /* Returns -1 to go on, else the exit code (0 for --help, 2 for a bad flag). */
 static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) {
     *f = (mnist_flags){.data = MNIST_DEFAULT_DATA, .optimizer = "adam", .labels = "auto", .epochs = 1,
-                       .batch_size = 64, .seed = 1};
+                       .batch_size = 64, .dot_depth = 1, .seed = 1};
     static const char *const with_value[] = {"--data", "--epochs", "--batch-size", "--optimizer", "--lr",
                                              "--seed", "--max-steps", "--checkpoint", "--log",
-                                             "--plot", "--dot",     "--labels",     NULL};
+                                             "--plot", "--dot",     "--dot-depth", "--labels", NULL};
     static const char *const optimizers[] = {"sgd", "momentum", "adam", "rmsprop", NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -124,7 +125,7 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
                 goto bad;
             }
         } else {
-            long min = strcmp(a, "--seed") == 0 ? 0 : 1, max = 1000000000L;
+            long min = strcmp(a, "--seed") == 0 || strcmp(a, "--dot-depth") == 0 ? 0 : 1, max = 1000000000L;
             if (!mnist_parse_long(v, min, max, &n)) {
                 fprintf(stderr, "%s: %s needs an integer from %ld to %ld, got '%s'\n", prog, a, min, max, v);
                 goto bad;
@@ -132,6 +133,7 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
             if (strcmp(a, "--epochs") == 0) f->epochs = (int)n;
             else if (strcmp(a, "--batch-size") == 0) f->batch_size = (int)n;
             else if (strcmp(a, "--max-steps") == 0) f->max_steps = n;
+            else if (strcmp(a, "--dot-depth") == 0) f->dot_depth = (int)n;
             else f->seed = (unsigned long long)n;
         }
     }
@@ -210,9 +212,11 @@ static int build(net *n, const mnist_flags *f, mnist_model_fn model, int rows, i
     return tg_graph_status(g) == TG_OK;
 }
 
-static int write_dot(tg_graph *g, const char *path) {
+/* The collapsed view by default: the training graph has some 2,000 ops
+ * (gradients, Adam's slots, the saver), too many to read drawn one by one. */
+static int write_dot(tg_graph *g, const char *path, int depth) {
     FILE *df = fopen(path, "w");
-    int ok = df && tg_graph_write_dot(g, df) == TG_OK;
+    int ok = df && tg_graph_write_dot_opts(g, df, &(tg_dot_options){.max_depth = depth}) == TG_OK;
     if (df && fclose(df) != 0) ok = 0;
     return ok;
 }
@@ -302,7 +306,7 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
         fprintf(stderr, "%s: graph error: %s\n", prog, tg_graph_message(n->g));
         return 0;
     }
-    if (f->dot && !write_dot(n->g, f->dot)) {
+    if (f->dot && !write_dot(n->g, f->dot, f->dot_depth)) {
         fprintf(stderr, "%s: cannot write %s\n", prog, f->dot);
         return 0;
     }

@@ -41,7 +41,12 @@ train() { # train NAME EXE MAX_STEPS [FLAGS...]: output in $dir/NAME.out
 
 test_of() { awk '/^epoch 1\/1 / { print $11 " " $13 }' "$1"; } # "test_loss test_acc"
 
-train cnn "$cnn" 40 --batch-size 32
+train cnn "$cnn" 40 --batch-size 32 --dot "$dir/cnn.dot"
+# the collapsed DOT: conv1 is one node, and its update ops' control edge to
+# the train op (Adam) is drawn dashed
+conv1=$(grep -o 'n[0-9]* \[label="conv1\\n[0-9]* ops' "$dir/cnn.dot" | cut -d' ' -f1)
+adam=$(grep -o 'n[0-9]* \[label="Adam\\n[0-9]* ops' "$dir/cnn.dot" | cut -d' ' -f1)
+grep -q "^  $conv1 -> $adam \[style=dashed" "$dir/cnn.dot" || fail "DOT: no dashed edge conv1 ($conv1) -> Adam ($adam)"
 train mlp "$mlp" 100
 
 # mnist_predict: the same test loss and accuracy as the epoch that saved the checkpoint.

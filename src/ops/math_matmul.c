@@ -54,7 +54,7 @@ static tg_code matmul_shapes(tg__kernel_ctx *c, int64_t *m, int64_t *k, int64_t 
 #define MATMUL_KERNEL(NAME, T, GEMM)                                                    \
     static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const matmul_attrs *a = c->attrs;                                               \
-        int64_t m, k, n;                                                                \
+        int64_t m = 0, k = 0, n = 0; /* set on success; -O3 cannot see it */   \
         tg_code rc = matmul_shapes(c, &m, &k, &n);                                      \
         if (rc != TG_OK) return rc;                                                     \
         T *z = c->out[0]->data;                                                         \

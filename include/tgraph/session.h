@@ -46,11 +46,49 @@ TG_API double tg_array_get(const tg_array *a, int64_t i);
 
 /* A session on g (tf.Session(graph=g)): it holds a reference on g, so the
  * graph lives until both are freed. Variable values live in the session and
- * persist across runs. Ops may still be added to g afterwards.
+ * persist across runs. Ops may still be added to g afterwards. Equals
+ * tg_session_new_opts(g, NULL): intra-op threads as the system picks.
  * Ownership: free with tg_session_free. Errors: NULL when g is NULL, when g
  * is in error (its message stays on g), or out of memory. */
 TG_API tg_session *tg_session_new(tg_graph *g);
-/* Frees the session, its variable values and its buffers. NULL is ignored. */
+/* Options for a new session (TF's ConfigProto). A zeroed struct is
+ * tg_session_new's behaviour. */
+typedef struct tg_session_options {
+    /* Threads for one op's work (TF's ConfigProto.intra_op_parallelism_threads):
+     * convolutions, fused batch norm and pooling split their work over this
+     * many threads, the calling one included; other ops run on the calling
+     * thread, one op at a time (TF's inter-op parallelism is not modelled).
+     * 0: the system picks, as in TF: the CPUs the process may run on
+     * (sched_getaffinity); bench/README.md has the measurements behind it.
+     * 1: tgraph's kernels run on the calling thread only, and OpenBLAS keeps
+     * its own setting (OPENBLAS_NUM_THREADS). Above 1, the first convolution
+     * run on the threads sets OpenBLAS to one thread for the whole process
+     * (openblas_set_num_threads(1)): the GEMMs already run one per thread,
+     * and OpenBLAS's own threads would oversubscribe the CPUs.
+     * Results do not depend on timing: a given count gives the same bits on
+     * every run. Forward values are the same for every count; gradients
+     * summed over the batch (Conv2DBackpropFilter) may differ between counts
+     * by float rounding. Negative counts are an error. */
+    int intra_op_parallelism_threads;
+} tg_session_options;
+
+/* tg_session_new with options (tf.Session(graph=g, config=ConfigProto(...))).
+ * opts NULL means a zeroed struct; it is read during the call only. The
+ * intra-op threads are started here, sleep while no op needs them, and are
+ * stopped by tg_session_free.
+ * Ownership: free with tg_session_free; the session holds a reference on g,
+ * as with tg_session_new.
+ * Errors: NULL when g is NULL or in error (its message stays on g), when
+ * intra_op_parallelism_threads is negative, or when memory or threads cannot
+ * be had. */
+TG_API tg_session *tg_session_new_opts(tg_graph *g, const tg_session_options *opts);
+
+/* The intra-op thread count s runs with (0 in the options resolved), 0 for
+ * NULL. Errors: none. */
+TG_API int tg_session_intra_op_parallelism_threads(const tg_session *s);
+
+/* Frees the session, its variable values, its buffers and its threads. NULL
+ * is ignored. */
 TG_API void tg_session_free(tg_session *s);
 
 /* A value for a tensor in one run. Any tensor may be fed, not only a

@@ -8,6 +8,7 @@
 
 #include "tgraph/base.h"
 #include "tgraph/session.h"
+#include "thread_pool.h"
 
 typedef struct tg__strbuf tg__strbuf;
 
@@ -50,6 +51,7 @@ typedef struct tg__kernel_ctx {
     void *state;  /* def->state_size bytes kept per op per session, zeroed at first */
     tg_array *var; /* the variable's storage for VARIABLE and REF_INPUT0 ops */
     bool *var_initialized;
+    tg__pool *pool; /* the session's intra-op threads; NULL: the calling thread only */
 } tg__kernel_ctx;
 
 /* Gradient builder: given the forward op and the gradient of each of its
@@ -159,6 +161,19 @@ tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const 
 void tg__out_alias(tg__kernel_ctx *c, int i, const tg_array *src);
 /* The same view with other dims of the same element count (Reshape). */
 void tg__out_view(tg__kernel_ctx *c, int i, const tg_array *src, int rank, const int64_t *dims);
+/* Intra-op parallelism for kernels. tg__parallel_for runs fn over [begin,
+ * end) split into tg__kernel_chunks(c, end - begin, grain) chunks of at
+ * least `grain` items (one chunk with one thread, a few per thread
+ * otherwise) and returns when all are done. fn's chunk argument indexes
+ * per-chunk partial results, its slot argument (< tg__kernel_threads(c))
+ * per-thread scratch. The split depends only on the range, the grain and
+ * the session's thread count, so partial results combined in chunk order
+ * are reproducible for a given count. fn must not fail, allocate, or touch
+ * the session: kernels check and size everything before. */
+int tg__kernel_threads(const tg__kernel_ctx *c);
+int tg__kernel_chunks(const tg__kernel_ctx *c, int64_t n, int64_t grain);
+void tg__parallel_for(const tg__kernel_ctx *c, int64_t begin, int64_t end, int64_t grain, tg__range_fn fn,
+                      void *ctx);
 /* A random 64-bit value that differs per session, for unseeded random ops. */
 uint64_t tg__session_entropy(tg_session *s);
 

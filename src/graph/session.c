@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "graph_internal.h"
+#include "thread_pool.h"
 
 void tg__log(tg_code code, const char *message);
 
@@ -61,6 +62,8 @@ struct tg_session {
     void *warn_user;
     const plan *traced;  /* the last traced run's plan and how many steps ran */
     int traced_steps;
+    int threads;         /* intra-op threads, the caller included */
+    tg__pool *pool;      /* NULL when threads == 1 */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -130,18 +133,41 @@ static uint64_t splitmix(uint64_t *x) {
 
 uint64_t tg__session_entropy(tg_session *s) { return splitmix(&s->entropy); }
 
+int tg__kernel_threads(const tg__kernel_ctx *c) { return tg__pool_threads(c->pool); }
+
+int tg__kernel_chunks(const tg__kernel_ctx *c, int64_t n, int64_t grain) {
+    return tg__chunk_count(tg__pool_threads(c->pool), n, grain);
+}
+
+void tg__parallel_for(const tg__kernel_ctx *c, int64_t begin, int64_t end, int64_t grain, tg__range_fn fn,
+                      void *ctx) {
+    tg__pool_for(c->pool, begin, end, grain, fn, ctx);
+}
+
 /* ---- lifetime ------------------------------------------------------------- */
 
-tg_session *tg_session_new(tg_graph *g) {
-    if (!g || g->code != TG_OK) return NULL;
+tg_session *tg_session_new_opts(tg_graph *g, const tg_session_options *opts) {
+    const tg_session_options o = opts ? *opts : (tg_session_options){0};
+    if (!g || g->code != TG_OK || o.intra_op_parallelism_threads < 0) return NULL;
     tg_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    /* 0 is TF's "the system picks"; bench/README.md has the measurements
+     * behind taking every schedulable CPU. */
+    s->threads = o.intra_op_parallelism_threads ? o.intra_op_parallelism_threads : tg__schedulable_cpus();
+    if (s->threads > 1 && !(s->pool = tg__pool_new(s->threads))) {
+        free(s);
+        return NULL;
+    }
     s->g = g;
     tg__graph_ref(g);
     /* Unseeded random ops must differ between sessions, as in TF. */
     s->entropy = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s ^ ((uint64_t)clock() << 32);
     return s;
 }
+
+tg_session *tg_session_new(tg_graph *g) { return tg_session_new_opts(g, NULL); }
+
+int tg_session_intra_op_parallelism_threads(const tg_session *s) { return s ? s->threads : 0; }
 
 static void plan_free(plan *p) {
     if (!p) return;
@@ -174,6 +200,7 @@ void tg_session_free(tg_session *s) {
     }
     free(s->op_state);
     free(s->run_counts);
+    tg__pool_free(s->pool);
     tg_graph_free(s->g);
     free(s);
 }
@@ -599,6 +626,7 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
             .state = s->op_state[st->op->id],
             .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
             .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
+            .pool = s->pool,
         };
         rc = st->kernel(&c);
         if (rc != TG_OK) {

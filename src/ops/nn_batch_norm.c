@@ -2,20 +2,16 @@
  * FusedBatchNormV3 with its gradient FusedBatchNormGradV3 (dedicated
  * kernels), and the legacy BatchNormWithGlobalNormalization.
  *
- * The fused kernels see a 4-D input as [outer, C, inner]: NHWC is
- * [N*H*W, C, 1] and NCHW is [N, C, H*W], so one loop nest serves both
- * formats. Statistics are gathered in one pass over x, per channel, in
- * double, relative to the channel's first element (a shift that keeps the
- * sum of squares from cancelling when the mean is large next to the
- * spread); a second pass writes y. The backward kernel likewise makes one
- * pass for the two per-channel sums and one for x_backprop. Per-channel
- * accumulators live in a grow-only per-session buffer, so a steady-state
- * run does not allocate. */
+ * The kernels here check their inputs and shape their outputs; the loops
+ * themselves (one pass for the statistics, one to write y; the same for the
+ * gradient) are in nn_batch_norm_kernels.c. Per-channel accumulators live
+ * in a grow-only per-session buffer, so a steady-state run does not
+ * allocate. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops_internal.h"
+#include "nn_batch_norm_kernels.h"
 
 /* ---- attrs --------------------------------------------------------------------- */
 
@@ -138,15 +134,10 @@ static tg_code fbn_infer(tg__infer_ctx *c) {
 
 /* ---- kernel helpers ------------------------------------------------------------ */
 
-/* A 4-D value as [outer, c, inner]. */
-typedef struct {
-    int64_t outer, c, inner, count; /* count = outer * inner, elements per channel */
-} bn_layout;
-
-static bn_layout layout_of(const tg_array *x, int fmt) {
-    bn_layout l;
-    if (fmt == TG_NCHW) l = (bn_layout){x->dims[0], x->dims[1], x->dims[2] * x->dims[3], 0};
-    else l = (bn_layout){x->dims[0] * x->dims[1] * x->dims[2], x->dims[3], 1, 0};
+static tg__bn_layout layout_of(const tg_array *x, int fmt) {
+    tg__bn_layout l;
+    if (fmt == TG_NCHW) l = (tg__bn_layout){x->dims[0], x->dims[1], x->dims[2] * x->dims[3], 0};
+    else l = (tg__bn_layout){x->dims[0] * x->dims[1] * x->dims[2], x->dims[3], 1, 0};
     l.count = l.outer * l.inner;
     return l;
 }
@@ -158,10 +149,9 @@ typedef struct {
 
 static void bn_state_free(void *state) { free(((bn_state *)state)->buf); }
 
-/* The op's grow-only buffer of k * channels doubles. */
-static double *scratch(tg__kernel_ctx *c, int64_t channels, int k, tg_code *rc) {
+/* The op's grow-only buffer of `need` doubles. */
+static double *scratch(tg__kernel_ctx *c, size_t need, tg_code *rc) {
     bn_state *st = c->state;
-    size_t need = (size_t)(channels > 0 ? channels : 1) * (size_t)k;
     *rc = TG_OK;
     if (!st) {
         *rc = tg__kernel_fail(c, TG_INTERNAL, "no op state");
@@ -196,65 +186,13 @@ static tg_code kernel_channels(tg__kernel_ctx *c, const tg_array *v, const char 
                            what, tg_shape_format(&s, b, sizeof b), (long long)ch);
 }
 
-/* Visits x as [outer, c, inner]: BODY sees channel k and the run p[0..inner). */
-#define FOR_CHANNEL_RUNS(L, ...)                                     \
-    for (int64_t o_ = 0; o_ < (L)->outer; o_++)                      \
-        for (int64_t k = 0; k < (L)->c; k++) {                       \
-            int64_t base = (o_ * (L)->c + k) * (L)->inner;           \
-            __VA_ARGS__                                              \
-        }
-
-/* Training forward: batch statistics, then y with the biased variance.
- * w holds 3 * C doubles. */
-#define FBN_FORWARD(T)                                                                                  \
-    static void fbn_train_##T(const bn_layout *L, const T *x, const T *scale, const T *offset, double eps, \
-                              T *y, T *bmean, T *bvar, T *rs1, T *rs2, double *w) {                     \
-        int64_t C = L->c, n = L->count;                                                                 \
-        double *shift = w, *s1 = w + C, *s2 = w + 2 * C;                                                \
-        for (int64_t k = 0; k < C; k++) shift[k] = n > 0 ? (double)x[k * L->inner] : 0, s1[k] = s2[k] = 0; \
-        FOR_CHANNEL_RUNS(L, {                                                                           \
-            double sh = shift[k], a1 = 0, a2 = 0;                                                       \
-            for (int64_t i = 0; i < L->inner; i++) {                                                    \
-                double d = (double)x[base + i] - sh;                                                    \
-                a1 += d, a2 += d * d;                                                                   \
-            }                                                                                           \
-            s1[k] += a1, s2[k] += a2;                                                                   \
-        })                                                                                              \
-        double dn = (double)n, bessel = n > 1 ? dn / (dn - 1) : 1;                                      \
-        for (int64_t k = 0; k < C; k++) {                                                               \
-            double m1 = s1[k] / dn, mean = shift[k] + m1, var = s2[k] / dn - m1 * m1;                   \
-            if (var < 0) var = 0;                                                                       \
-            bmean[k] = rs1[k] = (T)mean;                                                                \
-            rs2[k] = (T)var;                                                                            \
-            bvar[k] = (T)(var * bessel);                                                                \
-            shift[k] = mean;                                                                            \
-            s1[k] = (double)scale[k] / sqrt(var + eps);                                                 \
-            s2[k] = (double)offset[k];                                                                  \
-        }                                                                                               \
-        FOR_CHANNEL_RUNS(L, {                                                                           \
-            double m = shift[k], a = s1[k], b = s2[k];                                                  \
-            for (int64_t i = 0; i < L->inner; i++) y[base + i] = (T)(((double)x[base + i] - m) * a + b); \
-        })                                                                                              \
-    }                                                                                                   \
-    static void fbn_infer_##T(const bn_layout *L, const T *x, const T *scale, const T *offset, const T *mean, \
-                              const T *var, double eps, T *y, double *w) {                              \
-        int64_t C = L->c;                                                                               \
-        for (int64_t k = 0; k < C; k++) w[k] = (double)scale[k] / sqrt((double)var[k] + eps);           \
-        FOR_CHANNEL_RUNS(L, {                                                                           \
-            double m = (double)mean[k], a = w[k], b = (double)offset[k];                                \
-            for (int64_t i = 0; i < L->inner; i++) y[base + i] = (T)(((double)x[base + i] - m) * a + b); \
-        })                                                                                              \
-    }
-FBN_FORWARD(float)
-FBN_FORWARD(double)
-
 static tg_code fbn_kernel(tg__kernel_ctx *c) {
     const fbn_attrs *a = c->attrs;
     const tg_array *x = c->in[0];
     tg_code rc = kernel_rank4(c, x, "input");
     if (rc != TG_OK) return rc;
     if (!format_ok(a->data_format)) return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "Invalid data format");
-    bn_layout L = layout_of(x, a->data_format);
+    tg__bn_layout L = layout_of(x, a->data_format);
     for (int i = 1; i < 5 && rc == TG_OK; i++) {
         if (i < 3 || !a->is_training) rc = kernel_channels(c, c->in[i], FBN_NAMES[i], L.c);
         else if (c->in[i]->size != 0)
@@ -262,7 +200,7 @@ static tg_code fbn_kernel(tg__kernel_ctx *c) {
     }
     if (rc != TG_OK) return rc;
     tg_dtype dt = x->dtype;
-    double *w = scratch(c, L.c, 3, &rc);
+    double *w = scratch(c, a->is_training ? tg__bn_train_scratch(&L) : tg__bn_infer_scratch(&L), &rc);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, dt, 4, x->dims);
     if (rc == TG_OK) rc = tg__out_alloc(c, 5, dt, 0, NULL);
     if (rc != TG_OK) return rc;
@@ -274,16 +212,14 @@ static tg_code fbn_kernel(tg__kernel_ctx *c) {
         if (rc != TG_OK) return rc;
         void *o[5];
         for (int i = 0; i < 5; i++) o[i] = c->out[i]->data;
-        if (dt == TG_FLOAT32) fbn_train_float(&L, xs, sc, of, eps, o[0], o[1], o[2], o[3], o[4], w);
-        else fbn_train_double(&L, xs, sc, of, eps, o[0], o[1], o[2], o[3], o[4], w);
+        tg__bn_train(c, dt, &L, xs, sc, of, eps, o[0], o[1], o[2], o[3], o[4], w);
         return TG_OK;
     }
     /* Inference: the statistics outputs pass the given ones through (TF's
      * CPU kernel leaves them unset; finite values keep a moving-average
      * update with factor 0 harmless). */
     const tg_array *mean = c->in[3], *var = c->in[4];
-    if (dt == TG_FLOAT32) fbn_infer_float(&L, xs, sc, of, mean->data, var->data, eps, c->out[0]->data, w);
-    else fbn_infer_double(&L, xs, sc, of, mean->data, var->data, eps, c->out[0]->data, w);
+    tg__bn_infer(c, dt, &L, xs, sc, of, mean->data, var->data, eps, c->out[0]->data, w);
     tg__out_alias(c, 1, mean);
     tg__out_alias(c, 2, var);
     tg__out_alias(c, 3, mean);
@@ -332,46 +268,7 @@ static tg_code fbn_grad_infer(tg__infer_ctx *c) {
 /* Training (batch statistics m, v from the forward op):
  *   dx = scale * rsqrt(v + eps) * [dy - mean(dy) - (x - m) * mean(dy * (x - m)) / (v + eps)]
  * Inference (population statistics): dx = dy * scale * rsqrt(v + eps).
- * Both: dscale = sum(dy * (x - m)) * rsqrt(v + eps), doffset = sum(dy).
- * w holds 4 * C doubles. */
-#define FBN_BACKWARD(T)                                                                                 \
-    static void fbn_backward_##T(const bn_layout *L, const T *dy, const T *x, const T *scale, const T *mean, \
-                                 const T *var, double eps, bool training, T *dx, T *dscale, T *doffset,  \
-                                 double *w) {                                                           \
-        int64_t C = L->c;                                                                               \
-        double dn = (double)L->count, *m = w, *sdy = w + C, *sdx = w + 2 * C, *k1 = w + 3 * C;          \
-        for (int64_t k = 0; k < C; k++) m[k] = (double)mean[k], sdy[k] = sdx[k] = 0;                    \
-        FOR_CHANNEL_RUNS(L, {                                                                           \
-            double mk = m[k], a1 = 0, a2 = 0;                                                           \
-            for (int64_t i = 0; i < L->inner; i++) {                                                    \
-                double g = (double)dy[base + i];                                                        \
-                a1 += g, a2 += g * ((double)x[base + i] - mk);                                          \
-            }                                                                                           \
-            sdy[k] += a1, sdx[k] += a2;                                                                 \
-        })                                                                                              \
-        for (int64_t k = 0; k < C; k++) {                                                               \
-            double ve = (double)var[k] + eps, inv = 1 / sqrt(ve);                                       \
-            dscale[k] = (T)(sdx[k] * inv);                                                              \
-            doffset[k] = (T)sdy[k];                                                                     \
-            k1[k] = (double)scale[k] * inv;                                                             \
-            sdy[k] /= dn;                                                                               \
-            sdx[k] /= dn * ve;                                                                          \
-        }                                                                                               \
-        if (training)                                                                                   \
-            FOR_CHANNEL_RUNS(L, {                                                                       \
-                double mk = m[k], a = k1[k], b = sdy[k], q = sdx[k];                                    \
-                for (int64_t i = 0; i < L->inner; i++)                                                  \
-                    dx[base + i] = (T)(a * ((double)dy[base + i] - b - ((double)x[base + i] - mk) * q)); \
-            })                                                                                          \
-        else                                                                                            \
-            FOR_CHANNEL_RUNS(L, {                                                                       \
-                double a = k1[k];                                                                       \
-                for (int64_t i = 0; i < L->inner; i++) dx[base + i] = (T)((double)dy[base + i] * a);    \
-            })                                                                                          \
-    }
-FBN_BACKWARD(float)
-FBN_BACKWARD(double)
-
+ * Both: dscale = sum(dy * (x - m)) * rsqrt(v + eps), doffset = sum(dy). */
 static tg_code fbn_grad_kernel(tg__kernel_ctx *c) {
     const fbn_attrs *a = c->attrs;
     const tg_array *dy = c->in[0], *x = c->in[1];
@@ -381,20 +278,19 @@ static tg_code fbn_grad_kernel(tg__kernel_ctx *c) {
     if (!format_ok(a->data_format)) return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "Invalid data format");
     if (memcmp(dy->dims, x->dims, 4 * sizeof *x->dims) != 0)
         return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "x and y_backprop must have same shape");
-    bn_layout L = layout_of(x, a->data_format);
+    tg__bn_layout L = layout_of(x, a->data_format);
     for (int i = 2; i < 5 && rc == TG_OK; i++) rc = kernel_channels(c, c->in[i], GRAD_NAMES[i], L.c);
     if (rc != TG_OK) return rc;
     tg_dtype dt = x->dtype;
     int64_t zero = 0;
-    double *w = scratch(c, L.c, 4, &rc);
+    double *w = scratch(c, tg__bn_backward_scratch(&L), &rc);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, dt, 4, x->dims);
     for (int i = 1; i < 3 && rc == TG_OK; i++) rc = tg__out_alloc(c, i, dt, 1, &L.c);
     for (int i = 3; i < 5 && rc == TG_OK; i++) rc = tg__out_alloc(c, i, dt, 1, &zero);
     if (rc != TG_OK) return rc;
     const void *g = dy->data, *xs = x->data, *sc = c->in[2]->data, *m = c->in[3]->data, *v = c->in[4]->data;
     void *o0 = c->out[0]->data, *o1 = c->out[1]->data, *o2 = c->out[2]->data;
-    if (dt == TG_FLOAT32) fbn_backward_float(&L, g, xs, sc, m, v, a->epsilon, a->is_training, o0, o1, o2, w);
-    else fbn_backward_double(&L, g, xs, sc, m, v, a->epsilon, a->is_training, o0, o1, o2, w);
+    tg__bn_backward(c, dt, &L, g, xs, sc, m, v, a->epsilon, a->is_training, o0, o1, o2, w);
     return TG_OK;
 }
 
@@ -648,29 +544,19 @@ static tg_code bngn_infer(tg__infer_ctx *c) {
 }
 
 /* out = (t - m) * (rsqrt(v + eps) [* gamma]) + beta along the last axis. */
-#define BNGN_KERNEL(T)                                                                                  \
-    static void bngn_##T(const bn_layout *L, const T *t, const T *m, const T *v, const T *beta, const T *gamma, \
-                         double eps, bool scale, T *y, double *w) {                                     \
-        for (int64_t k = 0; k < L->c; k++) w[k] = (scale ? (double)gamma[k] : 1.0) / sqrt((double)v[k] + eps); \
-        FOR_CHANNEL_RUNS(L, { y[base] = (T)(((double)t[base] - (double)m[k]) * w[k] + (double)beta[k]); }) \
-    }
-BNGN_KERNEL(float)
-BNGN_KERNEL(double)
-
 static tg_code bngn_kernel(tg__kernel_ctx *c) {
     const bngn_attrs *a = c->attrs;
     const tg_array *t = c->in[0];
     tg_code rc = kernel_rank4(c, t, "input");
     if (rc != TG_OK) return rc;
-    bn_layout L = layout_of(t, TG_NHWC);
+    tg__bn_layout L = layout_of(t, TG_NHWC);
     for (int i = 1; i < 5 && rc == TG_OK; i++) rc = kernel_channels(c, c->in[i], BNGN_NAMES[i], L.c);
-    double *w = rc == TG_OK ? scratch(c, L.c, 1, &rc) : NULL;
+    double *w = rc == TG_OK ? scratch(c, tg__bn_infer_scratch(&L), &rc) : NULL;
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, t->dtype, 4, t->dims);
     if (rc != TG_OK) return rc;
     const void *m = c->in[1]->data, *v = c->in[2]->data, *b = c->in[3]->data, *gm = c->in[4]->data;
-    bool s = a->scale_after_normalization;
-    if (t->dtype == TG_FLOAT32) bngn_float(&L, t->data, m, v, b, gm, a->variance_epsilon, s, c->out[0]->data, w);
-    else bngn_double(&L, t->data, m, v, b, gm, a->variance_epsilon, s, c->out[0]->data, w);
+    const void *scale = a->scale_after_normalization ? gm : NULL;
+    tg__bn_infer(c, t->dtype, &L, t->data, scale, b, m, v, a->variance_epsilon, c->out[0]->data, w);
     return TG_OK;
 }
 

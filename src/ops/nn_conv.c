@@ -2,21 +2,15 @@
  * and BiasAddGrad, with TF 1.15's shape functions, padding arithmetic and
  * gradient builders.
  *
- * Conv2D runs as im2col + GEMM (THNN's SpatialConvolutionMM): per image, the
- * receptive field of every output position becomes a row of a [P, K] matrix
- * (P = out_height * out_width, K = filter_height * filter_width * in_channels,
- * ordered as the filter's HWIO layout), so the filter reads as a [K, oc]
- * matrix and one GEMM per image gives the output. The backprop ops are the
- * same two matrices transposed, with col2im scattering the input gradient.
- * NHWC and NCHW differ only in the strides im2col reads with and in which
- * side of the GEMM is transposed. The [P, K] buffer is per-session op state
- * that only grows, so a steady-state run does not allocate. */
-#include <cblas.h>
+ * The three convolution ops check their inputs, size their outputs and the
+ * per-session scratch here, and run as im2col + GEMM in nn_conv_kernels.c.
+ * The scratch is per-session op state that only grows, so a steady-state
+ * run does not allocate. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops_internal.h"
+#include "nn_conv_kernels.h"
 
 /* ---- attrs, strings, window arithmetic ------------------------------------- */
 
@@ -248,17 +242,7 @@ static tg_code conv_attrs_ok(tg__infer_ctx *c, const conv_attrs *a) {
 
 /* ---- kernel geometry and scratch ---------------------------------------------- */
 
-typedef struct {
-    int64_t n, h, w, c;      /* input */
-    int64_t kh, kw, oc;      /* filter [kh, kw, c, oc] */
-    int64_t oh, ow;          /* output */
-    int64_t sh, sw, dh, dw;  /* strides, dilations */
-    int64_t ph, pw;          /* padding before */
-    int64_t hs, ws, cs;      /* element strides of H, W, C in one input image */
-    int64_t P, K;            /* im2col matrix [P, K] */
-    bool nchw;
-    bool direct;             /* 1x1, stride 1, NHWC: the image is its own im2col matrix */
-} geom;
+typedef tg__conv_geom geom;
 
 /* Logical (n, h, w, c) of a 4-D shape in the given format. */
 static void nhwc_of(const int64_t *d, int fmt, int64_t o[4]) {
@@ -308,9 +292,12 @@ typedef struct {
 
 static void conv_state_free(void *state) { free(((conv_state *)state)->buf); }
 
-/* The session's grow-only scratch buffer of this op. */
-static void *scratch(tg__kernel_ctx *c, size_t bytes, tg_code *rc) {
+/* The session's grow-only scratch buffer of this op for a run of kind on g;
+ * never NULL on success, even when g needs no scratch. */
+static void *scratch(tg__kernel_ctx *c, tg__conv_kind kind, const geom *g, tg_dtype dt, tg_code *rc) {
     conv_state *st = c->state;
+    size_t bytes = tg__conv_scratch_bytes(c, kind, g, dt);
+    if (bytes == 0) bytes = 64;
     *rc = TG_OK;
     if (!st) {
         *rc = tg__kernel_fail(c, TG_INTERNAL, "no op state");
@@ -319,7 +306,7 @@ static void *scratch(tg__kernel_ctx *c, size_t bytes, tg_code *rc) {
     if (bytes > st->cap) {
         void *p = realloc(st->buf, bytes);
         if (!p) {
-            *rc = tg__kernel_fail(c, TG_RESOURCE_EXHAUSTED, "out of memory for a %zu-byte im2col buffer", bytes);
+            *rc = tg__kernel_fail(c, TG_RESOURCE_EXHAUSTED, "out of memory for %zu bytes of im2col buffers", bytes);
             return NULL;
         }
         st->buf = p;
@@ -328,77 +315,12 @@ static void *scratch(tg__kernel_ctx *c, size_t bytes, tg_code *rc) {
     return st->buf;
 }
 
-/* ---- im2col, col2im, GEMM --------------------------------------------------------- */
-
-/* Row (oy, ox) of cols holds the window at that output position: column
- * (ky * kw + kx) * c + ci is input (iy, ix, ci), or 0 in the padding. */
-#define IM2COL(T)                                                                             \
-    static void im2col_##T(const geom *g, const T *x, T *cols) {                              \
-        for (int64_t oy = 0; oy < g->oh; oy++)                                                \
-            for (int64_t ox = 0; ox < g->ow; ox++) {                                          \
-                T *row = cols + (oy * g->ow + ox) * g->K;                                     \
-                for (int64_t ky = 0; ky < g->kh; ky++) {                                      \
-                    int64_t iy = oy * g->sh - g->ph + ky * g->dh;                             \
-                    for (int64_t kx = 0; kx < g->kw; kx++) {                                  \
-                        int64_t ix = ox * g->sw - g->pw + kx * g->dw;                         \
-                        T *dst = row + (ky * g->kw + kx) * g->c;                              \
-                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {                   \
-                            for (int64_t ci = 0; ci < g->c; ci++) dst[ci] = 0;                \
-                            continue;                                                         \
-                        }                                                                     \
-                        const T *src = x + iy * g->hs + ix * g->ws;                           \
-                        for (int64_t ci = 0; ci < g->c; ci++) dst[ci] = src[ci * g->cs];      \
-                    }                                                                         \
-                }                                                                             \
-            }                                                                                 \
-    }                                                                                         \
-    /* The adjoint: every column entry adds into the input element it came from. */          \
-    static void col2im_##T(const geom *g, const T *cols, T *x) {                              \
-        for (int64_t i = 0; i < g->h * g->w * g->c; i++) x[i] = 0;                            \
-        for (int64_t oy = 0; oy < g->oh; oy++)                                                \
-            for (int64_t ox = 0; ox < g->ow; ox++) {                                          \
-                const T *row = cols + (oy * g->ow + ox) * g->K;                               \
-                for (int64_t ky = 0; ky < g->kh; ky++) {                                      \
-                    int64_t iy = oy * g->sh - g->ph + ky * g->dh;                             \
-                    if (iy < 0 || iy >= g->h) continue;                                       \
-                    for (int64_t kx = 0; kx < g->kw; kx++) {                                  \
-                        int64_t ix = ox * g->sw - g->pw + kx * g->dw;                         \
-                        if (ix < 0 || ix >= g->w) continue;                                   \
-                        const T *src = row + (ky * g->kw + kx) * g->c;                        \
-                        T *dst = x + iy * g->hs + ix * g->ws;                                 \
-                        for (int64_t ci = 0; ci < g->c; ci++) dst[ci * g->cs] += src[ci];     \
-                    }                                                                         \
-                }                                                                             \
-            }                                                                                 \
-    }
-IM2COL(float)
-IM2COL(double)
-
-static void im2col(tg_dtype dt, const geom *g, const void *x, void *cols) {
-    if (dt == TG_FLOAT32) im2col_float(g, x, cols);
-    else im2col_double(g, x, cols);
-}
-
-static void col2im(tg_dtype dt, const geom *g, const void *cols, void *x) {
-    if (dt == TG_FLOAT32) col2im_float(g, cols, x);
-    else col2im_double(g, cols, x);
-}
-
-/* Row-major C = op(A) op(B) (+ C when acc); every size is positive. */
-static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
-                 const void *b, int64_t ldb, bool acc, void *c, int64_t ldc) {
-    enum CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
-    if (dt == TG_FLOAT32)
-        cblas_sgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, acc ? 1.0f : 0.0f,
-                    c, (int)ldc);
-    else
-        cblas_dgemm(CblasRowMajor, tA, tB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, acc ? 1.0 : 0.0, c,
-                    (int)ldc);
-}
-
-static tg_code alloc_zero(tg__kernel_ctx *c, tg_dtype dt, const int64_t d[4]) {
+/* Shapes out[0]; `empty` (nothing to sum: a zero-sized K, P or oc) zero-fills
+ * it too, since the GEMMs that would write it do not run. */
+static tg_code alloc_out(tg__kernel_ctx *c, tg_dtype dt, const int64_t d[4], bool empty) {
     tg_code rc = tg__out_alloc(c, 0, dt, 4, d);
-    if (rc == TG_OK && c->out[0]->size) memset(c->out[0]->data, 0, (size_t)c->out[0]->size * tg_dtype_size(dt));
+    if (rc == TG_OK && empty && c->out[0]->size)
+        memset(c->out[0]->data, 0, (size_t)c->out[0]->size * tg_dtype_size(dt));
     return rc;
 }
 
@@ -465,22 +387,12 @@ static tg_code conv2d_kernel(tg__kernel_ctx *c) {
     yl[0] = g.n, yl[1] = g.oh, yl[2] = g.ow, yl[3] = g.oc;
     dims_of(yl, a->data_format, yd);
     tg_dtype dt = x->dtype;
-    if ((rc = alloc_zero(c, dt, yd)) != TG_OK) return rc;
-    if (c->out[0]->size == 0 || g.K == 0) return TG_OK;
-    size_t es = tg_dtype_size(dt);
-    char *cols = g.direct ? NULL : scratch(c, (size_t)(g.P * g.K) * es, &rc);
+    bool empty = g.K == 0;
+    if ((rc = alloc_out(c, dt, yd, empty)) != TG_OK) return rc;
+    if (c->out[0]->size == 0 || empty) return TG_OK;
+    void *buf = scratch(c, TG__CONV_FORWARD, &g, dt, &rc);
     if (rc != TG_OK) return rc;
-    const char *xb = x->data;
-    char *yb = c->out[0]->data;
-    size_t xstep = (size_t)(g.h * g.w * g.c) * es, ystep = (size_t)(g.P * g.oc) * es;
-    for (int64_t b = 0; b < g.n; b++, xb += xstep, yb += ystep) {
-        const char *m = xb;
-        if (!g.direct) im2col(dt, &g, xb, cols), m = cols;
-        if (g.nchw) /* y_b [oc, P] = w^T [oc, K] . cols^T [K, P] */
-            gemm(dt, true, true, g.oc, g.P, g.K, f->data, g.oc, m, g.K, false, yb, g.P);
-        else /* y_b [P, oc] = cols [P, K] . w [K, oc] */
-            gemm(dt, false, false, g.P, g.oc, g.K, m, g.K, f->data, g.oc, false, yb, g.oc);
-    }
+    tg__conv2d_forward(c, dt, &g, x->data, f->data, c->out[0]->data, buf);
     return TG_OK;
 }
 
@@ -514,22 +426,12 @@ static tg_code bp_input_kernel(tg__kernel_ctx *c) {
     if ((rc = make_geom(c, a, xl, f->dims, &g)) != TG_OK) return rc;
     if ((rc = check_dy(c, &g, dy, a->data_format)) != TG_OK) return rc;
     tg_dtype dt = f->dtype;
-    if ((rc = alloc_zero(c, dt, xd)) != TG_OK) return rc;
-    if (c->out[0]->size == 0 || g.K == 0 || g.P == 0 || g.oc == 0) return TG_OK;
-    size_t es = tg_dtype_size(dt);
-    char *cols = g.direct ? NULL : scratch(c, (size_t)(g.P * g.K) * es, &rc);
+    bool empty = g.K == 0 || g.P == 0 || g.oc == 0;
+    if ((rc = alloc_out(c, dt, xd, empty)) != TG_OK) return rc;
+    if (c->out[0]->size == 0 || empty) return TG_OK;
+    void *buf = scratch(c, TG__CONV_BP_INPUT, &g, dt, &rc);
     if (rc != TG_OK) return rc;
-    char *xb = c->out[0]->data;
-    const char *yb = dy->data;
-    size_t xstep = (size_t)(g.h * g.w * g.c) * es, ystep = (size_t)(g.P * g.oc) * es;
-    for (int64_t b = 0; b < g.n; b++, xb += xstep, yb += ystep) {
-        char *m = g.direct ? xb : cols;
-        if (g.nchw) /* dcols [P, K] = dy_b^T [P, oc] . w^T [oc, K] */
-            gemm(dt, true, true, g.P, g.K, g.oc, yb, g.P, f->data, g.oc, false, m, g.K);
-        else /* dcols [P, K] = dy_b [P, oc] . w^T [oc, K] */
-            gemm(dt, false, true, g.P, g.K, g.oc, yb, g.oc, f->data, g.oc, false, m, g.K);
-        if (!g.direct) col2im(dt, &g, cols, xb);
-    }
+    tg__conv2d_backprop_input(c, dt, &g, f->data, dy->data, c->out[0]->data, buf);
     return TG_OK;
 }
 
@@ -563,21 +465,12 @@ static tg_code bp_filter_kernel(tg__kernel_ctx *c) {
     if ((rc = make_geom(c, a, xl, fd, &g)) != TG_OK) return rc;
     if ((rc = check_dy(c, &g, dy, a->data_format)) != TG_OK) return rc;
     tg_dtype dt = x->dtype;
-    if ((rc = alloc_zero(c, dt, fd)) != TG_OK) return rc;
-    if (c->out[0]->size == 0 || g.P == 0 || g.n == 0) return TG_OK;
-    size_t es = tg_dtype_size(dt);
-    char *cols = g.direct ? NULL : scratch(c, (size_t)(g.P * g.K) * es, &rc);
+    bool empty = g.P == 0 || g.n == 0;
+    if ((rc = alloc_out(c, dt, fd, empty)) != TG_OK) return rc;
+    if (c->out[0]->size == 0 || empty) return TG_OK;
+    void *buf = scratch(c, TG__CONV_BP_FILTER, &g, dt, &rc);
     if (rc != TG_OK) return rc;
-    const char *xb = x->data, *yb = dy->data;
-    size_t xstep = (size_t)(g.h * g.w * g.c) * es, ystep = (size_t)(g.P * g.oc) * es;
-    for (int64_t b = 0; b < g.n; b++, xb += xstep, yb += ystep) {
-        const char *m = xb;
-        if (!g.direct) im2col(dt, &g, xb, cols), m = cols;
-        if (g.nchw) /* dw [K, oc] += cols^T [K, P] . dy_b^T [P, oc] */
-            gemm(dt, true, true, g.K, g.oc, g.P, m, g.K, yb, g.P, b > 0, c->out[0]->data, g.oc);
-        else /* dw [K, oc] += cols^T [K, P] . dy_b [P, oc] */
-            gemm(dt, true, false, g.K, g.oc, g.P, m, g.K, yb, g.oc, b > 0, c->out[0]->data, g.oc);
-    }
+    tg__conv2d_backprop_filter(c, dt, &g, x->data, dy->data, c->out[0]->data, buf);
     return TG_OK;
 }
 
@@ -769,7 +662,7 @@ BIAS_LOOPS(double)
 
 static tg_code bias_add_kernel(tg__kernel_ctx *c) {
     const tg_array *v = c->in[0], *b = c->in[1];
-    int64_t outer, ch, inner;
+    int64_t outer = 0, ch = 0, inner = 0;
     tg_code rc = bias_split(c, v, &outer, &ch, &inner);
     if (rc != TG_OK) return rc;
     if (b->rank != 1 || b->dims[0] != ch)
@@ -802,7 +695,7 @@ static tg_code bias_add_grad_infer(tg__infer_ctx *c) {
 
 static tg_code bias_add_grad_kernel(tg__kernel_ctx *c) {
     const tg_array *v = c->in[0];
-    int64_t outer, ch, inner;
+    int64_t outer = 0, ch = 0, inner = 0;
     tg_code rc = bias_split(c, v, &outer, &ch, &inner);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, v->dtype, 1, &ch);
     if (rc != TG_OK) return rc;

@@ -4,7 +4,16 @@
  * the valid count), and a max window's gradient goes to its first maximal
  * element in row-major order. Windows are scanned directly (no im2col), so
  * these kernels need no scratch memory. The padding arithmetic is shared
- * with Conv2D (tg__windowed_size in nn_conv.c). */
+ * with Conv2D (tg__windowed_size in nn_conv.c).
+ *
+ * NHWC values take channels-last loops: the C channels of one position are
+ * contiguous, so each window is scanned once with the channel loop
+ * innermost, and the compare-and-select of the max and the sums of the mean
+ * vectorize. They split output rows (forward) or whole images (the
+ * gradients that scatter into x's shape, whose windows may overlap) over
+ * the session's threads; every output is computed by the same arithmetic in
+ * the same order as the one-element-at-a-time loops, which NCHW keeps. */
+#include <stdint.h>
 #include <string.h>
 
 #include "ops_internal.h"
@@ -176,6 +185,7 @@ typedef struct {
     int64_t n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw;
     int64_t hs, ws, cs;     /* input element strides in one image */
     int64_t ohs, ows, ocs;  /* output element strides in one image */
+    bool nhwc_fast;         /* NHWC with positions that fit an int32: the channels-last loops */
 } pgeom;
 
 static tg_code rank4(tg__kernel_ctx *c, const tg_array *a, const char *what) {
@@ -203,6 +213,7 @@ static tg_code make_pgeom(tg__kernel_ctx *c, const int64_t *xd, pgeom *g, int64_
     g->ows = nchw ? 1 : g->c;
     g->ocs = nchw ? g->oh * g->ow : 1;
     ydims[0] = g->n, ydims[hi] = g->oh, ydims[wi] = g->ow, ydims[ci] = g->c;
+    g->nhwc_fast = !nchw && g->h * g->w <= INT32_MAX;
     return TG_OK;
 }
 
@@ -293,10 +304,211 @@ static void window(const pgeom *g, int64_t oy, int64_t ox, int64_t *y0, int64_t 
 POOL_LOOPS(float)
 POOL_LOOPS(double)
 
-static tg_code alloc_zero(tg__kernel_ctx *c, tg_dtype dt, const int64_t d[4]) {
-    tg_code rc = tg__out_alloc(c, 0, dt, 4, d);
-    if (rc == TG_OK && c->out[0]->size) memset(c->out[0]->data, 0, (size_t)c->out[0]->size * tg_dtype_size(dt));
-    return rc;
+/* ---- channels-last (NHWC) loops ---------------------------------------------------------- */
+
+enum { TILE = 64, POOL_GRAIN = 16384 };
+
+typedef struct {
+    const pgeom *g;
+    const void *x; /* the pooled input (NULL for AvgPoolGrad) */
+    const void *a; /* dy, or gx for MaxPoolGradGrad */
+    void *out;
+} pool_job;
+
+#define NHWC_LOOPS(T)                                                                                        \
+    /* Per channel of [k0, k0 + n): the first maximum of the window (a later                                 \
+     * element wins only when strictly greater) and its position yy * w + xx. */                             \
+    static void nhwc_argmax_##T(const pgeom *g, const T *xi, int64_t y0, int64_t y1, int64_t x0, int64_t x1, \
+                                int64_t k0, int n, T *restrict best, int32_t *restrict at) {                 \
+        const int64_t C = g->c;                                                                              \
+        int32_t p0 = (int32_t)(y0 * g->w + x0);                                                              \
+        for (int k = 0; k < n; k++) best[k] = xi[p0 * C + k0 + k], at[k] = p0;                               \
+        for (int64_t yy = y0; yy < y1; yy++)                                                                 \
+            for (int64_t xx = x0; xx < x1; xx++) {                                                           \
+                int32_t p = (int32_t)(yy * g->w + xx);                                                       \
+                const T *restrict v = xi + p * C + k0;                                                       \
+                /* Branch-free, so that it vectorizes: the select is a max                                   \
+                 * instruction, the position update an and with the mask. */                                 \
+                for (int k = 0; k < n; k++) {                                                                \
+                    T b = best[k], x = v[k];                                                                 \
+                    int32_t gt = -(int32_t)(x > b);                                                          \
+                    best[k] = x > b ? x : b;                                                                 \
+                    at[k] += gt & (p - at[k]);                                                               \
+                }                                                                                            \
+            }                                                                                                \
+    }                                                                                                        \
+    /* Output rows r = image * oh + oy. */                                                                   \
+    static void nhwc_max_##T(void *ctx, int64_t r0, int64_t r1, int chunk, int slot) {                       \
+        (void)chunk, (void)slot;                                                                             \
+        const pool_job *j = ctx;                                                                             \
+        const pgeom *g = j->g;                                                                               \
+        const int64_t C = g->c;                                                                              \
+        for (int64_t r = r0; r < r1; r++) {                                                                  \
+            const T *xi = (const T *)j->x + (r / g->oh) * g->h * g->w * C;                                   \
+            for (int64_t ox = 0; ox < g->ow; ox++) {                                                         \
+                T *restrict yo = (T *)j->out + (r * g->ow + ox) * C;                                         \
+                int64_t y0, y1, x0, x1;                                                                      \
+                window(g, r % g->oh, ox, &y0, &y1, &x0, &x1);                                                \
+                if (y0 >= y1 || x0 >= x1) {                                                                  \
+                    for (int64_t k = 0; k < C; k++) yo[k] = 0;                                               \
+                    continue;                                                                                \
+                }                                                                                            \
+                const T *first = xi + (y0 * g->w + x0) * C;                                                  \
+                for (int64_t k = 0; k < C; k++) yo[k] = first[k];                                            \
+                for (int64_t yy = y0; yy < y1; yy++)                                                         \
+                    for (int64_t xx = x0; xx < x1; xx++) {                                                   \
+                        const T *restrict v = xi + (yy * g->w + xx) * C;                                     \
+                        for (int64_t k = 0; k < C; k++) yo[k] = v[k] > yo[k] ? v[k] : yo[k];                 \
+                    }                                                                                        \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+    static void nhwc_avg_##T(void *ctx, int64_t r0, int64_t r1, int chunk, int slot) {                       \
+        (void)chunk, (void)slot;                                                                             \
+        const pool_job *j = ctx;                                                                             \
+        const pgeom *g = j->g;                                                                               \
+        const int64_t C = g->c;                                                                              \
+        for (int64_t r = r0; r < r1; r++) {                                                                  \
+            const T *xi = (const T *)j->x + (r / g->oh) * g->h * g->w * C;                                   \
+            for (int64_t ox = 0; ox < g->ow; ox++) {                                                         \
+                T *restrict yo = (T *)j->out + (r * g->ow + ox) * C;                                         \
+                int64_t y0, y1, x0, x1;                                                                      \
+                window(g, r % g->oh, ox, &y0, &y1, &x0, &x1);                                                \
+                for (int64_t k = 0; k < C; k++) yo[k] = 0;                                                   \
+                for (int64_t yy = y0; yy < y1; yy++)                                                         \
+                    for (int64_t xx = x0; xx < x1; xx++) {                                                   \
+                        const T *restrict v = xi + (yy * g->w + xx) * C;                                     \
+                        for (int64_t k = 0; k < C; k++) yo[k] += v[k];                                       \
+                    }                                                                                        \
+                int64_t n = (y1 - y0) * (x1 - x0);                                                           \
+                if (n > 0)                                                                                   \
+                    for (int64_t k = 0; k < C; k++) yo[k] /= (T)n;                                           \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+    /* Output rows; gy = gx at each window's first maximum. */                                               \
+    static void nhwc_max_grad_grad_##T(void *ctx, int64_t r0, int64_t r1, int chunk, int slot) {             \
+        (void)chunk, (void)slot;                                                                             \
+        const pool_job *j = ctx;                                                                             \
+        const pgeom *g = j->g;                                                                               \
+        const int64_t C = g->c;                                                                              \
+        T best[TILE];                                                                                        \
+        int32_t at[TILE];                                                                                    \
+        for (int64_t r = r0; r < r1; r++) {                                                                  \
+            int64_t img = (r / g->oh) * g->h * g->w * C;                                                     \
+            const T *xi = (const T *)j->x + img, *gi = (const T *)j->a + img;                                \
+            for (int64_t ox = 0; ox < g->ow; ox++) {                                                         \
+                T *yo = (T *)j->out + (r * g->ow + ox) * C;                                                  \
+                int64_t y0, y1, x0, x1;                                                                      \
+                window(g, r % g->oh, ox, &y0, &y1, &x0, &x1);                                                \
+                for (int64_t k0 = 0; k0 < C; k0 += TILE) {                                                   \
+                    int n = C - k0 < TILE ? (int)(C - k0) : TILE;                                            \
+                    if (y0 >= y1 || x0 >= x1) {                                                              \
+                        for (int k = 0; k < n; k++) yo[k0 + k] = 0;                                          \
+                        continue;                                                                            \
+                    }                                                                                        \
+                    nhwc_argmax_##T(g, xi, y0, y1, x0, x1, k0, n, best, at);                                 \
+                    for (int k = 0; k < n; k++) yo[k0 + k] = gi[at[k] * C + k0 + k];                         \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+    /* Whole images b; dx (zeroed here) gets dy at each window's first maximum. */                           \
+    static void nhwc_max_grad_##T(void *ctx, int64_t b0, int64_t b1, int chunk, int slot) {                  \
+        (void)chunk, (void)slot;                                                                             \
+        const pool_job *j = ctx;                                                                             \
+        const pgeom *g = j->g;                                                                               \
+        const int64_t C = g->c, hwc = g->h * g->w * C;                                                       \
+        T best[TILE];                                                                                        \
+        int32_t at[TILE];                                                                                    \
+        for (int64_t b = b0; b < b1; b++) {                                                                  \
+            const T *xi = (const T *)j->x + b * hwc;                                                         \
+            T *dxi = (T *)j->out + b * hwc;                                                                  \
+            memset(dxi, 0, (size_t)hwc * sizeof(T));                                                         \
+            for (int64_t oy = 0; oy < g->oh; oy++)                                                           \
+                for (int64_t ox = 0; ox < g->ow; ox++) {                                                     \
+                    const T *dyo = (const T *)j->a + ((b * g->oh + oy) * g->ow + ox) * C;                    \
+                    int64_t y0, y1, x0, x1;                                                                  \
+                    window(g, oy, ox, &y0, &y1, &x0, &x1);                                                   \
+                    if (y0 >= y1 || x0 >= x1) continue;                                                      \
+                    for (int64_t k0 = 0; k0 < C; k0 += TILE) {                                               \
+                        int n = C - k0 < TILE ? (int)(C - k0) : TILE;                                        \
+                        nhwc_argmax_##T(g, xi, y0, y1, x0, x1, k0, n, best, at);                             \
+                        for (int k = 0; k < n; k++) dxi[at[k] * C + k0 + k] += dyo[k0 + k];                  \
+                    }                                                                                        \
+                }                                                                                            \
+        }                                                                                                    \
+    }                                                                                                        \
+    /* Whole images b; dx (zeroed here) gets dy / (valid count) over each window. */                         \
+    static void nhwc_avg_grad_##T(void *ctx, int64_t b0, int64_t b1, int chunk, int slot) {                  \
+        (void)chunk, (void)slot;                                                                             \
+        const pool_job *j = ctx;                                                                             \
+        const pgeom *g = j->g;                                                                               \
+        const int64_t C = g->c, hwc = g->h * g->w * C;                                                       \
+        T v[TILE];                                                                                           \
+        for (int64_t b = b0; b < b1; b++) {                                                                  \
+            T *dxi = (T *)j->out + b * hwc;                                                                  \
+            memset(dxi, 0, (size_t)hwc * sizeof(T));                                                         \
+            for (int64_t oy = 0; oy < g->oh; oy++)                                                           \
+                for (int64_t ox = 0; ox < g->ow; ox++) {                                                     \
+                    const T *dyo = (const T *)j->a + ((b * g->oh + oy) * g->ow + ox) * C;                    \
+                    int64_t y0, y1, x0, x1;                                                                  \
+                    window(g, oy, ox, &y0, &y1, &x0, &x1);                                                   \
+                    int64_t cnt = (y1 - y0) * (x1 - x0);                                                     \
+                    if (cnt <= 0) continue;                                                                  \
+                    for (int64_t k0 = 0; k0 < C; k0 += TILE) {                                               \
+                        int n = C - k0 < TILE ? (int)(C - k0) : TILE;                                        \
+                        for (int k = 0; k < n; k++) v[k] = dyo[k0 + k] / (T)cnt;                             \
+                        for (int64_t yy = y0; yy < y1; yy++)                                                 \
+                            for (int64_t xx = x0; xx < x1; xx++) {                                           \
+                                T *restrict d = dxi + (yy * g->w + xx) * C + k0;                             \
+                                for (int k = 0; k < n; k++) d[k] += v[k];                                    \
+                            }                                                                                \
+                    }                                                                                        \
+                }                                                                                            \
+        }                                                                                                    \
+    }
+NHWC_LOOPS(float)
+NHWC_LOOPS(double)
+
+typedef enum { P_MAX, P_AVG, P_MAX_GRAD, P_MAX_GRAD_GRAD, P_AVG_GRAD } pool_kind;
+
+/* Runs one pooling op. out must be shaped; the gradient ops that scatter
+ * (P_MAX_GRAD, P_AVG_GRAD) zero it themselves. */
+static void run_pool(tg__kernel_ctx *c, pool_kind kind, tg_dtype dt, const pgeom *g, const void *x, const void *a,
+                     void *out) {
+    bool f32 = dt == TG_FLOAT32;
+    if (!g->nhwc_fast) {
+        if (kind == P_MAX_GRAD || kind == P_AVG_GRAD)
+            memset(out, 0, (size_t)(g->n * g->h * g->w * g->c) * tg_dtype_size(dt));
+        switch (kind) {
+        case P_MAX: f32 ? max_pool_float(g, x, out) : max_pool_double(g, x, out); break;
+        case P_AVG: f32 ? avg_pool_float(g, x, out) : avg_pool_double(g, x, out); break;
+        case P_MAX_GRAD: f32 ? max_pool_grad_float(g, x, a, out) : max_pool_grad_double(g, x, a, out); break;
+        case P_MAX_GRAD_GRAD:
+            f32 ? max_pool_grad_grad_float(g, x, a, out) : max_pool_grad_grad_double(g, x, a, out);
+            break;
+        case P_AVG_GRAD: f32 ? avg_pool_grad_float(g, a, out) : avg_pool_grad_double(g, a, out); break;
+        }
+        return;
+    }
+    pool_job j = {g, x, a, out};
+    static const tg__range_fn fns[5][2] = {
+        [P_MAX] = {nhwc_max_float, nhwc_max_double},
+        [P_AVG] = {nhwc_avg_float, nhwc_avg_double},
+        [P_MAX_GRAD] = {nhwc_max_grad_float, nhwc_max_grad_double},
+        [P_MAX_GRAD_GRAD] = {nhwc_max_grad_grad_float, nhwc_max_grad_grad_double},
+        [P_AVG_GRAD] = {nhwc_avg_grad_float, nhwc_avg_grad_double},
+    };
+    tg__range_fn fn = fns[kind][f32 ? 0 : 1];
+    int64_t window = g->kh * g->kw;
+    if (kind == P_MAX_GRAD || kind == P_AVG_GRAD) {
+        int64_t per_image = g->oh * g->ow * g->c * window + g->h * g->w * g->c;
+        tg__parallel_for(c, 0, g->n, per_image > 0 ? POOL_GRAIN / per_image + 1 : g->n, fn, &j);
+    } else {
+        int64_t per_row = g->ow * g->c * window;
+        tg__parallel_for(c, 0, g->n * g->oh, per_row > 0 ? POOL_GRAIN / per_row + 1 : g->n * g->oh, fn, &j);
+    }
 }
 
 static tg_code max_pool_kernel(tg__kernel_ctx *c) {
@@ -307,8 +519,7 @@ static tg_code max_pool_kernel(tg__kernel_ctx *c) {
     if (rc == TG_OK) rc = make_pgeom(c, x->dims, &g, yd);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, x->dtype, 4, yd);
     if (rc != TG_OK) return rc;
-    if (x->dtype == TG_FLOAT32) max_pool_float(&g, x->data, c->out[0]->data);
-    else max_pool_double(&g, x->data, c->out[0]->data);
+    run_pool(c, P_MAX, x->dtype, &g, x->data, NULL, c->out[0]->data);
     return TG_OK;
 }
 
@@ -320,8 +531,7 @@ static tg_code avg_pool_kernel(tg__kernel_ctx *c) {
     if (rc == TG_OK) rc = make_pgeom(c, x->dims, &g, yd);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, x->dtype, 4, yd);
     if (rc != TG_OK) return rc;
-    if (x->dtype == TG_FLOAT32) avg_pool_float(&g, x->data, c->out[0]->data);
-    else avg_pool_double(&g, x->data, c->out[0]->data);
+    run_pool(c, P_AVG, x->dtype, &g, x->data, NULL, c->out[0]->data);
     return TG_OK;
 }
 
@@ -342,10 +552,9 @@ static tg_code max_pool_grad_kernel(tg__kernel_ctx *c) {
     const tg_array *x = c->in[0], *dy = c->in[2];
     pgeom g;
     tg_code rc = max_grads_geom(c, &g, false);
-    if (rc == TG_OK) rc = alloc_zero(c, x->dtype, x->dims);
+    if (rc == TG_OK) rc = tg__out_alloc(c, 0, x->dtype, 4, x->dims);
     if (rc != TG_OK) return rc;
-    if (x->dtype == TG_FLOAT32) max_pool_grad_float(&g, x->data, dy->data, c->out[0]->data);
-    else max_pool_grad_double(&g, x->data, dy->data, c->out[0]->data);
+    run_pool(c, P_MAX_GRAD, x->dtype, &g, x->data, dy->data, c->out[0]->data);
     return TG_OK;
 }
 
@@ -355,8 +564,7 @@ static tg_code max_pool_grad_grad_kernel(tg__kernel_ctx *c) {
     tg_code rc = max_grads_geom(c, &g, true);
     if (rc == TG_OK) rc = tg__out_alloc(c, 0, x->dtype, 4, y->dims);
     if (rc != TG_OK) return rc;
-    if (x->dtype == TG_FLOAT32) max_pool_grad_grad_float(&g, x->data, gx->data, c->out[0]->data);
-    else max_pool_grad_grad_double(&g, x->data, gx->data, c->out[0]->data);
+    run_pool(c, P_MAX_GRAD_GRAD, x->dtype, &g, x->data, gx->data, c->out[0]->data);
     return TG_OK;
 }
 
@@ -378,9 +586,8 @@ static tg_code avg_pool_grad_kernel(tg__kernel_ctx *c) {
     tg_code rc = make_pgeom(c, xd, &g, yd);
     if (rc != TG_OK) return rc;
     if (!same_dims(dy, yd)) return shape_fail(c, "grad", dy, yd);
-    if ((rc = alloc_zero(c, dy->dtype, xd)) != TG_OK) return rc;
-    if (dy->dtype == TG_FLOAT32) avg_pool_grad_float(&g, dy->data, c->out[0]->data);
-    else avg_pool_grad_double(&g, dy->data, c->out[0]->data);
+    if ((rc = tg__out_alloc(c, 0, dy->dtype, 4, xd)) != TG_OK) return rc;
+    run_pool(c, P_AVG_GRAD, dy->dtype, &g, NULL, dy->data, c->out[0]->data);
     return TG_OK;
 }
 

@@ -19,6 +19,7 @@
 typedef struct {
     const char *checkpoint, *data, *model, *labels;
     long index; /* -1: none */
+    int threads;
 } flags;
 
 static void usage(FILE *f) {
@@ -28,6 +29,7 @@ static void usage(FILE *f) {
                "  --model NAME        cnn | mlp: the program that wrote the checkpoint (default cnn)\n"
                "  --index N           also show test image N, its class probabilities and prediction\n"
                "  --labels NAME       class names: fashion | digits | auto (default auto: from the --data path)\n"
+               "  --threads N         threads for each op's work (default 0: one per CPU)\n"
                "  --help              this message\n");
 }
 
@@ -50,6 +52,7 @@ static int parse(int argc, char **argv, flags *f) {
         else if (strcmp(a, "--model") == 0 && mnist_model_by_name(v)) f->model = v;
         else if (strcmp(a, "--labels") == 0 && mnist_class_names(v, "")) f->labels = v;
         else if (strcmp(a, "--index") == 0 && mnist_parse_long(v, 0, 1000000000L, &n)) f->index = n;
+        else if (strcmp(a, "--threads") == 0 && mnist_parse_long(v, 0, 256, &n)) f->threads = (int)n;
         else {
             fprintf(stderr, "mnist_predict: bad flag or value: %s %s\n", a, v);
             goto bad;
@@ -146,7 +149,7 @@ static int predict(const flags *f, const tg_idx_dataset *test, tg_graph *g, tg_s
                 (long long)tg_idx_dataset_count(test));
         return 0;
     }
-    tg_session *s = tg_session_new(g);
+    tg_session *s = tg_session_new_opts(g, &(tg_session_options){.intra_op_parallelism_threads = f->threads});
     int ok = s != NULL;
     if (ok && tg_saver_restore(*saver, s, f->checkpoint) != TG_OK) {
         /* A cnn checkpoint read as mlp (or the reverse) lands here: "has no variable ...". */

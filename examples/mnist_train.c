@@ -27,7 +27,7 @@
 
 typedef struct mnist_flags {
     const char *data, *optimizer, *checkpoint, *log, *plot, *dot, *labels;
-    int epochs, batch_size, dot_depth;
+    int epochs, batch_size, dot_depth, threads;
     long max_steps; /* 0: whole epochs */
     double lr;      /* <= 0: the optimizer's usual default */
     unsigned long long seed;
@@ -43,6 +43,7 @@ static void usage(FILE *f, const char *prog) {
             "  --optimizer NAME     sgd | momentum | adam | rmsprop (default adam)\n"
             "  --lr X               learning rate (default: sgd 0.05, momentum 0.01, adam 0.001, rmsprop 0.001)\n"
             "  --seed N             graph random seed and shuffling seed (default 1)\n"
+            "  --threads N          threads for each op's work (default 0: one per CPU)\n"
             "  --max-steps N        at most N training steps per epoch (default: the whole epoch)\n"
             "  --checkpoint PATH    save all global variables to PATH after each epoch\n"
             "  --resume             restore --checkpoint first (global step, optimizer slots, moving\n"
@@ -76,7 +77,7 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
     *f = (mnist_flags){.data = MNIST_DEFAULT_DATA, .optimizer = "adam", .labels = "auto", .epochs = 1,
                        .batch_size = 64, .dot_depth = 1, .seed = 1};
     static const char *const with_value[] = {"--data", "--epochs", "--batch-size", "--optimizer", "--lr",
-                                             "--seed", "--max-steps", "--checkpoint", "--log",
+                                             "--seed", "--threads", "--max-steps", "--checkpoint", "--log",
                                              "--plot", "--dot",     "--dot-depth", "--labels", NULL};
     static const char *const optimizers[] = {"sgd", "momentum", "adam", "rmsprop", NULL};
     for (int i = 1; i < argc; i++) {
@@ -125,7 +126,8 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
                 goto bad;
             }
         } else {
-            long min = strcmp(a, "--seed") == 0 || strcmp(a, "--dot-depth") == 0 ? 0 : 1, max = 1000000000L;
+            int zero_ok = strcmp(a, "--seed") == 0 || strcmp(a, "--dot-depth") == 0 || strcmp(a, "--threads") == 0;
+            long min = zero_ok ? 0 : 1, max = strcmp(a, "--threads") == 0 ? 256 : 1000000000L;
             if (!mnist_parse_long(v, min, max, &n)) {
                 fprintf(stderr, "%s: %s needs an integer from %ld to %ld, got '%s'\n", prog, a, min, max, v);
                 goto bad;
@@ -134,6 +136,7 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
             else if (strcmp(a, "--batch-size") == 0) f->batch_size = (int)n;
             else if (strcmp(a, "--max-steps") == 0) f->max_steps = n;
             else if (strcmp(a, "--dot-depth") == 0) f->dot_depth = (int)n;
+            else if (strcmp(a, "--threads") == 0) f->threads = (int)n;
             else f->seed = (unsigned long long)n;
         }
     }
@@ -317,7 +320,7 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
         return 0;
     }
 
-    tg_session *s = tg_session_new(n->g);
+    tg_session *s = tg_session_new_opts(n->g, &(tg_session_options){.intra_op_parallelism_threads = f->threads});
     if (!s) {
         fprintf(stderr, "%s: cannot create a session\n", prog);
         return 0;

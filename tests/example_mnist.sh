@@ -75,7 +75,7 @@ cmp "$dir/straight.csv" "$dir/resumed.csv" || fail "3 epochs straight and 2 + 1 
 $(paste -d'|' "$dir/straight.csv" "$dir/resumed.csv")"
 
 # bad flags: usage and exit 2
-for args in "--epochs zero" "--optimizer adagrad" "--bogus" "--resume"; do
+for args in "--epochs zero" "--optimizer adagrad" "--bogus" "--resume" "--threads -1"; do
   set +e
   # shellcheck disable=SC2086
   "$cnn" $args > /dev/null 2>&1

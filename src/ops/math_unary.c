@@ -135,12 +135,32 @@ static tg_code cast_infer(tg__infer_ctx *c) {
  * saturates here. */
 static double load(const tg_array *x, int64_t i) { return tg_array_get(x, i); }
 
+/* Casts to a float type from bool, int32 or a float type are exact or
+ * rounded by C's conversion alone, so they get plain loops the compiler
+ * vectorizes: the relu and pooling gradients cast whole activation-sized
+ * masks every step. Returns false for the other pairs. */
+#define CAST_TO_FLOAT(TO)                                                                          \
+    static bool cast_to_##TO(const tg_array *x, TO *o) {                                           \
+        int64_t n = x->size;                                                                       \
+        switch (x->dtype) {                                                                        \
+        case TG_BOOL: for (int64_t i = 0; i < n; i++) o[i] = (TO)((const bool *)x->data)[i]; return true;  \
+        case TG_INT32: for (int64_t i = 0; i < n; i++) o[i] = (TO)((const int32_t *)x->data)[i]; return true; \
+        case TG_FLOAT32: for (int64_t i = 0; i < n; i++) o[i] = (TO)((const float *)x->data)[i]; return true; \
+        case TG_FLOAT64: for (int64_t i = 0; i < n; i++) o[i] = (TO)((const double *)x->data)[i]; return true; \
+        default: return false;                                                                     \
+        }                                                                                          \
+    }
+CAST_TO_FLOAT(float)
+CAST_TO_FLOAT(double)
+
 static tg_code cast_kernel(tg__kernel_ctx *c) {
     const cast_attrs *a = c->attrs;
     const tg_array *x = c->in[0];
     tg_code rc = tg__out_alloc(c, 0, a->to, x->rank, x->dims);
     if (rc != TG_OK) return rc;
     void *o = c->out[0]->data;
+    if (a->to == TG_FLOAT32 && cast_to_float(x, o)) return TG_OK;
+    if (a->to == TG_FLOAT64 && cast_to_double(x, o)) return TG_OK;
     bool exact64 = x->dtype == TG_INT64 && a->to == TG_INT64;
     for (int64_t i = 0; i < x->size; i++) {
         double v = load(x, i);

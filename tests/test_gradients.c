@@ -278,6 +278,40 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Relu's gradient is the fused ReluGrad op; its own gradient (for second
+ * order) is checked by finite differences of the first derivative, and in
+ * closed form: for y = sum(relu(x)^2), dy/dx = 2 relu(x), and the gradient of
+ * sum(c * dy/dx) is 2 c where x > 0, 0 elsewhere. */
+START_TEST(test_relu_grad_grad)
+{
+    for (int side = 0; side < 2; side++) {
+        tg_graph *g = tg_graph_new();
+        tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(2, 3), "x");
+        tg_tensor *r = tg_nn_relu(g, x, NULL);
+        tg_tensor *y = tg_reduce_sum(g, tg_multiply(g, r, r, NULL), NULL), *d1 = NULL, *d2 = NULL;
+        ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &d1, NULL), TG_OK);
+        ck_assert_str_eq(tg_op_type(tg_tensor_op(d1)), "ReluGrad");
+        tg_array *vx = gc_random(TG_SHAPE(2, 3), side ? 0.1 : -2, side ? 2 : -0.1, 5);
+        gc_check(g, d1, &x, 1, &vx, TOL);
+        tg_tensor *c = tg_constant_scalar(g, TG_FLOAT64, 1.5, NULL);
+        tg_tensor *z = tg_reduce_sum(g, tg_multiply(g, d1, c, NULL), NULL);
+        ck_assert_int_eq(tg_gradients(g, &z, 1, &x, 1, &d2, NULL), TG_OK);
+        tg_session *s = tg_session_new(g);
+        tg_array *a = tgc_fetch(s, d1, &(tg_feed){x, vx}, 1), *b = tgc_fetch(s, d2, &(tg_feed){x, vx}, 1);
+        for (int i = 0; i < 6; i++) {
+            double xi = tg_array_get(vx, i);
+            ck_assert_close(tg_array_get(a, i), xi > 0 ? 2 * xi : 0, 1e-12);
+            ck_assert_close(tg_array_get(b, i), xi > 0 ? 3.0 : 0, 1e-12);
+        }
+        tg_array_free(a);
+        tg_array_free(b);
+        tg_array_free(vx);
+        tg_session_free(s);
+        tg_graph_free(g);
+    }
+}
+END_TEST
+
 /* No limit on inputs per op: d/dx of sum(concat of 70 copies of x * i)
  * is sum(i) = 2415 per element, and x used 70 times aggregates by AddN. */
 START_TEST(test_many_inputs_and_uses)
@@ -347,6 +381,7 @@ static Suite *gradients_suite(void)
     tcase_add_test(tc, test_unconnected_stop_gradient_and_ints);
     tcase_add_test(tc, test_pass_through_grads);
     tcase_add_test(tc, test_second_order);
+    tcase_add_test(tc, test_relu_grad_grad);
     tcase_add_test(tc, test_names_and_control_deps);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_many_inputs_and_uses);

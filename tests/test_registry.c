@@ -18,7 +18,7 @@ const tg__op_def *tg__op_def_lookup(const char *type);
 static const char *const GRAD_TESTED[] = {
     /* test_gradients.c */
     "Add", "Sub", "Mul", "RealDiv", "SquaredDifference", "Maximum", "Minimum", "Pow", "Neg", "Square", "Sqrt", "Rsqrt", "Exp", "Log",
-    "Abs", "Sign", "Select", "Relu", "Relu6", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "Softmax",
+    "Abs", "Sign", "Select", "Relu", "ReluGrad", "Relu6", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "Softmax",
     "LogSoftmax", "Sum", "Mean", "Reshape", "AddN", "Identity", "PlaceholderWithDefault", "Cast",
     /* test_array_ops.c */
     "Transpose", "ExpandDims", "Squeeze", "ConcatV2", "Split", "Pack", "Unpack", "Slice", "Pad", "Tile",

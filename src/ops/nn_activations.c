@@ -1,7 +1,9 @@
 /* Activations: Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh, Softplus, and
  * Softmax / LogSoftmax over the last axis. Gradients are compositions of
  * differentiable ops (TF uses fused *Grad kernels; the math is the same),
- * so second derivatives work. */
+ * so second derivatives work; relu's alone is TF's fused ReluGrad, because
+ * it runs on every activation of a CNN each step, and ReluGrad has its own
+ * gradient as in TF. */
 #include <math.h>
 
 #include "unary_util.h"
@@ -61,12 +63,70 @@ static tg_tensor *k(tg_graph *g, tg_tensor *like, double v) { return tg_constant
 
 static tg_tensor *mask(tg_graph *g, tg_tensor *cond, tg_dtype dtype) { return tg_cast(g, cond, dtype, NULL); }
 
-/* relu: dy where x > 0 (TF's ReluGrad tests the output y > 0; equal) */
+/* ---- ReluGrad(gradients, features) = gradients * (features > 0) ---------------------- */
+
+static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
+    const tg_tensor *dy = c->in[0], *x = c->in[1];
+    if (dy->dtype != x->dtype)
+        return tg__infer_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same dtype, not %s and %s",
+                              tg_dtype_name(dy->dtype), tg_dtype_name(x->dtype));
+    tg_code rc = tg__float_unary_infer(c);
+    if (rc != TG_OK || dy->shape.rank < 0 || x->shape.rank < 0) return rc;
+    bool same = dy->shape.rank == x->shape.rank;
+    for (int i = 0; same && i < x->shape.rank; i++) {
+        int64_t a = dy->shape.dims[i], b = x->shape.dims[i];
+        same = a < 0 || b < 0 || a == b;
+        if (a < 0) c->out[0].shape.dims[i] = b;
+    }
+    if (same) return TG_OK;
+    char b1[128], b2[128];
+    return tg__infer_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape, not %s and %s",
+                          tg_shape_format(&dy->shape, b1, sizeof b1), tg_shape_format(&x->shape, b2, sizeof b2));
+}
+
+/* Multiplying (not selecting) keeps TF's NaN rule: a NaN gradient stays NaN
+ * where the unit is off. */
+#define RELU_GRAD_KERNEL(NAME, T)                                                                          \
+    static tg_code NAME(tg__kernel_ctx *c) {                                                               \
+        const tg_array *dy = c->in[0], *x = c->in[1];                                                      \
+        bool same = dy->rank == x->rank;                                                                   \
+        for (int i = 0; same && i < x->rank; i++) same = dy->dims[i] == x->dims[i];                        \
+        if (!same) return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape"); \
+        tg_code rc = tg__out_alloc(c, 0, x->dtype, x->rank, x->dims);                                      \
+        if (rc != TG_OK) return rc;                                                                        \
+        const T *g = dy->data, *f = x->data;                                                               \
+        T *out = c->out[0]->data;                                                                          \
+        for (int64_t i = 0; i < x->size; i++) out[i] = g[i] * (T)(f[i] > 0);                              \
+        return TG_OK;                                                                                      \
+    }
+RELU_GRAD_KERNEL(relu_grad_op_f32, float)
+RELU_GRAD_KERNEL(relu_grad_op_f64, double)
+
+static tg_tensor *relu_grad_node(tg_graph *g, tg_tensor *dy, tg_tensor *features) {
+    tg_tensor *in[2] = {dy, features};
+    return tg__simple_op(g, &tg__op_relu_grad, NULL, in, 2, NULL);
+}
+
+/* TF's _ReluGradGrad: linear in the gradients; the mask is piecewise
+ * constant in the features, so their gradient is zero (None here). */
+static tg_code relu_grad_op_grad(tg__grad_ctx *c) {
+    c->dx[0] = relu_grad_node(c->g, c->dy[0], c->op->inputs[1]);
+    return tg_graph_status(c->g);
+}
+
+const tg__op_def tg__op_relu_grad = {
+    .type = "ReluGrad",
+    .n_inputs = 2,
+    .n_outputs = 1,
+    .infer = relu_grad_op_infer,
+    .kernel = TG__NUMERIC(relu_grad_op_f32, relu_grad_op_f64, NULL, NULL),
+    .grad = relu_grad_op_grad,
+};
+
+/* relu: dy where y > 0 (TF passes the output, as here; equal to x > 0) */
 static tg_code relu_grad(tg__grad_ctx *c) {
-    tg_graph *g = c->g;
-    tg_tensor *y = &c->op->outputs[0];
-    c->dx[0] = tg_multiply(g, c->dy[0], mask(g, tg_greater(g, y, k(g, y, 0), NULL), y->dtype), NULL);
-    return tg_graph_status(g);
+    c->dx[0] = relu_grad_node(c->g, c->dy[0], &c->op->outputs[0]);
+    return tg_graph_status(c->g);
 }
 /* relu6: dy where 0 < x < 6 */
 static tg_code relu6_grad(tg__grad_ctx *c) {

@@ -22,7 +22,7 @@ extern const tg__op_def tg__op_placeholder, tg__op_placeholder_with_default, tg_
 extern const tg__op_def tg__op_real_div, tg__op_maximum, tg__op_minimum, tg__op_pow, tg__op_equal,
     tg__op_not_equal, tg__op_less, tg__op_less_equal, tg__op_greater, tg__op_greater_equal,
     tg__op_logical_and, tg__op_logical_or, tg__op_logical_not, tg__op_neg, tg__op_sqrt, tg__op_rsqrt,
-    tg__op_exp, tg__op_log, tg__op_abs, tg__op_sign, tg__op_cast, tg__op_select, tg__op_relu,
+    tg__op_exp, tg__op_log, tg__op_abs, tg__op_sign, tg__op_cast, tg__op_select, tg__op_relu, tg__op_relu_grad,
     tg__op_relu6, tg__op_elu, tg__op_leaky_relu, tg__op_sigmoid, tg__op_tanh, tg__op_softplus,
     tg__op_softmax, tg__op_log_softmax, tg__op_matmul, tg__op_max, tg__op_min, tg__op_prod,
     tg__op_prod_others, tg__op_arg_max, tg__op_arg_min, tg__op_softmax_xent, tg__op_sparse_softmax_xent,

@@ -97,6 +97,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_batch_norm_with_global_normalization,
     /* nn */
     &tg__op_relu,
+    &tg__op_relu_grad,
     &tg__op_relu6,
     &tg__op_elu,
     &tg__op_leaky_relu,
@@ -110,7 +111,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_l2_loss,
 };
 
-_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 94, "update the count when adding an op");
+_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 95, "update the count when adding an op");
 
 int tg__op_def_count(void) { return (int)(sizeof TG__OPS / sizeof TG__OPS[0]); }
 

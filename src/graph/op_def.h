@@ -19,8 +19,14 @@ enum {
     TG__OPF_REF_INPUT0 = 1u << 3,        /* input 0 is a variable reference it uses */
     TG__OPF_INIT_REF = 1u << 4,          /* may see its variable uninitialized (Assign) */
     TG__OPF_PLACEHOLDER = 1u << 5,       /* must be fed when needed */
-    TG__OPF_NOT_DIFFERENTIABLE = 1u << 6 /* tg_gradients stops here without error */
+    TG__OPF_NOT_DIFFERENTIABLE = 1u << 6, /* tg_gradients stops here without error */
+    /* Writes through every input that is a variable reference (TF's Ref(T)
+     * inputs of ApplyAdam: var, m, v): the kernel gets their storage in
+     * refs[]. Input 0 must be one (with TG__OPF_REF_INPUT0). */
+    TG__OPF_REF_INPUTS = 1u << 7
 };
+
+enum { TG__MAX_REF_INPUTS = 16 }; /* inputs of a TG__OPF_REF_INPUTS op, at most */
 
 /* Static type and shape of one output. */
 typedef struct tg__out_info {
@@ -52,6 +58,7 @@ typedef struct tg__kernel_ctx {
     tg_array *var; /* the variable's storage for VARIABLE and REF_INPUT0 ops */
     bool *var_initialized;
     tg__pool *pool; /* the session's intra-op threads; NULL: the calling thread only */
+    tg_array *const *refs; /* TG__OPF_REF_INPUTS ops: refs[i] is input i's variable storage, or NULL */
 } tg__kernel_ctx;
 
 /* Gradient builder: given the forward op and the gradient of each of its

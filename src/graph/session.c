@@ -23,6 +23,7 @@ typedef struct step {
     tg_array **in;
     tg_array **out;
     int var_id;       /* variable used by VARIABLE and REF_INPUT0 ops, else -1 */
+    int *ref_ids;     /* REF_INPUTS ops: per input, the variable it writes through, or -1 */
     int *check_vars;  /* variables that must be initialized before the op runs */
     int n_check;
 } step;
@@ -338,6 +339,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         }
         n_steps++;
         n_ptrs += op->n_inputs + op->n_outputs;
+        if (op->def->flags & TG__OPF_REF_INPUTS) n_checks += op->n_inputs;
         n_checks += op->n_inputs;
     }
     /* An op that runs although one of its outputs is fed (a target, or
@@ -395,10 +397,22 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         st->var_id = -1;
         if (def->flags & TG__OPF_VARIABLE) st->var_id = op->variable->id;
         if (def->flags & TG__OPF_REF_INPUT0) st->var_id = op->inputs[0]->op->variable->id;
+        if (def->flags & TG__OPF_REF_INPUTS) {
+            /* Ids, not pointers: s->vars grows when variables are added
+             * after this plan was made. The storage itself is written, fed
+             * or not, as for REF_INPUT0. */
+            if (op->n_inputs > TG__MAX_REF_INPUTS) {
+                rc = sfail(s, TG_INTERNAL, "%s: more than %d inputs", op->name, TG__MAX_REF_INPUTS);
+                goto done;
+            }
+            st->ref_ids = chk;
+            for (int i = 0; i < op->n_inputs; i++)
+                *chk++ = is_var_ref(op->inputs[i]) ? op->inputs[i]->op->variable->id : -1;
+        }
         st->check_vars = chk;
         for (int i = 0; i < op->n_inputs; i++) {
             const tg_tensor *t = op->inputs[i];
-            if (!is_var_ref(t) || fed[t->id]) continue;
+            if (!is_var_ref(t) || (fed[t->id] && !(def->flags & TG__OPF_REF_INPUTS))) continue;
             if (i == 0 && (def->flags & TG__OPF_INIT_REF)) continue;
             *chk++ = t->op->variable->id;
             st->n_check++;
@@ -615,6 +629,9 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
                 goto done;
             }
         }
+        tg_array *refs[TG__MAX_REF_INPUTS];
+        for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
+            refs[i] = st->ref_ids[i] >= 0 ? &s->vars[st->ref_ids[i]] : NULL;
         tg__kernel_ctx c = {
             .s = s,
             .op = st->op,
@@ -627,6 +644,7 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
             .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
             .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
             .pool = s->pool,
+            .refs = refs,
         };
         rc = st->kernel(&c);
         if (rc != TG_OK) {

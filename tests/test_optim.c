@@ -216,6 +216,7 @@ START_TEST(test_adam_steps)
     /* the train op groups the update and the two power updates, which run after it */
     ck_assert_int_eq(tg_op_num_control_inputs(f.train), 3);
     tg_op *upd = tg_graph_op(g, "Adam/update_w/ApplyAdam");
+    ck_assert_str_eq(tg_op_type(upd), "ApplyAdam"); /* TF's fused op, not a composition */
     for (int i = 1; i < 3; i++) {
         tg_op *pu = tg_op_control_input(f.train, i);
         ck_assert_str_eq(tg_op_type(pu), "Assign");
@@ -256,6 +257,71 @@ START_TEST(test_adam_steps)
     }
     tg_session_free(s);
     fed_free(&f);
+}
+END_TEST
+
+/* tf.raw_ops.ApplyAdam on its own: one float64 step against the formula,
+ * the argument checks, and an uninitialized slot. */
+static tg_variable *vec3(tg_graph *g, const char *name)
+{
+    return tg_variable_new(g, name, TG_FLOAT64, TG_SHAPE(3), NULL);
+}
+
+static tg_op *set3(tg_graph *g, tg_variable *v, const double *x)
+{
+    return tg_tensor_op(tg_assign(g, tg_variable_ref(v), tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), x, NULL), NULL));
+}
+
+START_TEST(test_apply_adam_op)
+{
+    tg_graph *g = tg_graph_new();
+    tg_variable *w = vec3(g, "w"), *m = vec3(g, "m"), *v = vec3(g, "v"), *late = vec3(g, "late");
+    const double g0[3] = {0.5, -1, 2}, w0[3] = {1, -2, 0.5}, m0[3] = {0.1, 0, -0.3}, v0[3] = {0.04, 0, 0.5};
+    tg_op *sets[3] = {set3(g, w, w0), set3(g, m, m0), set3(g, v, v0)};
+#define K(x) tg_constant_scalar(g, TG_FLOAT64, (x), NULL)
+    tg_tensor *grad = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), g0, NULL);
+    tg_tensor *out = tg_raw_ops_apply_adam(g, tg_variable_ref(w), tg_variable_ref(m), tg_variable_ref(v), K(0.81),
+                                           K(0.998001), K(0.1), K(0.9), K(0.999), K(1e-8), grad, NULL);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_name(tg_tensor_op(out)), "ApplyAdam");
+    tg_session *s = tg_session_new(g);
+    for (int i = 0; i < 3; i++) tgc_run_target(s, sets[i]);
+    tg_array *r = tgc_fetch(s, out, NULL, 0);
+    const double alpha = 0.1 * sqrt(1 - 0.998001) / (1 - 0.81);
+    for (int i = 0; i < 3; i++) {
+        double mi = m0[i] + (g0[i] - m0[i]) * 0.1, vi = v0[i] + (g0[i] * g0[i] - v0[i]) * (1 - 0.999);
+        ck_assert_close(tg_array_get(r, i), w0[i] - mi * alpha / (sqrt(vi) + 1e-8), 1e-15);
+    }
+    tg_array_free(r);
+    /* a slot that was never initialized: TF's message */
+    tg_tensor *bad = tg_raw_ops_apply_adam(g, tg_variable_ref(w), tg_variable_ref(late), tg_variable_ref(v), K(0.81),
+                                           K(0.998001), K(0.1), K(0.9), K(0.999), K(1e-8), grad, "bad");
+    tg_array *o = NULL;
+    ck_assert_int_eq(tg_session_run(s, NULL, 0, &bad, 1, &o, NULL, 0), TG_FAILED_PRECONDITION);
+    ck_assert_str_contains(tg_session_message(s), "uninitialized value late");
+    tg_session_free(s);
+    /* argument checks, each naming the op and the input */
+    ck_assert_ptr_null(tg_raw_ops_apply_adam(g, tg_variable_value(w), tg_variable_ref(m), tg_variable_ref(v), K(0.81),
+                                             K(0.9), K(0.1), K(0.9), K(0.999), K(1e-8), grad, "e1"));
+    ck_assert_str_contains(tg_graph_message(g), "e1");
+    ck_assert_str_contains(tg_graph_message(g), "is not a variable reference");
+    tg_graph_free(g);
+
+    const char *want[3] = {"var and grad do not have the same shape: (3,) and (2,)", "lr is not a scalar: (2,)",
+                           "epsilon has dtype float32, var has float64"};
+    for (int k = 0; k < 3; k++) {
+        g = tg_graph_new();
+        w = vec3(g, "w");
+        tg_tensor *r3 = tg_variable_ref(w), *two = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), (double[]){1, 2}, NULL);
+        grad = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), g0, NULL);
+        tg_tensor *lr = k == 1 ? two : K(0.1), *eps = k == 2 ? tg_constant_scalar(g, TG_FLOAT32, 1, NULL) : K(1e-8);
+        ck_assert_ptr_null(tg_raw_ops_apply_adam(g, r3, r3, r3, K(0.81), K(0.9), lr, K(0.9), K(0.999), eps,
+                                                 k == 0 ? two : grad, "adam_e"));
+        ck_assert_str_contains(tg_graph_message(g), "adam_e");
+        ck_assert_str_contains(tg_graph_message(g), want[k]);
+        tg_graph_free(g);
+    }
+#undef K
 }
 END_TEST
 
@@ -938,6 +1004,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_gradient_descent_step);
     tcase_add_test(tc, test_momentum_steps);
     tcase_add_test(tc, test_adam_steps);
+    tcase_add_test(tc, test_apply_adam_op);
     tcase_add_test(tc, test_rmsprop_steps);
     tcase_add_test(tc, test_adagrad_steps);
     tcase_add_test(tc, test_float64_variable);

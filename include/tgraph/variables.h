@@ -207,6 +207,20 @@ TG_API tg_tensor *tg_assign(tg_graph *g, tg_tensor *ref, tg_tensor *value, const
 TG_API tg_tensor *tg_assign_add(tg_graph *g, tg_tensor *ref, tg_tensor *value, const char *name);
 TG_API tg_tensor *tg_assign_sub(tg_graph *g, tg_tensor *ref, tg_tensor *value, const char *name);
 
+/* tf.raw_ops.ApplyAdam (what tf.train.AdamOptimizer runs per variable): in
+ * one pass, with alpha = lr * sqrt(1 - beta2_power) / (1 - beta1_power),
+ *   m += (grad - m) * (1 - beta1);  v += (grad^2 - v) * (1 - beta2);
+ *   var -= m * alpha / (sqrt(v) + epsilon).
+ * var, m and v are variable references (tg_variable_ref) written in place;
+ * the six hyperparameters are scalars; every input has var's float dtype and
+ * grad var's shape. The output is var's new value. name NULL: "ApplyAdam".
+ * Errors (sticky): INVALID_ARGUMENT naming the op and the input; reading an
+ * uninitialized var, m or v is a run-time FAILED_PRECONDITION. */
+TG_API tg_tensor *tg_raw_ops_apply_adam(tg_graph *g, tg_tensor *var, tg_tensor *m, tg_tensor *v,
+                                        tg_tensor *beta1_power, tg_tensor *beta2_power, tg_tensor *lr,
+                                        tg_tensor *beta1, tg_tensor *beta2, tg_tensor *epsilon, tg_tensor *grad,
+                                        const char *name);
+
 #ifdef __cplusplus
 }
 #endif

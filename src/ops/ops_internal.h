@@ -14,7 +14,7 @@
 
 extern const tg__op_def tg__op_placeholder, tg__op_placeholder_with_default, tg__op_const,
     tg__op_identity, tg__op_no_op, tg__op_variable_v2, tg__op_assign, tg__op_assign_add,
-    tg__op_assign_sub, tg__op_add, tg__op_sub, tg__op_mul, tg__op_square, tg__op_sum,
+    tg__op_assign_sub, tg__op_apply_adam, tg__op_add, tg__op_sub, tg__op_mul, tg__op_square, tg__op_sum,
     tg__op_mean, tg__op_random_uniform, tg__op_random_standard_normal, tg__op_truncated_normal,
     tg__op_shape, tg__op_reshape, tg__op_zeros_like, tg__op_ones_like, tg__op_stop_gradient,
     tg__op_add_n, tg__op_broadcast_gradient_args, tg__op_size, tg__op_rank, tg__op_reduced_shape;

@@ -15,6 +15,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_assign,
     &tg__op_assign_add,
     &tg__op_assign_sub,
+    &tg__op_apply_adam,
     &tg__op_stop_gradient,
     &tg__op_zeros_like,
     &tg__op_ones_like,
@@ -111,7 +112,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_l2_loss,
 };
 
-_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 95, "update the count when adding an op");
+_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 96, "update the count when adding an op");
 
 int tg__op_def_count(void) { return (int)(sizeof TG__OPS / sizeof TG__OPS[0]); }
 

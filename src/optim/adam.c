@@ -1,5 +1,5 @@
-/* tf.train.AdamOptimizer with TF 1.15's ApplyAdam arithmetic, in the
- * kernel's order:
+/* tf.train.AdamOptimizer: one ApplyAdam op per variable, as TF 1.15, whose
+ * kernel computes, in this order:
  *   alpha = lr * sqrt(1 - beta2_power) / (1 - beta1_power)
  *   m += (g - m) * (1 - beta1);  v += (g^2 - v) * (1 - beta2)
  *   var -= m * alpha / (sqrt(v) + epsilon)
@@ -48,18 +48,8 @@ static tg_tensor *adam_apply(tg_optimizer *o, tg_tensor *grad, tg_variable *var)
     tg_tensor *b2p = tg__optim_cast(g, tg_variable_value(p2), dt);
     tg_tensor *lr = tg__optim_cast(g, s->lr, dt), *b1 = tg__optim_cast(g, s->beta1_t, dt);
     tg_tensor *b2 = tg__optim_cast(g, s->beta2_t, dt), *eps = tg__optim_cast(g, s->epsilon_t, dt);
-    tg_tensor *one = tg_constant_scalar(g, dt, 1.0, "one");
-    tg_tensor *alpha = tg_divide(g, tg_multiply(g, lr, tg_sqrt(g, tg_subtract(g, one, b2p, NULL), NULL), NULL),
-                                 tg_subtract(g, one, b1p, NULL), "alpha");
-    tg_tensor *m_t = tg_assign_add(
-        g, tg_variable_ref(m),
-        tg_multiply(g, tg_subtract(g, grad, tg_variable_value(m), NULL), tg_subtract(g, one, b1, NULL), NULL), NULL);
-    tg_tensor *v_t = tg_assign_add(g, tg_variable_ref(v),
-                                   tg_multiply(g, tg_subtract(g, tg_square(g, grad, NULL), tg_variable_value(v), NULL),
-                                               tg_subtract(g, one, b2, NULL), NULL),
-                                   NULL);
-    tg_tensor *step = tg_divide(g, tg_multiply(g, m_t, alpha, NULL), tg_add(g, tg_sqrt(g, v_t, NULL), eps, NULL), NULL);
-    return tg_assign_sub(g, tg_variable_ref(var), step, "ApplyAdam");
+    return tg_raw_ops_apply_adam(g, tg_variable_ref(var), tg_variable_ref(m), tg_variable_ref(v), b1p, b2p, lr, b1,
+                                 b2, eps, grad, "ApplyAdam");
 }
 
 /* Adam._finish: the power accumulators advance after every update. */

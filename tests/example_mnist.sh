@@ -74,8 +74,15 @@ grep -q "resumed from .* at global step 60 (2 epochs done)" "$dir/r.out" || fail
 cmp "$dir/straight.csv" "$dir/resumed.csv" || fail "3 epochs straight and 2 + 1 resumed differ:
 $(paste -d'|' "$dir/straight.csv" "$dir/resumed.csv")"
 
+# --lr-decay is staircase per epoch: epoch 1 trains at the full rate either way,
+# epoch 2 at half the rate differs.
+"$mlp" "${resume_flags[@]}" --epochs 2 --lr-decay 1 --log "$dir/const.csv" > /dev/null
+"$mlp" "${resume_flags[@]}" --epochs 2 --lr-decay 0.5 --log "$dir/half.csv" > /dev/null
+test "$(sed -n 2p "$dir/const.csv")" = "$(sed -n 2p "$dir/half.csv")" || fail "--lr-decay changed epoch 1"
+test "$(sed -n 3p "$dir/const.csv")" != "$(sed -n 3p "$dir/half.csv")" || fail "--lr-decay 0.5 did not change epoch 2"
+
 # bad flags: usage and exit 2
-for args in "--epochs zero" "--optimizer adagrad" "--bogus" "--resume" "--threads -1"; do
+for args in "--epochs zero" "--optimizer adagrad" "--bogus" "--resume" "--threads -1" "--lr-decay 2" "--lr-decay 0"; do
   set +e
   # shellcheck disable=SC2086
   "$cnn" $args > /dev/null 2>&1

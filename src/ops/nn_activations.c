@@ -84,8 +84,9 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
                           tg_shape_format(&dy->shape, b1, sizeof b1), tg_shape_format(&x->shape, b2, sizeof b2));
 }
 
-/* Multiplying (not selecting) keeps TF's NaN rule: a NaN gradient stays NaN
- * where the unit is off. */
+/* TF multiplies by the mask, so a NaN or infinite gradient gives NaN where
+ * the unit is off. Computing that value unconditionally and selecting lets
+ * GCC vectorize the loop (a product with a 0/1 mask became a branch). */
 #define RELU_GRAD_KERNEL(NAME, T)                                                                          \
     static tg_code NAME(tg__kernel_ctx *c) {                                                               \
         const tg_array *dy = c->in[0], *x = c->in[1];                                                      \
@@ -96,7 +97,10 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
         if (rc != TG_OK) return rc;                                                                        \
         const T *g = dy->data, *f = x->data;                                                               \
         T *out = c->out[0]->data;                                                                          \
-        for (int64_t i = 0; i < x->size; i++) out[i] = g[i] * (T)(f[i] > 0);                              \
+        for (int64_t i = 0; i < x->size; i++) {                                                         \
+            T off = g[i] - g[i]; /* g * 0 up to the sign of zero: NaN for NaN and inf */               \
+            out[i] = f[i] > 0 ? g[i] : off;                                                              \
+        }                              \
         return TG_OK;                                                                                      \
     }
 RELU_GRAD_KERNEL(relu_grad_op_f32, float)

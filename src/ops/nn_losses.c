@@ -67,7 +67,7 @@ static tg_code xent_alloc(tg__kernel_ctx *c, const tg_array *logits, int64_t *ro
         const tg_array *logits = c->in[0], *labels = c->in[1];                          \
         if (labels->rank != 2 || labels->dims[0] != logits->dims[0] || labels->dims[1] != logits->dims[1]) \
             return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "logits and labels must be same size"); \
-        int64_t rows, n;                                                                \
+        int64_t rows = 0, n = 0; /* set by the shape check */                               \
         tg_code rc = xent_alloc(c, logits, &rows, &n);                                  \
         if (rc != TG_OK) return rc;                                                     \
         const T *lb = labels->data;                                                     \
@@ -139,7 +139,7 @@ static tg_code sparse_infer(tg__infer_ctx *c) {
         const tg_array *logits = c->in[0], *labels = c->in[1];                          \
         if (labels->rank != 1 || logits->rank != 2 || labels->dims[0] != logits->dims[0]) \
             return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "labels must be [batch] for logits [batch, classes]"); \
-        int64_t rows, n;                                                                \
+        int64_t rows = 0, n = 0; /* set by the shape check */                               \
         tg_code rc = xent_alloc(c, logits, &rows, &n);                                  \
         if (rc != TG_OK) return rc;                                                     \
         for (int64_t r = 0; r < rows; r++) {                                            \

@@ -12,5 +12,5 @@ mkdir -p "$out"
 ./build/examples/mnist_cnn --checkpoint "$out/model.ckpt" --log "$out/metrics.csv" --plot "$out/curves.png" \
   --dot "$out/graph.dot" "$@"
 dot -Tpng "$out/graph.dot" -o "$out/graph.png"
-echo "graph:      $out/graph.png (rendered from $out/graph.dot)"
+echo "drawing:    $out/graph.png (dot -Tpng of the graph above)"
 echo "predict:    ./build/examples/mnist_predict --checkpoint $out/model.ckpt --index 0"

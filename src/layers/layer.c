@@ -1,8 +1,9 @@
 /* layer.c: the tf.layers.Layer base (TF 1.15's tensorflow/python/layers/base.py
  * on top of keras/engine/base_layer.py, graph mode): layer names, the
  * variable scope chosen at first use, input specs, weights, updates and
- * losses with their collections, and the inbound nodes behind input/output.
- * Layer types plug in through tg__layer_vtable (layer_internal.h). */
+ * losses with their collections. Queries (properties, get_updates_for,
+ * inbound nodes) are in layer_query.c. Layer types plug in through
+ * tg__layer_vtable (layer_internal.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,10 +62,7 @@ static bool usable(const tg_graph *g) { return g && tg_graph_status(g) == TG_OK;
 static tg_code oom(tg_graph *g) { return tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "out of memory"); }
 
 /* Sets the layer's message (queries report through it, not the graph). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static tg_code layer_err(tg_layer *l, tg_code code, const char *fmt, ...) {
+tg_code tg__layer_err(tg_layer *l, tg_code code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(l->message, sizeof l->message, fmt, ap);
@@ -72,14 +70,11 @@ static tg_code layer_err(tg_layer *l, tg_code code, const char *fmt, ...) {
     return code;
 }
 
-static tg_code layer_ok(tg_layer *l) {
+tg_code tg__layer_ok(tg_layer *l) {
     l->message[0] = '\0';
     return TG_OK;
 }
 
-static bool same_tensor(const tg_tensor *a, const tg_tensor *b) {
-    return a == b || (a && b && tg_tensor_op(a) == tg_tensor_op(b) && tg_tensor_index(a) == tg_tensor_index(b));
-}
 
 static void append(char *buf, size_t size, size_t *n, const char *s) {
     if (*n + 1 >= size) return;
@@ -132,7 +127,7 @@ static bool same_item(const tg_item *a, const tg_item *b) {
     if (a->kind != b->kind) return false;
     switch (a->kind) {
     case TG_ITEM_OP: return a->u.op == b->u.op;
-    case TG_ITEM_TENSOR: return same_tensor(a->u.tensor, b->u.tensor);
+    case TG_ITEM_TENSOR: return tg__same_tensor(a->u.tensor, b->u.tensor);
     case TG_ITEM_VARIABLE: return a->u.variable == b->u.variable;
     }
     return false;
@@ -149,78 +144,6 @@ static void add_unique(tg_graph *g, const char *key, tg_item item) {
     for (int i = 0; i < n && !found; i++) found = same_item(&items[i], &item);
     tg_free(items);
     if (!found) tg_add_to_collection(g, key, item);
-}
-
-/* ---- reachability (TF's tf_utils.get_reachable_from_inputs) ------------------------ */
-
-typedef struct ptrset {
-    const void **keys;
-    size_t cap, n;
-} ptrset;
-
-static size_t ptr_hash(const void *p, size_t cap) {
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 17;
-    x *= (uintptr_t)0x9E3779B97F4A7C15ull;
-    x ^= x >> 29;
-    return (size_t)x & (cap - 1);
-}
-
-static bool set_has(const ptrset *s, const void *p) {
-    if (!s->cap) return false;
-    for (size_t i = ptr_hash(p, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->keys[i]) return false;
-        if (s->keys[i] == p) return true;
-    }
-}
-
-static bool set_add(ptrset *s, const void *p) {
-    if (2 * (s->n + 1) > s->cap) {
-        size_t nc = s->cap ? 2 * s->cap : 64;
-        const void **nk = calloc(nc, sizeof *nk);
-        if (!nk) return false;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->keys[i]) continue;
-            size_t j = ptr_hash(s->keys[i], nc);
-            while (nk[j]) j = (j + 1) & (nc - 1);
-            nk[j] = s->keys[i];
-        }
-        free(s->keys);
-        s->keys = nk;
-        s->cap = nc;
-    }
-    size_t i = ptr_hash(p, s->cap);
-    while (s->keys[i] && s->keys[i] != p) i = (i + 1) & (s->cap - 1);
-    if (!s->keys[i]) {
-        s->keys[i] = p;
-        s->n++;
-    }
-    return true;
-}
-
-static bool is_input(const tg_tensor *t, tg_tensor *const *xs, int n) {
-    for (int i = 0; i < n; i++)
-        if (same_tensor(t, xs[i])) return true;
-    return false;
-}
-
-/* The ops reachable forward from the tensors xs through data edges (tensor
- * to consumer) and control edges. Ops are stored in creation order, which
- * is a topological order, so one pass suffices. false when out of memory. */
-static bool reachable_ops(tg_graph *g, tg_tensor *const *xs, int n, ptrset *out) {
-    int n_ops = tg_graph_num_ops(g);
-    for (int i = 0; i < n_ops; i++) {
-        tg_op *op = tg_graph_op_at(g, i);
-        bool r = false;
-        for (int k = 0, m = tg_op_num_inputs(op); !r && k < m; k++) {
-            tg_tensor *t = tg_op_input(op, k);
-            r = is_input(t, xs, n) || set_has(out, tg_tensor_op(t));
-        }
-        for (int k = 0, m = tg_op_num_control_inputs(op); !r && k < m; k++)
-            r = set_has(out, tg_op_control_input(op, k));
-        if (r && !set_add(out, op)) return false;
-    }
-    return true;
 }
 
 /* ---- construction and naming ----------------------------------------------------- */
@@ -544,8 +467,8 @@ static int update_is_conditional(tg_layer *l, tg_op *update) {
     tg_tensor **xs = malloc((size_t)n * sizeof *xs);
     if (!xs) return -1;
     for (int i = 0; i < n; i++) xs[i] = l->call_inputs ? l->call_inputs : l->nodes[i].input;
-    ptrset reach = {0};
-    int r = reachable_ops(l->g, xs, n, &reach) ? set_has(&reach, update) : -1;
+    tg__ptrset reach = {0};
+    int r = tg__layer_reachable_ops(l->g, xs, n, &reach) ? tg__ptrset_has(&reach, update) : -1;
     free(reach.keys);
     free(xs);
     return r;
@@ -553,11 +476,11 @@ static int update_is_conditional(tg_layer *l, tg_op *update) {
 
 /* Shared checks of add_update / add_loss: returns TG_OK to go on. */
 static tg_code check_graph_item(tg_layer *l, const void *item, tg_graph *item_graph, const char *what) {
-    if (!usable(l->g)) return layer_err(l, tg_graph_status(l->g), "%s", tg_graph_message(l->g));
-    if (!item) return layer_err(l, TG_INVALID_ARGUMENT, "Layer %s: %s is NULL", l->name, what);
+    if (!usable(l->g)) return tg__layer_err(l, tg_graph_status(l->g), "%s", tg_graph_message(l->g));
+    if (!item) return tg__layer_err(l, TG_INVALID_ARGUMENT, "Layer %s: %s is NULL", l->name, what);
     if (item_graph != l->g) {
         tg_graph_fail(l->g, TG_INVALID_ARGUMENT, "Layer %s: the %s is from another graph", l->name, what);
-        return layer_err(l, TG_INVALID_ARGUMENT, "%s", tg_graph_message(l->g));
+        return tg__layer_err(l, TG_INVALID_ARGUMENT, "%s", tg_graph_message(l->g));
     }
     return TG_OK;
 }
@@ -570,21 +493,21 @@ tg_code tg_layer_add_update(tg_layer *l, tg_op *update) {
     if (cond < 0 || !grow2((void **)&l->updates, (void **)&l->update_uncond, &l->cap_updates, l->n_updates + 1,
                            sizeof *l->updates, sizeof *l->update_uncond)) {
         oom(l->g);
-        return layer_err(l, TG_RESOURCE_EXHAUSTED, "out of memory");
+        return tg__layer_err(l, TG_RESOURCE_EXHAUSTED, "out of memory");
     }
     l->updates[l->n_updates] = update;
     l->update_uncond[l->n_updates++] = !cond;
-    return layer_ok(l);
+    return tg__layer_ok(l);
 }
 
 tg_code tg_layer_add_loss(tg_layer *l, tg_tensor *loss, tg_tensor *const *inputs, int n) {
     if (!l) return TG_INVALID_ARGUMENT;
     tg_code c = check_graph_item(l, loss, loss ? tg_op_graph(tg_tensor_op(loss)) : NULL, "loss");
     if (c != TG_OK) return c;
-    if (n < 0 || (n > 0 && !inputs)) return layer_err(l, TG_INVALID_ARGUMENT, "Layer %s: bad inputs list", l->name);
+    if (n < 0 || (n > 0 && !inputs)) return tg__layer_err(l, TG_INVALID_ARGUMENT, "Layer %s: bad inputs list", l->name);
     add_sym_loss(l, loss, n == 0);
-    if (tg_graph_status(l->g) != TG_OK) return layer_err(l, tg_graph_status(l->g), "%s", tg_graph_message(l->g));
-    return layer_ok(l);
+    if (tg_graph_status(l->g) != TG_OK) return tg__layer_err(l, tg_graph_status(l->g), "%s", tg_graph_message(l->g));
+    return tg__layer_ok(l);
 }
 
 /* ---- apply --------------------------------------------------------------------------- */
@@ -725,242 +648,4 @@ tg_code tg_layer_build(tg_layer *l, tg_shape input_shape) {
     l->built = c == TG_OK && tg_graph_status(g) == TG_OK;
     leave_scope(l, tok);
     return tg_graph_status(g);
-}
-
-/* ---- properties ----------------------------------------------------------------------- */
-
-const char *tg_layer_name(const tg_layer *l) { return l ? l->name : NULL; }
-const char *tg_layer_scope_name(const tg_layer *l) { return l ? l->scope_name : NULL; }
-tg_graph *tg_layer_graph(const tg_layer *l) { return l ? l->g : NULL; }
-bool tg_layer_built(const tg_layer *l) { return l && l->built; }
-tg_dtype tg_layer_dtype(const tg_layer *l) { return l && l->has_dtype ? l->dtype : TG_DTYPE_COUNT; }
-bool tg_layer_trainable(const tg_layer *l) { return l && l->trainable; }
-void tg_layer_set_trainable(tg_layer *l, bool trainable) {
-    if (l) l->trainable = trainable;
-}
-const char *tg_layer_message(const tg_layer *l) { return l ? l->message : ""; }
-int tg_layer_num_inbound_nodes(const tg_layer *l) { return l ? l->n_nodes : 0; }
-
-int tg_layer_trainable_weights(const tg_layer *l, tg_variable *const **vars) {
-    int n = l && l->trainable ? l->n_tw : 0;
-    if (vars) *vars = n ? l->tw : NULL;
-    return n;
-}
-int tg_layer_non_trainable_weights(const tg_layer *l, tg_variable *const **vars) {
-    int n = !l ? 0 : l->trainable ? l->n_ntw : l->n_tw + l->n_ntw;
-    if (vars) *vars = n ? (l->trainable ? l->ntw : l->all) : NULL;
-    return n;
-}
-int tg_layer_weights(const tg_layer *l, tg_variable *const **vars) {
-    int n = l ? l->n_tw + l->n_ntw : 0;
-    if (vars) *vars = n ? l->all : NULL;
-    return n;
-}
-int tg_layer_trainable_variables(const tg_layer *l, tg_variable *const **vars) {
-    return tg_layer_trainable_weights(l, vars);
-}
-int tg_layer_non_trainable_variables(const tg_layer *l, tg_variable *const **vars) {
-    return tg_layer_non_trainable_weights(l, vars);
-}
-int tg_layer_variables(const tg_layer *l, tg_variable *const **vars) { return tg_layer_weights(l, vars); }
-
-int tg_layer_updates(const tg_layer *l, tg_op *const **ops) {
-    int n = l && l->trainable ? l->n_updates : 0;
-    if (ops) *ops = n ? l->updates : NULL;
-    return n;
-}
-
-int tg_layer_losses(const tg_layer *l, tg_tensor *const **losses) {
-    int n = l ? l->n_sym + l->n_reg : 0;
-    if (losses) *losses = n ? l->losses : NULL;
-    return n;
-}
-
-int tg_layer_get_updates_for(const tg_layer *l, tg_tensor *const *inputs, int n, tg_op ***ops) {
-    if (ops) *ops = NULL;
-    if (!l || !ops || n < 0 || (n > 0 && !inputs)) return -1;
-    int nu = l->trainable ? l->n_updates : 0;
-    if (!nu) return 0;
-    tg_op **out = malloc((size_t)nu * sizeof *out);
-    if (!out) return -1;
-    ptrset reach = {0};
-    if (n > 0 && !reachable_ops(l->g, inputs, n, &reach)) {
-        free(reach.keys);
-        free(out);
-        return -1;
-    }
-    int k = 0;
-    for (int i = 0; i < nu; i++) {
-        bool want = n == 0 ? l->update_uncond[i] : !l->update_uncond[i] && set_has(&reach, l->updates[i]);
-        if (want) out[k++] = l->updates[i];
-    }
-    free(reach.keys);
-    if (!k) {
-        free(out);
-        out = NULL;
-    }
-    *ops = out;
-    return k;
-}
-
-int tg_layer_get_losses_for(const tg_layer *l, tg_tensor *const *inputs, int n, tg_tensor ***losses) {
-    if (losses) *losses = NULL;
-    if (!l || !losses || n < 0 || (n > 0 && !inputs)) return -1;
-    int nl = l->n_sym + l->n_reg;
-    if (!nl) return 0;
-    tg_tensor **out = malloc((size_t)nl * sizeof *out);
-    if (!out) return -1;
-    ptrset reach = {0};
-    if (n > 0 && !reachable_ops(l->g, inputs, n, &reach)) {
-        free(reach.keys);
-        free(out);
-        return -1;
-    }
-    int k = 0;
-    for (int i = 0; i < nl; i++) {
-        tg_tensor *t = l->losses[i];
-        bool uncond = i >= l->n_sym || l->sym_uncond[i];
-        bool want = n == 0 ? uncond : !uncond && (is_input(t, inputs, n) || set_has(&reach, tg_tensor_op(t)));
-        if (want) out[k++] = t;
-    }
-    free(reach.keys);
-    if (!k) {
-        free(out);
-        out = NULL;
-    }
-    *losses = out;
-    return k;
-}
-
-tg_code tg_layer_count_params(tg_layer *l, int64_t *count) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!count) return layer_err(l, TG_INVALID_ARGUMENT, "count_params: count is NULL");
-    if (!l->built)
-        return layer_err(l, TG_FAILED_PRECONDITION,
-                         "You tried to call `count_params` on %s, but the layer isn't built. You can build it "
-                         "manually via: `%s.build(batch_input_shape)`.",
-                         l->name, l->name);
-    int64_t total = 0;
-    for (int i = 0; i < l->n_tw + l->n_ntw; i++) {
-        tg_shape s = tg_variable_shape(l->all[i]);
-        total += tg_shape_num_elements(&s);
-    }
-    *count = total;
-    return layer_ok(l);
-}
-
-/* ---- inbound nodes ---------------------------------------------------------------------- */
-
-static tg_code node_at(tg_layer *l, int i, const char *attr) {
-    if (!l->n_nodes)
-        return layer_err(l, TG_FAILED_PRECONDITION, "The layer has never been called and thus has no defined %s.",
-                         attr);
-    if (i < 0 || i >= l->n_nodes)
-        return layer_err(l, TG_INVALID_ARGUMENT, "Asked to get %s at node %d, but the layer has only %d inbound nodes.",
-                         attr, i, l->n_nodes);
-    return layer_ok(l);
-}
-
-tg_code tg_layer_get_input_at(tg_layer *l, int node_index, tg_tensor **input) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!input) return layer_err(l, TG_INVALID_ARGUMENT, "get_input_at: input is NULL");
-    tg_code c = node_at(l, node_index, "input");
-    if (c == TG_OK) *input = l->nodes[node_index].input;
-    return c;
-}
-
-tg_code tg_layer_get_output_at(tg_layer *l, int node_index, tg_tensor **output) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!output) return layer_err(l, TG_INVALID_ARGUMENT, "get_output_at: output is NULL");
-    tg_code c = node_at(l, node_index, "output");
-    if (c == TG_OK) *output = l->nodes[node_index].output;
-    return c;
-}
-
-tg_code tg_layer_get_input_shape_at(tg_layer *l, int node_index, tg_shape *shape) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!shape) return layer_err(l, TG_INVALID_ARGUMENT, "get_input_shape_at: shape is NULL");
-    tg_code c = node_at(l, node_index, "input shape");
-    if (c == TG_OK) *shape = l->nodes[node_index].input_shape;
-    return c;
-}
-
-tg_code tg_layer_get_output_shape_at(tg_layer *l, int node_index, tg_shape *shape) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!shape) return layer_err(l, TG_INVALID_ARGUMENT, "get_output_shape_at: shape is NULL");
-    tg_code c = node_at(l, node_index, "output shape");
-    if (c == TG_OK) *shape = l->nodes[node_index].output_shape;
-    return c;
-}
-
-tg_code tg_layer_input(tg_layer *l, tg_tensor **input) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!input) return layer_err(l, TG_INVALID_ARGUMENT, "input: input is NULL");
-    if (!l->n_nodes) return layer_err(l, TG_FAILED_PRECONDITION, "Layer %s is not connected, no input to return.", l->name);
-    if (l->n_nodes > 1)
-        return layer_err(l, TG_FAILED_PRECONDITION,
-                         "Layer %s has multiple inbound nodes, hence the notion of \"layer input\" is ill-defined. "
-                         "Use `get_input_at(node_index)` instead.",
-                         l->name);
-    *input = l->nodes[0].input;
-    return layer_ok(l);
-}
-
-tg_code tg_layer_output(tg_layer *l, tg_tensor **output) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!output) return layer_err(l, TG_INVALID_ARGUMENT, "output: output is NULL");
-    if (!l->n_nodes) return layer_err(l, TG_FAILED_PRECONDITION, "Layer %s has no inbound nodes.", l->name);
-    if (l->n_nodes > 1)
-        return layer_err(l, TG_FAILED_PRECONDITION,
-                         "Layer %s has multiple inbound nodes, hence the notion of \"layer output\" is "
-                         "ill-defined. Use `get_output_at(node_index)` instead.",
-                         l->name);
-    *output = l->nodes[0].output;
-    return layer_ok(l);
-}
-
-static bool same_shape(const tg_shape *a, const tg_shape *b) {
-    if (a->rank != b->rank) return false;
-    for (int i = 0; i < a->rank; i++)
-        if (a->dims[i] != b->dims[i]) return false;
-    return true;
-}
-
-/* input_shape / output_shape: the shape every node agrees on. */
-static tg_code node_shape(tg_layer *l, tg_shape *out, bool input) {
-    const char *what = input ? "input" : "output";
-    if (!l->n_nodes)
-        return layer_err(l, TG_FAILED_PRECONDITION, "The layer has never been called and thus has no defined %s shape.",
-                         what);
-    const tg_shape *s0 = input ? &l->nodes[0].input_shape : &l->nodes[0].output_shape;
-    for (int i = 1; i < l->n_nodes; i++) {
-        const tg_shape *si = input ? &l->nodes[i].input_shape : &l->nodes[i].output_shape;
-        if (same_shape(s0, si)) continue;
-        /* TF's texts, the input one with its missing closing quote */
-        if (input)
-            return layer_err(l, TG_FAILED_PRECONDITION,
-                             "The layer \"%s has multiple inbound nodes, with different input shapes. Hence the "
-                             "notion of \"input shape\" is ill-defined for the layer. Use "
-                             "`get_input_shape_at(node_index)` instead.",
-                             l->name);
-        return layer_err(l, TG_FAILED_PRECONDITION,
-                         "The layer \"%s\" has multiple inbound nodes, with different output shapes. Hence the "
-                         "notion of \"output shape\" is ill-defined for the layer. Use "
-                         "`get_output_shape_at(node_index)` instead.",
-                         l->name);
-    }
-    *out = *s0;
-    return layer_ok(l);
-}
-
-tg_code tg_layer_input_shape(tg_layer *l, tg_shape *shape) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!shape) return layer_err(l, TG_INVALID_ARGUMENT, "input_shape: shape is NULL");
-    return node_shape(l, shape, true);
-}
-
-tg_code tg_layer_output_shape(tg_layer *l, tg_shape *shape) {
-    if (!l) return TG_INVALID_ARGUMENT;
-    if (!shape) return layer_err(l, TG_INVALID_ARGUMENT, "output_shape: shape is NULL");
-    return node_shape(l, shape, false);
 }

@@ -151,4 +151,30 @@ char *tg__layer_shape_list(const tg_shape *s, char *buf, size_t size);
 bool tg__layer_check_padding(tg_graph *g, tg_padding *padding);
 bool tg__layer_check_data_format(tg_graph *g, tg_data_format data_format);
 
+/* ---- shared by layer.c and layer_query.c ---- */
+
+/* Sets the layer's message (queries report through it, not the graph) and
+ * returns code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+tg_code tg__layer_err(tg_layer *l, tg_code code, const char *fmt, ...);
+/* Clears the message; TG_OK. */
+tg_code tg__layer_ok(tg_layer *l);
+
+static inline bool tg__same_tensor(const tg_tensor *a, const tg_tensor *b) {
+    return a == b || (a && b && tg_tensor_op(a) == tg_tensor_op(b) && tg_tensor_index(a) == tg_tensor_index(b));
+}
+
+/* A set of pointers; the owner frees keys with free(). */
+typedef struct tg__ptrset {
+    const void **keys;
+    size_t cap, n;
+} tg__ptrset;
+bool tg__ptrset_has(const tg__ptrset *s, const void *p);
+bool tg__layer_is_input(const tg_tensor *t, tg_tensor *const *xs, int n);
+/* The ops reachable forward from the tensors xs through data and control
+ * edges, added to *out. false when out of memory. */
+bool tg__layer_reachable_ops(tg_graph *g, tg_tensor *const *xs, int n, tg__ptrset *out);
+
 #endif

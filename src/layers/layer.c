@@ -75,7 +75,6 @@ tg_code tg__layer_ok(tg_layer *l) {
     return TG_OK;
 }
 
-
 static void append(char *buf, size_t size, size_t *n, const char *s) {
     if (*n + 1 >= size) return;
     int w = snprintf(buf + *n, size - *n, "%s", s);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tg_check.h"
+#include "tg_files.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -25,45 +26,10 @@ typedef struct {
     size_t n;
 } bytes;
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    ck_assert_ptr_nonnull(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/tg_data.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    char *d = malloc(sizeof tmpl);
-    ck_assert_ptr_nonnull(d);
-    memcpy(d, tmpl, sizeof tmpl);
-    return d;
-}
-
-static void remove_tree(char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(dir, e->d_name);
-        ck_assert_int_eq(unlink(p), 0);
-        free(p);
-    }
-    closedir(d);
-    ck_assert_int_eq(rmdir(dir), 0);
-    free(dir);
-}
-
 /* Writes b to dir/name; returns the path (caller frees). */
 static char *write_file(const char *dir, const char *name, bytes b)
 {
-    char *p = path_join(dir, name);
+    char *p = tgf_path_join(dir, name);
     FILE *f = fopen(p, "wb");
     ck_assert_ptr_nonnull(f);
     if (b.n) ck_assert_uint_eq(fwrite(b.p, 1, b.n, f), b.n);
@@ -175,7 +141,7 @@ static void check_good(const tg_idx_dataset *d, uint32_t n, uint32_t rows, uint3
 
 START_TEST(test_load_raw_and_gzip)
 {
-    char *dir = make_tmpdir();
+    char *dir = tgf_make_tmpdir("tg_data");
     char err[512];
     bytes im = idx_images(0x803, 7, 3, 4), lb = idx_labels(0x801, 7);
     char *ip = write_file(dir, "im", im), *lp = write_file(dir, "lb", lb);
@@ -230,7 +196,8 @@ START_TEST(test_load_raw_and_gzip)
     free(im.p); free(lb.p); free(img.p); free(lbg.p); free(big.p); free(bigl.p);
     free(bigg.p); free(m1.p); free(m2.p); free(two.p); free(e.p); free(el.p);
     free(ip); free(lp); free(igp); free(lgp); free(bp); free(tp); free(blp); free(ep); free(elp);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -250,7 +217,7 @@ static void expect_fail(const char *images, const char *labels, tg_code code, co
 
 START_TEST(test_malformed)
 {
-    char *dir = make_tmpdir();
+    char *dir = tgf_make_tmpdir("tg_data");
     bytes im = idx_images(0x803, 5, 4, 4), lb = idx_labels(0x801, 5);
     char *ip = write_file(dir, "good-im", im), *lp = write_file(dir, "good-lb", lb);
     char *p;
@@ -348,7 +315,7 @@ START_TEST(test_malformed)
     free(lb6.p);
 
     /* Missing files and a directory. */
-    char *missing = path_join(dir, "nope");
+    char *missing = tgf_path_join(dir, "nope");
     expect_fail(missing, lp, TG_NOT_FOUND, missing, "cannot open");
     expect_fail(ip, missing, TG_NOT_FOUND, missing, "cannot open");
     expect_fail(dir, lp, TG_INVALID_ARGUMENT, dir, "is a directory");
@@ -365,13 +332,14 @@ START_TEST(test_malformed)
     ck_assert_ptr_null(d);
 
     free(im.p); free(lb.p); free(longer.p); free(ip); free(lp);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
+    free(dir);
 }
 END_TEST
 
 START_TEST(test_load_dir)
 {
-    char *dir = make_tmpdir();
+    char *dir = tgf_make_tmpdir("tg_data");
     char err[512];
     bytes im = idx_images(0x803, 4, 2, 2), lb = idx_labels(0x801, 4);
     bytes lbg = gzip_stored(lb);
@@ -406,7 +374,8 @@ START_TEST(test_load_dir)
     ck_assert_str_contains(err, "/nonexistent-tg");
 
     free(im.p); free(lb.p); free(lbg.p); free(a); free(b); free(c); free(e);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -415,14 +384,15 @@ END_TEST
 /* A data set of n images of 3 x 2 built in a temporary directory. */
 static tg_idx_dataset *small_set(uint32_t n)
 {
-    char *dir = make_tmpdir();
+    char *dir = tgf_make_tmpdir("tg_data");
     char err[512];
     bytes im = idx_images(0x803, n, 3, 2), lb = idx_labels(0x801, n);
     char *ip = write_file(dir, "im", im), *lp = write_file(dir, "lb", lb);
     tg_idx_dataset *d = NULL;
     ck_assert_msg(tg_data_load_idx(ip, lp, &d, err, sizeof err) == TG_OK, "%s", err);
     free(im.p); free(lb.p); free(ip); free(lp);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
+    free(dir);
     return d;
 }
 

@@ -19,6 +19,7 @@
 
 #include "digits_json.h"
 #include "tg_check.h"
+#include "tg_files.h"
 
 /* ---- the crafted set ---------------------------------------------------------- */
 
@@ -87,49 +88,9 @@ static char *digit_json(int d, size_t count, size_t first_g, size_t drop, size_t
 
 /* ---- files ------------------------------------------------------------------ */
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    ck_assert_ptr_nonnull(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/tg_digits.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    char *d = malloc(sizeof tmpl);
-    ck_assert_ptr_nonnull(d);
-    memcpy(d, tmpl, sizeof tmpl);
-    return d;
-}
-
-/* Removes dir and everything under it (files and directories only). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(dir, e->d_name);
-        struct stat st;
-        ck_assert_int_eq(lstat(p, &st), 0);
-        if (S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            ck_assert_int_eq(unlink(p), 0);
-        free(p);
-    }
-    closedir(d);
-    ck_assert_int_eq(rmdir(dir), 0);
-}
-
 static void put_text(const char *dir, const char *name, const char *text, size_t len)
 {
-    char *p = path_join(dir, name);
+    char *p = tgf_path_join(dir, name);
     FILE *f = fopen(p, "wb");
     ck_assert_ptr_nonnull(f);
     if (len) ck_assert_uint_eq(fwrite(text, 1, len, f), len);
@@ -150,7 +111,7 @@ static void put_digit(const char *src, int d, size_t count, size_t first_g, size
 /* The crafted set in root/src; returns that directory (caller frees). */
 static char *write_crafted(const char *root)
 {
-    char *src = path_join(root, "src");
+    char *src = tgf_path_join(root, "src");
     ck_assert_int_eq(mkdir(src, 0777), 0);
     size_t g = 0;
     for (int d = 0; d < DIGITS_CLASSES; d++) {
@@ -323,9 +284,9 @@ END_TEST
 
 START_TEST(test_convert_crafted)
 {
-    char *root = make_tmpdir();
+    char *root = tgf_make_tmpdir("tg_digits");
     char *src = write_crafted(root);
-    char *out = path_join(root, "out");
+    char *out = tgf_path_join(root, "out");
     char err[512];
     digits_counts c;
     ck_assert_msg(digits_convert(src, out, &c, err, sizeof err) == 0, "%s", err);
@@ -345,7 +306,7 @@ START_TEST(test_convert_crafted)
      * (a timestamp would make reruns differ). */
     ck_assert_int_eq(entries(out), 4);
     for (int k = 0; k < 4; k++) {
-        char *p = path_join(out, out_names[k]);
+        char *p = tgf_path_join(out, out_names[k]);
         size_t n;
         uint8_t *b = slurp(p, &n);
         ck_assert_uint_ge(n, 18);
@@ -355,7 +316,7 @@ START_TEST(test_convert_crafted)
         free(b);
         free(p);
     }
-    remove_tree(root);
+    tgf_remove_tree(root);
     free(out);
     free(src);
     free(root);
@@ -364,9 +325,9 @@ END_TEST
 
 START_TEST(test_deterministic)
 {
-    char *root = make_tmpdir();
+    char *root = tgf_make_tmpdir("tg_digits");
     char *src = write_crafted(root);
-    char *out1 = path_join(root, "out1"), *out2 = path_join(root, "out2");
+    char *out1 = tgf_path_join(root, "out1"), *out2 = tgf_path_join(root, "out2");
     char err[512];
     ck_assert_msg(digits_convert(src, out1, NULL, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(digits_convert(src, out2, NULL, err, sizeof err) == 0, "%s", err);
@@ -374,7 +335,7 @@ START_TEST(test_deterministic)
     ck_assert_msg(digits_convert(src, out2, NULL, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(entries(out2), 4);
     for (int k = 0; k < 4; k++) {
-        char *p1 = path_join(out1, out_names[k]), *p2 = path_join(out2, out_names[k]);
+        char *p1 = tgf_path_join(out1, out_names[k]), *p2 = tgf_path_join(out2, out_names[k]);
         size_t n1, n2;
         uint8_t *b1 = slurp(p1, &n1), *b2 = slurp(p2, &n2);
         ck_assert_uint_eq(n1, n2);
@@ -384,7 +345,7 @@ START_TEST(test_deterministic)
         free(p1);
         free(p2);
     }
-    remove_tree(root);
+    tgf_remove_tree(root);
     free(out1);
     free(out2);
     free(src);
@@ -506,8 +467,8 @@ END_TEST
 static void convert_fails(const char *root, const char *src, const char *bad_name,
                           const char *want)
 {
-    char *out = path_join(root, "out");
-    char *bad = path_join(src, bad_name);
+    char *out = tgf_path_join(root, "out");
+    char *bad = tgf_path_join(src, bad_name);
     char err[512] = "";
     digits_counts c;
     ck_assert_int_eq(digits_convert(src, out, &c, err, sizeof err), -1);
@@ -538,7 +499,7 @@ static void put_three_replaced(const char *src, const char *from, const char *to
 
 START_TEST(test_malformed_files)
 {
-    char *root = make_tmpdir();
+    char *root = tgf_make_tmpdir("tg_digits");
     char *src = write_crafted(root);
     size_t first3 = crafted_n[0] + crafted_n[1] + crafted_n[2];
 
@@ -561,7 +522,7 @@ START_TEST(test_malformed_files)
     put_text(src, "3.json", text, len);
     free(text);
 
-    char *seven = path_join(src, "7.json");
+    char *seven = tgf_path_join(src, "7.json");
     ck_assert_int_eq(unlink(seven), 0);
     convert_fails(root, src, "7.json", "cannot open");
     free(seven);
@@ -569,13 +530,13 @@ START_TEST(test_malformed_files)
     /* With good input again, an output path that is a file is refused. */
     put_digit(src, 7, crafted_n[7], CRAFTED_TOTAL - crafted_n[9] - crafted_n[8] - crafted_n[7], 0);
     put_text(root, "plain", "x", 1);
-    char *plain = path_join(root, "plain");
+    char *plain = tgf_path_join(root, "plain");
     char err[512] = "";
     ck_assert_int_eq(digits_convert(src, plain, NULL, err, sizeof err), -1);
     ck_assert_str_contains(err, plain);
     ck_assert_str_contains(err, "not a directory");
     /* A missing parent: only one level is created. */
-    char *deep = path_join(root, "no/such");
+    char *deep = tgf_path_join(root, "no/such");
     ck_assert_int_eq(digits_convert(src, deep, NULL, err, sizeof err), -1);
     ck_assert_str_contains(err, deep);
     free(deep);
@@ -583,15 +544,15 @@ START_TEST(test_malformed_files)
 
     /* A rename that fails (a directory is in the way) removes every
      * temporary: only the obstacle stays. */
-    char *out = path_join(root, "out");
+    char *out = tgf_path_join(root, "out");
     ck_assert_int_eq(mkdir(out, 0777), 0);
-    char *block = path_join(out, "train-images-idx3-ubyte.gz");
+    char *block = tgf_path_join(out, "train-images-idx3-ubyte.gz");
     ck_assert_int_eq(mkdir(block, 0777), 0);
     put_text(block, "keep", "x", 1);
     ck_assert_int_eq(digits_convert(src, out, NULL, err, sizeof err), -1);
     ck_assert_str_contains(err, block);
     ck_assert_int_eq(entries(out), 1);
-    remove_tree(block);
+    tgf_remove_tree(block);
     free(block);
 
     /* And it converts once more. */
@@ -599,7 +560,7 @@ START_TEST(test_malformed_files)
     ck_assert_int_eq(entries(out), 4);
     free(out);
 
-    remove_tree(root);
+    tgf_remove_tree(root);
     free(src);
     free(root);
 }

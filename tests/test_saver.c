@@ -14,47 +14,9 @@
 #include <unistd.h>
 
 #include "tg_check.h"
+#include "tg_files.h"
 
 /* ---- files ---------------------------------------------------------------------- */
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    ck_assert_ptr_nonnull(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/tg_saver.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    char *d = malloc(sizeof tmpl);
-    ck_assert_ptr_nonnull(d);
-    memcpy(d, tmpl, sizeof tmpl);
-    return d;
-}
-
-/* Removes dir and everything under it (files and directories only). */
-static void remove_tree(const char *dir)
-{
-    chmod(dir, 0700);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(dir, e->d_name);
-        struct stat st;
-        ck_assert_int_eq(lstat(p, &st), 0);
-        if (S_ISDIR(st.st_mode)) remove_tree(p);
-        else ck_assert_int_eq(unlink(p), 0);
-        free(p);
-    }
-    closedir(d);
-    ck_assert_int_eq(rmdir(dir), 0);
-}
 
 /* Entries of dir; asserts none is a leftover temporary file. */
 static int count_entries(const char *dir)
@@ -329,8 +291,8 @@ static void expect_restore_fails(const model *m, tg_saver *sv, tg_session *s, co
 
 START_TEST(test_round_trip_same_graph)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "model.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
     int ops_before = tg_graph_num_ops(m.g);
     tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
@@ -386,7 +348,7 @@ START_TEST(test_round_trip_same_graph)
     tg_session_free(s2);
     tg_session_free(s1);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(path);
     free(dir);
 }
@@ -394,8 +356,8 @@ END_TEST
 
 START_TEST(test_round_trip_fresh_graph)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "model.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "model.ckpt");
     model m1 = build(PLAIN);
     tg_saver *sv1 = tg_train_saver_new(m1.g, NULL, 0, NULL);
     tg_session *s1 = session(&m1, true);
@@ -444,7 +406,7 @@ START_TEST(test_round_trip_fresh_graph)
     tg_saver_free(sv2);
     tg_session_free(s2);
     tg_graph_free(m2.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(path);
     free(dir);
 }
@@ -452,9 +414,9 @@ END_TEST
 
 START_TEST(test_subset)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "subset.ckpt");
-    char *full = path_join(dir, "full.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "subset.ckpt");
+    char *full = tgf_path_join(dir, "full.ckpt");
     model m = build(PLAIN);
     tg_saver *sub = tg_train_saver_new(m.g, (tg_variable *[]){m.v[V_STEP], m.v[V_W]}, 2, NULL);
     tg_saver *all = tg_train_saver_new(m.g, NULL, 0, NULL);
@@ -493,7 +455,7 @@ START_TEST(test_subset)
     tg_saver_free(all);
     tg_session_free(s);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(full);
     free(path);
     free(dir);
@@ -502,8 +464,8 @@ END_TEST
 
 START_TEST(test_file_format)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "model.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
     tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
@@ -558,7 +520,7 @@ START_TEST(test_file_format)
     tg_saver_free(sv);
     tg_session_free(s);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(path);
     free(dir);
 }
@@ -577,9 +539,9 @@ static void write_variant(const char *path, const unsigned char *good, size_t n,
 
 START_TEST(test_bad_files)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "model.ckpt");
-    char *bad = path_join(dir, "bad.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "model.ckpt");
+    char *bad = tgf_path_join(dir, "bad.ckpt");
     model m = build(PLAIN);
     tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
@@ -666,7 +628,7 @@ START_TEST(test_bad_files)
     }
 
     /* no such file; a directory */
-    char *none = path_join(dir, "none.ckpt");
+    char *none = tgf_path_join(dir, "none.ckpt");
     snprintf(want, sizeof want, "cannot open checkpoint %s: %s", none, strerror(ENOENT));
     RESTORE_FAILS_EXACTLY(&m, sv, s, none, TG_NOT_FOUND, want);
     snprintf(want, sizeof want, "cannot open checkpoint %s: %s", dir, strerror(EISDIR));
@@ -688,7 +650,7 @@ START_TEST(test_bad_files)
     tg_saver_free(sv);
     tg_session_free(s);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(bad);
     free(path);
     free(dir);
@@ -697,8 +659,8 @@ END_TEST
 
 START_TEST(test_mismatched_graphs)
 {
-    char *dir = make_tmpdir();
-    char *path = path_join(dir, "model.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver");
+    char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
     tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
@@ -736,7 +698,7 @@ START_TEST(test_mismatched_graphs)
     /* an integrity error wins over a mismatch */
     size_t size;
     unsigned char *good = read_all(path, &size);
-    char *bad = path_join(dir, "bad.ckpt");
+    char *bad = tgf_path_join(dir, "bad.ckpt");
     write_variant(bad, good, size, size - 1, 0x10);
     RESTORE_FAILS(&t, st, ss, bad, TG_DATA_LOSS, "is corrupted: CRC32");
     free(bad);
@@ -755,7 +717,7 @@ START_TEST(test_mismatched_graphs)
     tg_saver_free(sv);
     tg_session_free(s);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(path);
     free(dir);
 }
@@ -763,13 +725,13 @@ END_TEST
 
 START_TEST(test_save_errors)
 {
-    char *dir = make_tmpdir();
+    char *dir = tgf_make_tmpdir("tg_saver");
     model m = build(PLAIN);
     tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
     char want[1024];
 
     /* uninitialized variables: the session's error passes through, nothing written */
-    char *path = path_join(dir, "model.ckpt");
+    char *path = tgf_path_join(dir, "model.ckpt");
     tg_session *fresh = session(&m, false);
     ck_assert_int_eq(tg_saver_save(sv, fresh, path), TG_FAILED_PRECONDITION);
     ck_assert_str_contains(tg_saver_message(sv), "cannot save checkpoint");
@@ -782,14 +744,14 @@ START_TEST(test_save_errors)
     set_all(&m, s, A);
 
     /* a missing directory */
-    char *nodir = path_join(dir, "no/such/dir/model.ckpt");
+    char *nodir = tgf_path_join(dir, "no/such/dir/model.ckpt");
     ck_assert_int_eq(tg_saver_save(sv, s, nodir), TG_NOT_FOUND);
     snprintf(want, sizeof want, "cannot create a temporary file for checkpoint %s: %s", nodir, strerror(ENOENT));
     ck_assert_str_eq(tg_saver_message(sv), want);
     free(nodir);
 
     /* the path is a directory: the rename fails, the temporary file goes */
-    char *sub = path_join(dir, "sub");
+    char *sub = tgf_path_join(dir, "sub");
     ck_assert_int_eq(mkdir(sub, 0700), 0);
     ck_assert_int_eq(tg_saver_save(sv, s, sub), TG_FAILED_PRECONDITION);
     snprintf(want, sizeof want, "cannot write checkpoint %s: %s", sub, strerror(EISDIR));
@@ -798,8 +760,8 @@ START_TEST(test_save_errors)
     ck_assert_int_eq(count_entries(sub), 0);
 
     /* a directory we may not write to (as root: with the effective uid of nobody) */
-    char *ro = path_join(dir, "ro");
-    char *ro_path = path_join(ro, "model.ckpt");
+    char *ro = tgf_path_join(dir, "ro");
+    char *ro_path = tgf_path_join(ro, "model.ckpt");
     ck_assert_int_eq(mkdir(ro, 0555), 0);
     ck_assert_int_eq(chmod(ro, 0555), 0);
     ck_assert_int_eq(chmod(dir, 0755), 0);
@@ -846,7 +808,7 @@ START_TEST(test_save_errors)
     tg_saver_free(sv);
     tg_session_free(s);
     tg_graph_free(m.g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(sub);
     free(path);
     free(dir);
@@ -948,7 +910,7 @@ START_TEST(test_unheld_name_twice)
     n += put_entry(b + n, "u", 2);
     n += put_entry(b + n, "u", 3);
     put_u32_at(b + n, crc32_ref(b, n)), n += 4;
-    char *dir = make_tmpdir(), *path = path_join(dir, "dup.ckpt");
+    char *dir = tgf_make_tmpdir("tg_saver"), *path = tgf_path_join(dir, "dup.ckpt");
     write_all(path, b, n);
     tg_graph *g = tg_graph_new();
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
@@ -972,7 +934,7 @@ START_TEST(test_unheld_name_twice)
     tg_session_free(s);
     tg_saver_free(sv);
     tg_graph_free(g);
-    remove_tree(dir);
+    tgf_remove_tree(dir);
     free(path);
     free(dir);
 }

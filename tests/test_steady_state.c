@@ -4,34 +4,8 @@
  * targets) combination be made once and reused. This executable links the
  * static library with malloc, calloc and realloc wrapped (ld --wrap), so it
  * can count every allocation the library makes during a run. */
+#include "tg_alloc_count.h"
 #include "tg_check.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long allocations;
-
-void *__wrap_malloc(size_t n)
-{
-    allocations++;
-    return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    allocations++;
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    allocations++;
-    return __real_realloc(p, n);
-}
 
 START_TEST(test_repeated_runs_allocate_nothing)
 {
@@ -60,9 +34,9 @@ START_TEST(test_repeated_runs_allocate_nothing)
     /* No ck_assert inside the loop: Check is linked statically and its
      * assertions allocate too. */
     int failed = 0;
-    allocations = 0;
+    atomic_store(&tga_allocations, 0);
     for (int i = 0; i < 100; i++) failed += tg_session_run(s, &feed, 1, fetch, 2, out, &train, 1) != TG_OK;
-    long during = allocations;
+    long during = atomic_load(&tga_allocations);
     ck_assert_int_eq(failed, 0);
     ck_assert_int_eq(during, 0);
     /* the runs did work: the loss went down */

@@ -14,37 +14,9 @@
  *    calloc and realloc are wrapped, as in test_steady_state.c). */
 #define _GNU_SOURCE
 #include <sched.h>
-#include <stdatomic.h>
 
+#include "tg_alloc_count.h"
 #include "tg_check.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-/* Workers could allocate too: the count is atomic. */
-static atomic_long allocations;
-
-void *__wrap_malloc(size_t n)
-{
-    atomic_fetch_add(&allocations, 1);
-    return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    atomic_fetch_add(&allocations, 1);
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    atomic_fetch_add(&allocations, 1);
-    return __real_realloc(p, n);
-}
 
 /* ---- the model -------------------------------------------------------------------- */
 
@@ -438,9 +410,9 @@ START_TEST(test_threaded_runs_allocate_nothing)
     tg_tensor *fetch[6] = {m.out, m.loss, m.grads[0], m.grads[1], m.grads[2], m.grads[3]};
     /* No ck_assert inside the loop: Check's assertions allocate too. */
     int failed = 0;
-    atomic_store(&allocations, 0);
+    atomic_store(&tga_allocations, 0);
     for (int i = 0; i < 50; i++) failed += tg_session_run(s, feeds, 4, fetch, 6, out, NULL, 0) != TG_OK;
-    long during = atomic_load(&allocations);
+    long during = atomic_load(&tga_allocations);
     ck_assert_int_eq(failed, 0);
     ck_assert_int_eq(during, 0);
     for (int i = 0; i < 6; i++) tg_array_free(out[i]);

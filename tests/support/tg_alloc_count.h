@@ -1,0 +1,40 @@
+/* tg_alloc_count.h: counts every malloc, calloc and realloc, for the tests
+ * that prove a steady-state run allocates nothing. The test executable must
+ * link the static library with
+ *   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+ * and include this header in exactly one file. The count is atomic because
+ * intra-op worker threads could allocate too. */
+#ifndef TG_ALLOC_COUNT_H
+#define TG_ALLOC_COUNT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static atomic_long tga_allocations;
+
+void *__wrap_malloc(size_t n)
+{
+    atomic_fetch_add(&tga_allocations, 1);
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    atomic_fetch_add(&tga_allocations, 1);
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    atomic_fetch_add(&tga_allocations, 1);
+    return __real_realloc(p, n);
+}
+
+#endif

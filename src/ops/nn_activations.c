@@ -71,17 +71,16 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
         return tg__infer_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same dtype, not %s and %s",
                               tg_dtype_name(dy->dtype), tg_dtype_name(x->dtype));
     tg_code rc = tg__float_unary_infer(c);
-    if (rc != TG_OK || dy->shape.rank < 0 || x->shape.rank < 0) return rc;
-    bool same = dy->shape.rank == x->shape.rank;
-    for (int i = 0; same && i < x->shape.rank; i++) {
-        int64_t a = dy->shape.dims[i], b = x->shape.dims[i];
-        same = a < 0 || b < 0 || a == b;
-        if (a < 0) c->out[0].shape.dims[i] = b;
+    if (rc != TG_OK) return rc;
+    if (!tg__shape_compatible(&dy->shape, &x->shape)) {
+        char b1[128], b2[128];
+        return tg__infer_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape, not %s and %s",
+                              tg_shape_format(&dy->shape, b1, sizeof b1), tg_shape_format(&x->shape, b2, sizeof b2));
     }
-    if (same) return TG_OK;
-    char b1[128], b2[128];
-    return tg__infer_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape, not %s and %s",
-                          tg_shape_format(&dy->shape, b1, sizeof b1), tg_shape_format(&x->shape, b2, sizeof b2));
+    /* The output has dy's shape; dims dy leaves unknown come from x. */
+    for (int i = 0; dy->shape.rank >= 0 && i < x->shape.rank; i++)
+        if (c->out[0].shape.dims[i] < 0) c->out[0].shape.dims[i] = x->shape.dims[i];
+    return TG_OK;
 }
 
 /* TF multiplies by the mask, so a NaN or infinite gradient gives NaN where
@@ -90,9 +89,9 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
 #define RELU_GRAD_KERNEL(NAME, T)                                                                          \
     static tg_code NAME(tg__kernel_ctx *c) {                                                               \
         const tg_array *dy = c->in[0], *x = c->in[1];                                                      \
-        bool same = dy->rank == x->rank;                                                                   \
-        for (int i = 0; same && i < x->rank; i++) same = dy->dims[i] == x->dims[i];                        \
-        if (!same) return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape"); \
+        tg_shape xs = tg_array_shape(x);                                                                   \
+        if (!tg__array_matches_shape(dy, &xs))                                                             \
+            return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape"); \
         tg_code rc = tg__out_alloc(c, 0, x->dtype, x->rank, x->dims);                                      \
         if (rc != TG_OK) return rc;                                                                        \
         const T *g = dy->data, *f = x->data;                                                               \

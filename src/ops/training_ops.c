@@ -67,17 +67,15 @@ ADAM_RANGE(double, sqrt)
 static tg_code apply_adam_kernel(tg__kernel_ctx *c) {
     tg_array *var = c->refs[0], *m = c->refs[1], *v = c->refs[2];
     const tg_array *grad = c->in[9];
-    const tg_array *both[3] = {m, v, grad};
+    const tg_array *others[3] = {m, v, grad};
+    tg_shape vs = tg_array_shape(var);
     for (int k = 0; k < 3; k++) {
-        bool same = both[k]->rank == var->rank;
-        for (int i = 0; same && i < var->rank; i++) same = both[k]->dims[i] == var->dims[i];
-        if (!same) {
-            char b1[128], b2[128];
-            tg_shape s1 = tg_array_shape(var), s2 = tg_array_shape(both[k]);
-            return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "var and %s do not have the same shape: %s and %s",
-                                   ADAM_INPUTS[k == 2 ? 9 : k + 1], tg_shape_format(&s1, b1, sizeof b1),
-                                   tg_shape_format(&s2, b2, sizeof b2));
-        }
+        if (tg__array_matches_shape(others[k], &vs)) continue;
+        char b1[128], b2[128];
+        tg_shape os = tg_array_shape(others[k]);
+        return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "var and %s do not have the same shape: %s and %s",
+                               ADAM_INPUTS[k == 2 ? 9 : k + 1], tg_shape_format(&vs, b1, sizeof b1),
+                               tg_shape_format(&os, b2, sizeof b2));
     }
     for (int i = 3; i < 9; i++)
         if (c->in[i]->size != 1)

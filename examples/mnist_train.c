@@ -68,6 +68,14 @@ int mnist_parse_long(const char *s, long min, long max, long *out) {
     return 1;
 }
 
+/* A finite decimal number and nothing else; 0 otherwise. */
+static int parse_double(const char *s, double *out) {
+    char *end = NULL;
+    errno = 0;
+    *out = strtod(s, &end);
+    return !errno && end != s && !*end && isfinite(*out);
+}
+
 static int is_any(const char *a, const char *const *names) {
     for (; *names; names++)
         if (strcmp(a, *names) == 0) return 1;
@@ -120,18 +128,12 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
             }
             f->optimizer = v;
         } else if (strcmp(a, "--lr-decay") == 0) {
-            char *end = NULL;
-            errno = 0;
-            f->lr_decay = strtod(v, &end);
-            if (errno || end == v || *end || !(f->lr_decay > 0 && f->lr_decay <= 1)) {
+            if (!parse_double(v, &f->lr_decay) || !(f->lr_decay > 0 && f->lr_decay <= 1)) {
                 fprintf(stderr, "%s: --lr-decay needs a number in (0, 1], got '%s'\n", prog, v);
                 goto bad;
             }
         } else if (strcmp(a, "--lr") == 0) {
-            char *end = NULL;
-            errno = 0;
-            f->lr = strtod(v, &end);
-            if (errno || end == v || *end || !(f->lr > 0) || !isfinite(f->lr)) {
+            if (!parse_double(v, &f->lr) || !(f->lr > 0)) {
                 fprintf(stderr, "%s: --lr needs a positive number, got '%s'\n", prog, v);
                 goto bad;
             }

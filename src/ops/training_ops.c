@@ -108,7 +108,7 @@ const tg__op_def tg__op_apply_adam = {
     .n_outputs = 1,
     .flags = TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_REF_INPUTS | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = apply_adam_infer,
-    .kernel = {[TG_FLOAT32] = apply_adam_kernel, [TG_FLOAT64] = apply_adam_kernel},
+    .kernel = TG__NUMERIC(apply_adam_kernel, apply_adam_kernel, NULL, NULL),
 };
 
 tg_tensor *tg_raw_ops_apply_adam(tg_graph *g, tg_tensor *var, tg_tensor *m, tg_tensor *v, tg_tensor *beta1_power,

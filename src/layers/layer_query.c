@@ -168,7 +168,8 @@ int tg_layer_get_losses_for(const tg_layer *l, tg_tensor *const *inputs, int n, 
     for (int i = 0; i < nl; i++) {
         tg_tensor *t = l->losses[i];
         bool uncond = i >= l->n_sym || l->sym_uncond[i];
-        bool want = n == 0 ? uncond : !uncond && (tg__layer_is_input(t, inputs, n) || tg__ptrset_has(&reach, tg_tensor_op(t)));
+        bool want = n == 0 ? uncond
+                           : !uncond && (tg__layer_is_input(t, inputs, n) || tg__ptrset_has(&reach, tg_tensor_op(t)));
         if (want) out[k++] = t;
     }
     free(reach.keys);
@@ -185,9 +186,9 @@ tg_code tg_layer_count_params(tg_layer *l, int64_t *count) {
     if (!count) return tg__layer_err(l, TG_INVALID_ARGUMENT, "count_params: count is NULL");
     if (!l->built)
         return tg__layer_err(l, TG_FAILED_PRECONDITION,
-                         "You tried to call `count_params` on %s, but the layer isn't built. You can build it "
-                         "manually via: `%s.build(batch_input_shape)`.",
-                         l->name, l->name);
+                             "You tried to call `count_params` on %s, but the layer isn't built. You can build it "
+                             "manually via: `%s.build(batch_input_shape)`.",
+                             l->name, l->name);
     int64_t total = 0;
     for (int i = 0; i < l->n_tw + l->n_ntw; i++) {
         tg_shape s = tg_variable_shape(l->all[i]);
@@ -202,10 +203,11 @@ tg_code tg_layer_count_params(tg_layer *l, int64_t *count) {
 static tg_code node_at(tg_layer *l, int i, const char *attr) {
     if (!l->n_nodes)
         return tg__layer_err(l, TG_FAILED_PRECONDITION, "The layer has never been called and thus has no defined %s.",
-                         attr);
+                             attr);
     if (i < 0 || i >= l->n_nodes)
-        return tg__layer_err(l, TG_INVALID_ARGUMENT, "Asked to get %s at node %d, but the layer has only %d inbound nodes.",
-                         attr, i, l->n_nodes);
+        return tg__layer_err(l, TG_INVALID_ARGUMENT,
+                             "Asked to get %s at node %d, but the layer has only %d inbound nodes.", attr, i,
+                             l->n_nodes);
     return tg__layer_ok(l);
 }
 
@@ -244,12 +246,13 @@ tg_code tg_layer_get_output_shape_at(tg_layer *l, int node_index, tg_shape *shap
 tg_code tg_layer_input(tg_layer *l, tg_tensor **input) {
     if (!l) return TG_INVALID_ARGUMENT;
     if (!input) return tg__layer_err(l, TG_INVALID_ARGUMENT, "input: input is NULL");
-    if (!l->n_nodes) return tg__layer_err(l, TG_FAILED_PRECONDITION, "Layer %s is not connected, no input to return.", l->name);
+    if (!l->n_nodes)
+        return tg__layer_err(l, TG_FAILED_PRECONDITION, "Layer %s is not connected, no input to return.", l->name);
     if (l->n_nodes > 1)
         return tg__layer_err(l, TG_FAILED_PRECONDITION,
-                         "Layer %s has multiple inbound nodes, hence the notion of \"layer input\" is ill-defined. "
-                         "Use `get_input_at(node_index)` instead.",
-                         l->name);
+                             "Layer %s has multiple inbound nodes, hence the notion of \"layer input\" is ill-defined. "
+                             "Use `get_input_at(node_index)` instead.",
+                             l->name);
     *input = l->nodes[0].input;
     return tg__layer_ok(l);
 }
@@ -260,9 +263,9 @@ tg_code tg_layer_output(tg_layer *l, tg_tensor **output) {
     if (!l->n_nodes) return tg__layer_err(l, TG_FAILED_PRECONDITION, "Layer %s has no inbound nodes.", l->name);
     if (l->n_nodes > 1)
         return tg__layer_err(l, TG_FAILED_PRECONDITION,
-                         "Layer %s has multiple inbound nodes, hence the notion of \"layer output\" is "
-                         "ill-defined. Use `get_output_at(node_index)` instead.",
-                         l->name);
+                             "Layer %s has multiple inbound nodes, hence the notion of \"layer output\" is "
+                             "ill-defined. Use `get_output_at(node_index)` instead.",
+                             l->name);
     *output = l->nodes[0].output;
     return tg__layer_ok(l);
 }
@@ -278,8 +281,8 @@ static bool same_shape(const tg_shape *a, const tg_shape *b) {
 static tg_code node_shape(tg_layer *l, tg_shape *out, bool input) {
     const char *what = input ? "input" : "output";
     if (!l->n_nodes)
-        return tg__layer_err(l, TG_FAILED_PRECONDITION, "The layer has never been called and thus has no defined %s shape.",
-                         what);
+        return tg__layer_err(l, TG_FAILED_PRECONDITION,
+                             "The layer has never been called and thus has no defined %s shape.", what);
     const tg_shape *s0 = input ? &l->nodes[0].input_shape : &l->nodes[0].output_shape;
     for (int i = 1; i < l->n_nodes; i++) {
         const tg_shape *si = input ? &l->nodes[i].input_shape : &l->nodes[i].output_shape;
@@ -287,15 +290,15 @@ static tg_code node_shape(tg_layer *l, tg_shape *out, bool input) {
         /* TF's texts, the input one with its missing closing quote */
         if (input)
             return tg__layer_err(l, TG_FAILED_PRECONDITION,
-                             "The layer \"%s has multiple inbound nodes, with different input shapes. Hence the "
-                             "notion of \"input shape\" is ill-defined for the layer. Use "
-                             "`get_input_shape_at(node_index)` instead.",
-                             l->name);
+                                 "The layer \"%s has multiple inbound nodes, with different input shapes. Hence the "
+                                 "notion of \"input shape\" is ill-defined for the layer. Use "
+                                 "`get_input_shape_at(node_index)` instead.",
+                                 l->name);
         return tg__layer_err(l, TG_FAILED_PRECONDITION,
-                         "The layer \"%s\" has multiple inbound nodes, with different output shapes. Hence the "
-                         "notion of \"output shape\" is ill-defined for the layer. Use "
-                         "`get_output_shape_at(node_index)` instead.",
-                         l->name);
+                             "The layer \"%s\" has multiple inbound nodes, with different output shapes. Hence the "
+                             "notion of \"output shape\" is ill-defined for the layer. Use "
+                             "`get_output_shape_at(node_index)` instead.",
+                             l->name);
     }
     *out = *s0;
     return tg__layer_ok(l);

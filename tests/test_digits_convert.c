@@ -566,7 +566,7 @@ START_TEST(test_malformed_files)
 }
 END_TEST
 
-int main(void)
+static Suite *digits_suite(void)
 {
     Suite *s = suite_create("digits_convert");
     TCase *tc = tcase_create("digits_convert");
@@ -578,9 +578,7 @@ int main(void)
     tcase_add_test(tc, test_parser);
     tcase_add_test(tc, test_malformed_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+TGC_MAIN(digits_suite)

@@ -25,11 +25,15 @@
  *   keeps the message on the session (tg_session_message). A failed run does
  *   not poison the session.
  *
- * - Keyword arguments are option structs taken by pointer, last. NULL or a
- *   zeroed struct always means TensorFlow's defaults: enum value 0 is TF's
- *   default, tg_tristate for booleans that default to true, tg_optf (TG_F(x))
- *   for floats whose default is not zero. Options, strings and arrays passed
- *   in are copied; the library never takes ownership of caller memory.
+ * - Keyword arguments are option structs taken by pointer, last; NULL means
+ *   TensorFlow's defaults. A struct whose zero would not be TF's default has
+ *   a TG_<NAME>_OPTS_INIT macro: start from it, then set fields, and each
+ *   field means what its TF keyword means (`false` is False, `0` is 0, NULL
+ *   is None). Such a struct not started from its macro (a compound literal,
+ *   `{0}`) is refused with an error naming the macro. Structs without a
+ *   macro are zero-safe: every field's zero is TF's default, so compound
+ *   literals are fine. Options, strings and arrays passed in are copied; the
+ *   library never takes ownership of caller memory.
  *
  * - Memory handed out: fetched values (tg_array) and lists (tg_free) belong
  *   to the caller; strings returned by accessors belong to the graph or

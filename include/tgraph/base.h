@@ -1,7 +1,7 @@
 /* tgraph/base.h: the types every other header shares.
  *
- * Status codes, dtypes, static shapes, the tri-state and optional-float types
- * used by option structs, and forward declarations of every opaque handle. */
+ * Status codes, dtypes, static shapes, the rules of option structs, and
+ * forward declarations of every opaque handle. */
 #ifndef TGRAPH_BASE_H
 #define TGRAPH_BASE_H
 
@@ -82,16 +82,59 @@ TG_API int64_t tg_shape_num_elements(const tg_shape *shape);
  * truncated to size. Returns buf. Ownership: caller's buffer. Errors: none. */
 TG_API char *tg_shape_format(const tg_shape *shape, char *buf, size_t size);
 
-/* For option fields whose TF default is true or None: a zeroed field is the default. */
-typedef enum tg_tristate { TG_DEFAULT = 0, TG_FALSE, TG_TRUE } tg_tristate;
+/* ---- option structs ---------------------------------------------------------
+ * In C, `false`, `0` and a field left out of an initializer are one value, so
+ * a struct whose zero would not be TensorFlow's default (decay 0.999, center
+ * True, activation relu) cannot be written as a compound literal safely.
+ * Such a struct has a TG_<NAME>_OPTS_INIT macro that fills in TF's defaults
+ * and a hidden tag that only the macro sets; a builder handed such a struct
+ * without the tag (a compound literal, `= {0}`, memset) fails with an error
+ * that names the macro instead of building a different model. After the
+ * macro every field means what its TF keyword means: `.is_training = false`
+ * is is_training=False, `.decay = 0` is decay=0, NULL is TF's None.
+ *
+ *     tg_layers_batch_norm_opts bn = TG_LAYERS_BATCH_NORM_OPTS_INIT;
+ *     bn.decay = 0.9;
+ *     bn.is_training = false;
+ *
+ * or, the same in one declaration (TG_OPTS below):
+ *
+ *     TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9, .is_training = false);
+ *
+ * The other structs have no macro: each of their fields is zero in TF's
+ * default (transpose_a=False, padding enum 0), so `&(tg_matmul_opts){
+ * .transpose_b = true}` is safe. docs/options.md has the reasoning. */
+#define TG__OPTS_TAG 0x54474f50u /* "TGOP" */
 
-/* An optional float for option fields whose TF default is not zero: a zeroed
- * field means "TF's default", TG_F(0.0) means an explicit zero. */
-typedef struct tg_optf {
-    bool set;
-    double v;
-} tg_optf;
-#define TG_F(x) ((tg_optf){.set = true, .v = (x)})
+/* TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9, .is_training = false);
+ * declares bn with TF's defaults and then the fields given, in one line, for
+ * every options struct: TF's keyword arguments in C. Each designator
+ * overrides the default of the same field, which C defines (C11 6.7.9p19)
+ * but gcc and clang warn about under -Wextra, so the warning is switched off
+ * for this declaration only. Give at least one field (C11 needs one
+ * argument for the `...`); for none, use the INIT macro or NULL. */
+#define TG_OPTS(T, var, ...) \
+    TG__OVERRIDE_INIT_BEGIN T var = {TG__DEFAULTS_##T, __VA_ARGS__}; TG__OVERRIDE_INIT_END
+#if defined(__clang__)
+#define TG__OVERRIDE_INIT_BEGIN \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Winitializer-overrides\"")
+#define TG__OVERRIDE_INIT_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define TG__OVERRIDE_INIT_BEGIN \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Woverride-init\"")
+#define TG__OVERRIDE_INIT_END _Pragma("GCC diagnostic pop")
+#else
+#define TG__OVERRIDE_INIT_BEGIN
+#define TG__OVERRIDE_INIT_END
+#endif
+
+/* A keyword whose TF default None means something other than True or False
+ * (tf.layers' fused=None: fused when possible). FALSE and TRUE are 0 and 1,
+ * so `false` and `true` keep their meaning; the INIT macros set NONE. */
+typedef enum tg_optional_bool { TG_OPT_FALSE = 0, TG_OPT_TRUE = 1, TG_OPT_NONE = 2 } tg_optional_bool;
+
+/* TF's seed=None in option structs (any other value, 0 included, is a seed). */
+#define TG_NO_SEED INT64_MIN
 
 /* Every handle is opaque. Graph objects (ops, tensors, variables) live in the
  * graph's arena and stay valid until the graph is freed. */

@@ -17,6 +17,8 @@ typedef struct tg_gradients_opts {
      * gets zeros_like(x) instead of NULL. */
     bool unconnected_zeros;
 } tg_gradients_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_gradients_opts .name = NULL
 
 /* tf.gradients(ys, xs, grad_ys): stores d(sum of ys)/d(xs[i]) in dxs[i].
  * Contributions from every path are summed ("AddN"); broadcasting is undone;

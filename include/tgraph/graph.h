@@ -46,6 +46,18 @@ TG_API tg_code tg_graph_fail(tg_graph *g, tg_code code, const char *fmt, ...)
 #endif
     ;
 
+/* For builders whose options struct has a TG_*_OPTS_INIT macro (base.h):
+ * true when tag is the macro's; otherwise records INVALID_ARGUMENT
+ * "<fn>: options not started from <init> ..." on g and returns false, so a
+ * compound literal or a zeroed struct never means zeros silently. A NULL
+ * graph gives false. Errors: as said. */
+TG_API bool tg_graph_check_opts(tg_graph *g, unsigned tag, const char *fn, const char *init);
+/* For tgraph's own builders: out = *opts when it carries the tag, TF's
+ * defaults (INIT) when opts is NULL; false, with the error above, otherwise. */
+#define TG__OPTS_RESOLVE(g, fn, T, INIT, opts, out)                                       \
+    ((opts) ? (tg_graph_check_opts((g), (opts)->tg__init, (fn), #INIT) && ((out) = *(opts), true)) \
+            : ((out) = (T)INIT, true))
+
 /* Keras' backend.unique_object_name: a per-graph counter per base name,
  * separate from op names. zero_based false gives "dense_1", "dense_2", ...;
  * true gives "dense", "dense_1", ... Writes the name into buf (truncated to
@@ -251,6 +263,8 @@ typedef struct tg_dot_options {
      * drawn once. 0: every op is drawn. */
     int max_depth;
 } tg_dot_options;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_dot_options .max_depth = 0
 
 /* tg_graph_write_dot with options (NULL: every op, as tg_graph_write_dot).
  * Returns TG_OK, INVALID_ARGUMENT for a NULL g or out or a negative

@@ -22,6 +22,8 @@
 #define TGRAPH_LAYERS_H
 
 #include "base.h"
+#include <math.h> /* INFINITY in TG_RENORM_CLIPPING_INIT */
+
 #include "nn_ops.h"
 #include "variables.h"
 
@@ -32,11 +34,11 @@ extern "C" {
 /* Kernel sizes, strides and rates are (height, width) pairs, int[2] as in
  * tf_layers.h. TG_KERNEL(5, 5) spells a kernel_size argument in place; in
  * option fields ({.stride = {2, 2}}) a 0 component means the layer's
- * default for it. */
+ * default for it (TF has no meaning for a 0 stride or rate). */
 #define TG_KERNEL(h_, w_) ((const int[2]){(h_), (w_)})
 
 /* An activation: tg_nn_relu, tg_nn_relu6, tg_nn_elu, tg_sigmoid, tg_tanh,
- * tg_nn_softplus, tg_linear or your own. Layers call it with name NULL
+ * tg_nn_softplus or your own; NULL is TF's None (no activation). Layers call it with name NULL
  * inside their scope ("fully_connected/Relu"). */
 typedef tg_tensor *(*tg_layers_activation_fn)(tg_graph *g, tg_tensor *x, const char *name);
 
@@ -47,24 +49,26 @@ typedef tg_tensor *(*tg_layers_activation_fn)(tg_graph *g, tg_tensor *x, const c
  * error set. */
 typedef tg_tensor *(*tg_layers_normalizer_fn)(tg_graph *g, tg_tensor *x, const void *params);
 
-/* The identity activation, TF's activation_fn=None: returns x itself and
- * adds no op (NULL when g is NULL or in error). */
+/* The identity activation: returns x itself and adds no op (NULL when g is
+ * NULL or in error). Same as activation_fn = NULL. */
 TG_API tg_tensor *tg_linear(tg_graph *g, tg_tensor *x, const char *name);
 
-/* Spells TF's initializer None in the layers' initializer fields: for
- * biases_initializer it means "no biases"; for weights_initializer, the
- * enclosing variable scope's initializer, else glorot uniform. */
-TG_API extern const tg_initializer tg_layers_none_initializer;
-#define TG_NO_INITIALIZER (&tg_layers_none_initializer)
+/* The initializers behind the contrib layers' defaults (TF's
+ * initializers.xavier_initializer() and init_ops.zeros_initializer()), so
+ * that TG_LAYERS_FC_OPTS_INIT can point at them. */
+TG_API extern const tg_initializer tg_layers_xavier_initializer;
+TG_API extern const tg_initializer tg_layers_zeros_initializer;
 
 /* ---- fully_connected ---------------------------------------------------------- */
 
+/* Start from TG_LAYERS_FC_OPTS_INIT (base.h explains why). */
 typedef struct tg_layers_fc_opts {
+    unsigned tg__init; /* set by TG_LAYERS_FC_OPTS_INIT only */
     /* Variable scope; NULL: "fully_connected" made unique
      * ("fully_connected_1", ...). Ops are named "<scope>/MatMul",
      * "<scope>/BiasAdd", "<scope>/Relu". */
     const char *scope;
-    /* NULL: tg_nn_relu (TF's default); tg_linear: none (TF's None). */
+    /* Default tg_nn_relu; NULL: none (TF's None). */
     tg_layers_activation_fn activation_fn;
     /* NULL: none. When set, no biases are created (biases_initializer and
      * biases_regularizer are ignored) and the normalizer runs on the linear
@@ -73,10 +77,11 @@ typedef struct tg_layers_fc_opts {
      * NULL as its defaults). */
     tg_layers_normalizer_fn normalizer_fn;
     const void *normalizer_params;
-    /* NULL: xavier (glorot uniform, TF's default); TG_NO_INITIALIZER: TF's None. */
+    /* Default xavier (glorot uniform); NULL (TF's None): the enclosing
+     * variable scope's initializer, else glorot uniform. */
     const tg_initializer *weights_initializer;
     tg_regularizer weights_regularizer; /* fn NULL: none */
-    /* NULL: zeros (TF's default); TG_NO_INITIALIZER: no biases. */
+    /* Default zeros; NULL (TF's None): no biases. */
     const tg_initializer *biases_initializer;
     tg_regularizer biases_regularizer; /* fn NULL: none */
     /* TG_REUSE_TRUE or TG_AUTO_REUSE share "<scope>/weights" and "<scope>/biases"
@@ -94,8 +99,13 @@ typedef struct tg_layers_fc_opts {
     /* Collections that get the output tensor (NULL: none). */
     const char *const *outputs_collections;
     int n_outputs_collections;
-    tg_tristate trainable; /* default TRUE */
+    bool trainable; /* default true */
 } tg_layers_fc_opts;
+#define TG__DEFAULTS_tg_layers_fc_opts \
+    .tg__init = TG__OPTS_TAG, .activation_fn = tg_nn_relu, \
+    .weights_initializer = &tg_layers_xavier_initializer, \
+    .biases_initializer = &tg_layers_zeros_initializer, .trainable = true
+#define TG_LAYERS_FC_OPTS_INIT {TG__DEFAULTS_tg_layers_fc_opts}
 
 /* tf.contrib.layers.fully_connected(inputs, num_outputs, ...):
  * outputs = activation(normalizer(inputs @ weights) or inputs @ weights + biases).
@@ -116,7 +126,9 @@ TG_API tg_tensor *tg_layers_fully_connected(tg_graph *g, tg_tensor *inputs, int 
 
 /* ---- conv2d --------------------------------------------------------------------- */
 
+/* Start from TG_LAYERS_CONV2D_OPTS_INIT (base.h explains why). */
 typedef struct tg_layers_conv2d_opts {
+    unsigned tg__init; /* set by TG_LAYERS_CONV2D_OPTS_INIT only */
     /* Variable scope; NULL: "Conv" made unique ("Conv_1", ...). Ops are
      * "<scope>/Conv2D", "<scope>/BiasAdd", "<scope>/Relu". */
     const char *scope;
@@ -141,8 +153,13 @@ typedef struct tg_layers_conv2d_opts {
     int n_biases_collections;
     const char *const *outputs_collections;
     int n_outputs_collections;
-    tg_tristate trainable;
+    bool trainable;
 } tg_layers_conv2d_opts;
+#define TG__DEFAULTS_tg_layers_conv2d_opts \
+    .tg__init = TG__OPTS_TAG, .activation_fn = tg_nn_relu, \
+    .weights_initializer = &tg_layers_xavier_initializer, \
+    .biases_initializer = &tg_layers_zeros_initializer, .trainable = true
+#define TG_LAYERS_CONV2D_OPTS_INIT {TG__DEFAULTS_tg_layers_conv2d_opts}
 
 /* tf.contrib.layers.conv2d(inputs, num_outputs, kernel_size, stride,
  * padding, data_format, rate, ...) (contrib's convolution with
@@ -169,6 +186,8 @@ typedef struct tg_layers_flatten_opts {
     const char *const *outputs_collections;
     int n_outputs_collections;
 } tg_layers_flatten_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_layers_flatten_opts .scope = NULL
 
 /* tf.contrib.layers.flatten(inputs): [batch, ...] to [batch, k], built as
  * TF 1.15's Flatten layer in "<scope>/flatten/" ("Flatten/flatten/Reshape").
@@ -191,6 +210,8 @@ typedef struct tg_layers_pool2d_opts {
     const char *const *outputs_collections;
     int n_outputs_collections;
 } tg_layers_pool2d_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_layers_pool2d_opts .scope = NULL
 
 /* tf.contrib.layers.max_pool2d(inputs, kernel_size, stride=2,
  * padding='VALID', data_format='NHWC') and avg_pool2d: tg_nn_max_pool /
@@ -207,19 +228,23 @@ TG_API tg_tensor *tg_layers_avg_pool2d(tg_graph *g, tg_tensor *inputs, const int
 
 /* ---- dropout -------------------------------------------------------------------- */
 
+/* Start from TG_LAYERS_DROPOUT_OPTS_INIT (base.h explains why). */
 typedef struct tg_layers_dropout_opts {
+    unsigned tg__init;         /* set by TG_LAYERS_DROPOUT_OPTS_INIT only */
     const char *scope;         /* variable scope; NULL: "Dropout" made unique */
-    tg_optf keep_prob;         /* default 0.5 */
-    /* Whether dropout applies: TG_DEFAULT / TG_TRUE yes (TF's default),
-     * TG_FALSE: the input through an Identity ("Dropout/Identity").
-     * is_training_t, a bool scalar tensor, decides at run time instead. */
-    tg_tristate is_training;
+    double keep_prob;          /* default 0.5 */
+    /* Whether dropout applies: true (TF's default) yes; false: the input
+     * through an Identity ("Dropout/Identity"). is_training_t, a bool
+     * scalar tensor, decides at run time instead. */
+    bool is_training;
     tg_tensor *is_training_t;
-    bool has_seed;             /* TF's seed= */
-    int64_t seed;
+    int64_t seed;              /* TG_NO_SEED: TF's seed=None (default) */
     const char *const *outputs_collections;
     int n_outputs_collections;
 } tg_layers_dropout_opts;
+#define TG__DEFAULTS_tg_layers_dropout_opts \
+    .tg__init = TG__OPTS_TAG, .keep_prob = 0.5, .is_training = true, .seed = TG_NO_SEED
+#define TG_LAYERS_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_layers_dropout_opts}
 
 /* tf.contrib.layers.dropout(inputs, keep_prob=0.5, is_training=True,
  * seed=None): tg_nn_dropout with rate 1 - keep_prob in "<scope>/dropout/"
@@ -232,12 +257,8 @@ TG_API tg_tensor *tg_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_lay
 
 /* ---- batch_norm ----------------------------------------------------------------- */
 
-/* TF's updates_collections=None: the moving statistics are updated in place
- * (the output depends on the update ops through a control dependency), and
- * nothing goes to a collection. Spelled .updates_collections =
- * TG_UPDATES_IN_PLACE. */
-TG_API extern const char *const tg_layers_updates_in_place[1];
-#define TG_UPDATES_IN_PLACE (tg_layers_updates_in_place)
+/* {UPDATE_OPS}: batch_norm's default updates_collections. */
+TG_API extern const char *const tg_layers_update_ops_collections[1];
 
 /* TF's param_initializers dict: a zeroed field (kind TG_INIT_DEFAULT) is the
  * key's default, zeros for beta and moving_mean, ones for gamma and
@@ -251,38 +272,47 @@ typedef struct tg_layers_batch_norm_regularizers {
     tg_regularizer beta, gamma;
 } tg_layers_batch_norm_regularizers;
 
-/* TF's renorm_clipping dict: an unset field is TF's missing key (rmax inf,
- * rmin 0, dmax inf: no clipping on that side). */
-typedef struct tg_layers_renorm_clipping {
-    tg_optf rmax, rmin, dmax;
-} tg_layers_renorm_clipping;
+/* TF's renorm_clipping dict {'rmax', 'rmin', 'dmax'}, for contrib and
+ * tf.layers alike. TG_RENORM_CLIPPING_INIT is the empty dict (rmax inf,
+ * rmin 0, dmax inf: no clipping); set the keys you want after it. A struct
+ * not started from it is refused, since a zeroed dmax would clip d to 0. */
+typedef struct tg_renorm_clipping {
+    unsigned tg__init; /* set by TG_RENORM_CLIPPING_INIT only */
+    double rmax, rmin, dmax;
+} tg_renorm_clipping;
+#define TG__DEFAULTS_tg_renorm_clipping \
+    .tg__init = TG__OPTS_TAG, .rmax = INFINITY, .rmin = 0.0, .dmax = INFINITY
+#define TG_RENORM_CLIPPING_INIT {TG__DEFAULTS_tg_renorm_clipping}
 
-/* The arguments of tf.contrib.layers.batch_norm (TF 1.15); a zeroed struct
- * (or NULL) is TF's defaults. */
+/* The arguments of tf.contrib.layers.batch_norm (TF 1.15); start from
+ * TG_LAYERS_BATCH_NORM_OPTS_INIT (base.h explains why) or pass NULL. */
 typedef struct tg_layers_batch_norm_opts {
-    tg_optf decay;                 /* default 0.999 (the weight of the old value) */
-    tg_tristate center;            /* default TRUE: beta */
+    unsigned tg__init;             /* set by TG_LAYERS_BATCH_NORM_OPTS_INIT only */
+    double decay;                  /* default 0.999 (the weight of the old value) */
+    bool center;                   /* default true: beta */
     bool scale;                    /* default false: no gamma */
-    tg_optf epsilon;               /* default 0.001 */
+    double epsilon;                /* default 0.001 */
     tg_layers_activation_fn activation_fn; /* NULL: none (TF's default None) */
     tg_layers_batch_norm_initializers param_initializers;
     /* Honoured by the fused path and the core-layer path; ignored by the
      * legacy path (as TF). */
     tg_layers_batch_norm_regularizers param_regularizers;
-    /* Where the two update ops go. NULL: {UPDATE_OPS} (TF's default; a
-     * one-element list {"update_ops"} counts as the default too);
-     * TG_UPDATES_IN_PLACE: TF's None (in place); another list: those
+    /* Where the two update ops go. Default {UPDATE_OPS}
+     * (tg_layers_update_ops_collections; any one-element list
+     * {"update_ops"} counts as the default too); NULL: TF's None, the
+     * moving statistics are updated in place (the output depends on the
+     * update ops through a control dependency); another list: those
      * collections. */
     const char *const *updates_collections;
     int n_updates_collections;
-    /* TG_DEFAULT / TG_TRUE: batch statistics and updates (TF's default
-     * True); TG_FALSE: moving statistics, no update ops. is_training_t, a
+    /* true (TF's default): batch statistics and updates; false: moving
+     * statistics, no update ops. is_training_t, a
      * bool scalar tensor (e.g. a placeholder_with_default), decides at run
      * time instead and wins when set: both branches are built and selected
      * with tg_where; the update ops are built and leave the moving
      * statistics (and the zero-debias variables) unchanged in a run where it
      * is false, as TF's cond. */
-    tg_tristate is_training;
+    bool is_training;
     tg_tensor *is_training_t;
     /* TG_REUSE_TRUE / TG_AUTO_REUSE share the variables of an earlier call
      * with the same scope (TRUE needs a scope). */
@@ -302,17 +332,23 @@ typedef struct tg_layers_batch_norm_opts {
     /* Collections that get the output tensor (NULL: none). */
     const char *const *outputs_collections;
     int n_outputs_collections;
-    tg_tristate trainable;         /* default TRUE: beta and gamma trainable */
+    bool trainable;                /* default true: beta and gamma trainable */
     /* [batch] frequency weights (weighted moments); forces the legacy path. */
     tg_tensor *batch_weights;
-    tg_tristate fused;             /* TG_DEFAULT: TF's None (= true) */
+    bool fused;                    /* default true (contrib turns TF's None into True) */
     tg_data_format data_format;    /* default NHWC; NCHW too */
     bool zero_debias_moving_mean;  /* default false */
     const char *scope;             /* NULL: "BatchNorm" made unique */
     bool renorm;                   /* default false */
-    tg_layers_renorm_clipping renorm_clipping;
-    tg_optf renorm_decay;          /* default 0.99 */
+    tg_renorm_clipping renorm_clipping; /* default TG_RENORM_CLIPPING_INIT */
+    double renorm_decay;           /* default 0.99 */
 } tg_layers_batch_norm_opts;
+#define TG__DEFAULTS_tg_layers_batch_norm_opts \
+    .tg__init = TG__OPTS_TAG, .decay = 0.999, .center = true, .epsilon = 0.001, \
+    .updates_collections = tg_layers_update_ops_collections, .n_updates_collections = 1, \
+    .is_training = true, .trainable = true, .fused = true, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
+    .renorm_decay = 0.99
+#define TG_LAYERS_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_layers_batch_norm_opts}
 
 /* tf.contrib.layers.batch_norm(inputs, decay, center, scale, epsilon, ...)
  * (TF 1.15), inside variable scope `scope` (default "BatchNorm" made
@@ -336,7 +372,7 @@ typedef struct tg_layers_batch_norm_opts {
  * "..._1") receive the batch mean and the variance TF uses: the Bessel-
  * corrected one (n / (n - 1), n = elements per channel) on the fused
  * paths, the biased one otherwise. They are appended (mean, then variance)
- * to updates_collections, or run in place with TG_UPDATES_IN_PLACE.
+ * to updates_collections, or run in place with updates_collections NULL.
  * Inference: the moving statistics, no update ops.
  * Path specifics (as TF): the fused path keeps float32 variables (float64
  * input gets float64 variables and kernel: TF 1.15 has no float64 fused

@@ -4,6 +4,7 @@
 #define TGRAPH_LOSSES_H
 
 #include "base.h"
+#include "graph.h" /* TG_GRAPHKEYS_LOSSES */
 #include "variables.h"
 
 #ifdef __cplusplus
@@ -19,17 +20,18 @@ typedef enum tg_reduction {
     TG_REDUCTION_SUM_OVER_BATCH_SIZE
 } tg_reduction;
 
+/* Start from TG_LOSS_OPTS_INIT (base.h explains why), or pass NULL. */
 typedef struct tg_loss_opts {
+    unsigned tg__init;         /* set by TG_LOSS_OPTS_INIT only */
     const char *scope;         /* name scope; default as TF per loss */
     tg_tensor *weights;        /* NULL: 1.0 (TF's weights=1.0); must broadcast to the losses */
     double label_smoothing;    /* softmax_cross_entropy only */
-    /* Collection the loss is added to; NULL: LOSSES; TG_NO_COLLECTION: none. */
+    /* Collection the loss is added to; default LOSSES; NULL: none (TF's None). */
     const char *loss_collection;
     tg_reduction reduction;
 } tg_loss_opts;
-
-/* Spells TF's loss_collection=None. */
-#define TG_NO_COLLECTION ""
+#define TG__DEFAULTS_tg_loss_opts .tg__init = TG__OPTS_TAG, .loss_collection = TG_GRAPHKEYS_LOSSES
+#define TG_LOSS_OPTS_INIT {TG__DEFAULTS_tg_loss_opts}
 
 /* tf.losses.softmax_cross_entropy(onehot_labels, logits, weights,
  * label_smoothing): in scope "softmax_cross_entropy_loss"; the result (a

@@ -75,6 +75,8 @@ typedef struct tg_matmul_opts {
     const char *name;
     bool transpose_a, transpose_b;
 } tg_matmul_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_matmul_opts .name = NULL
 
 /* tf.matmul(a, b, transpose_a, transpose_b): "MatMul" of two float
  * matrices through OpenBLAS (cblas_sgemm / cblas_dgemm). opts may be NULL.
@@ -89,6 +91,8 @@ typedef struct tg_reduce_opts {
     int n_axes;      /* negative axes count from the end */
     bool keep_dims;
 } tg_reduce_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_reduce_opts .name = NULL
 
 /* tf.reduce_sum / tf.reduce_mean ("Sum", "Mean"); explicit axes become a
  * Const input "<op>/reduction_indices", axis=None a "Const" listing every

@@ -60,17 +60,16 @@ TG_API tg_tensor *tg_train_assign_moving_average(tg_graph *g, tg_variable *varia
 TG_API tg_tensor *tg_train_assign_moving_average_t(tg_graph *g, tg_variable *variable, tg_tensor *value,
                                                    tg_tensor *decay, bool zero_debias, const char *name);
 
-/* Keyword arguments of tg_train_assign_moving_average_opts; a zeroed struct
- * (or NULL) is TF's defaults. */
+/* Keyword arguments of tg_train_assign_moving_average_opts; start from
+ * TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT (base.h explains why), or pass NULL. */
 typedef struct tg_assign_moving_average_opts {
+    unsigned tg__init; /* set by TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT only */
     /* Name scope; NULL or "": "AssignMovingAvg" (uniquified). */
     const char *name;
     /* The decay as a float scalar tensor (float32 or float64); wins over
      * the number when set. */
     tg_tensor *decay_t;
-    /* TF's zero_debias: DEFAULT and TRUE debias (TF's default is True),
-     * FALSE does not. */
-    tg_tristate zero_debias;
+    bool zero_debias; /* TF's zero_debias, default true */
     /* A bool scalar tensor deciding at run time whether this run updates
      * (what TF builds as cond(condition, assign_moving_average, identity),
      * e.g. contrib batch_norm's run-time is_training): when it is false
@@ -87,6 +86,8 @@ typedef struct tg_assign_moving_average_opts {
     const char *const *debias_collections;
     int n_debias_collections;
 } tg_assign_moving_average_opts;
+#define TG__DEFAULTS_tg_assign_moving_average_opts .tg__init = TG__OPTS_TAG, .zero_debias = true
+#define TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT {TG__DEFAULTS_tg_assign_moving_average_opts}
 
 /* assign_moving_average(variable, value, decay, zero_debias=True, name)
  * with the keyword arguments in opts (NULL: TF's defaults, so zero-debiased)
@@ -112,6 +113,8 @@ typedef struct tg_weighted_moving_average_opts {
     const char *const *collections;
     int n_collections;
 } tg_weighted_moving_average_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_weighted_moving_average_opts .name = NULL
 
 /* moving_averages.weighted_moving_average(value, decay, weight, truediv=True,
  * collections, name): moving_average(value * weight) /
@@ -150,6 +153,8 @@ typedef struct tg_ema_opts {
     /* Zero-debias the averages of tensors (never of variables). Default false. */
     bool zero_debias;
 } tg_ema_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_ema_opts .name = NULL
 
 /* tf.train.ExponentialMovingAverage(decay, num_updates, zero_debias, name).
  * opts may be NULL. Builds nothing until applied.

@@ -43,6 +43,8 @@ typedef struct tg_conv2d_opts {
     tg_data_format data_format; /* default NHWC */
     int dilations[4];           /* data_format order; all 0: [1, 1, 1, 1] */
 } tg_conv2d_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_conv2d_opts .name = NULL
 
 /* tf.nn.conv2d(input, filter, strides, padding, data_format, dilations):
  * "Conv2D". input [batch, in_height, in_width, in_channels] (NHWC) or
@@ -98,6 +100,8 @@ typedef struct tg_pool_opts {
     tg_padding padding;         /* required */
     tg_data_format data_format; /* default NHWC */
 } tg_pool_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_pool_opts .name = NULL
 
 /* tf.nn.max_pool(value, ksize, strides, padding, data_format): "MaxPool".
  * value is a rank-4 float32 or float64 tensor; padded positions never win.
@@ -143,8 +147,9 @@ TG_API tg_tensor *tg_nn_elu(tg_graph *g, tg_tensor *x, const char *name);
 TG_API tg_tensor *tg_sigmoid(tg_graph *g, tg_tensor *x, const char *name);
 TG_API tg_tensor *tg_tanh(tg_graph *g, tg_tensor *x, const char *name);
 TG_API tg_tensor *tg_nn_softplus(tg_graph *g, tg_tensor *x, const char *name);
-/* tf.nn.leaky_relu(x, alpha): alpha defaults to 0.2. */
-TG_API tg_tensor *tg_nn_leaky_relu(tg_graph *g, tg_tensor *x, tg_optf alpha, const char *name);
+/* tf.nn.leaky_relu(x, alpha): TF's default alpha is 0.2, TG_LEAKY_RELU_ALPHA. */
+#define TG_LEAKY_RELU_ALPHA 0.2
+TG_API tg_tensor *tg_nn_leaky_relu(tg_graph *g, tg_tensor *x, double alpha, const char *name);
 /* tf.nn.softmax / tf.nn.log_softmax over the last axis (rank >= 1). */
 TG_API tg_tensor *tg_nn_softmax(tg_graph *g, tg_tensor *logits, const char *name);
 TG_API tg_tensor *tg_nn_log_softmax(tg_graph *g, tg_tensor *logits, const char *name);
@@ -200,13 +205,17 @@ TG_API tg_tensor *tg_nn_batch_normalization(tg_graph *g, tg_tensor *x, tg_tensor
                                             tg_tensor *offset, tg_tensor *scale, double variance_epsilon,
                                             const char *name);
 
-/* Keyword arguments of tf.nn.fused_batch_norm. */
+/* Keyword arguments of tf.nn.fused_batch_norm; start from
+ * TG_FUSED_BATCH_NORM_OPTS_INIT (base.h explains why). */
 typedef struct tg_fused_batch_norm_opts {
+    unsigned tg__init;          /* set by TG_FUSED_BATCH_NORM_OPTS_INIT only */
     const char *name;           /* default "FusedBatchNormV3" */
-    tg_optf epsilon;            /* default 0.001; raised to 1.001e-5 when smaller (TF's cuDNN minimum) */
+    double epsilon;             /* default 0.001; raised to 1.001e-5 when smaller (TF's cuDNN minimum) */
     tg_data_format data_format; /* default NHWC */
-    tg_tristate is_training;    /* default TRUE */
+    bool is_training;           /* default true */
 } tg_fused_batch_norm_opts;
+#define TG__DEFAULTS_tg_fused_batch_norm_opts .tg__init = TG__OPTS_TAG, .epsilon = 0.001, .is_training = true
+#define TG_FUSED_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_fused_batch_norm_opts}
 
 /* tf.nn.fused_batch_norm(x, scale, offset, mean=None, variance=None,
  * epsilon=0.001, data_format="NHWC", is_training=True) (TF 1.15's v1): one
@@ -219,7 +228,7 @@ typedef struct tg_fused_batch_norm_opts {
  * Bessel-corrected variance v_b * n / (n - 1) (n = N*H*W; factor 1 when
  * n <= 1), as TF's kernel returns. mean and variance must be NULL (empty
  * Consts "Const", "Const_1" are made, as TF).
- * Inference (is_training TG_FALSE): y uses the given mean and variance,
+ * Inference (is_training false): y uses the given mean and variance,
  * which are required; *batch_mean and *batch_var return them.
  * Gradient: FusedBatchNormGradV3 (the full batch-norm backward through the
  * batch statistics in training, the frozen one in inference) to x, scale
@@ -259,17 +268,21 @@ TG_API tg_tensor *tg_nn_batch_norm_with_global_normalization(tg_graph *g, tg_ten
                                                              double variance_epsilon,
                                                              bool scale_after_normalization, const char *name);
 
+/* Start from TG_DROPOUT_OPTS_INIT (base.h explains why). */
 typedef struct tg_dropout_opts {
+    unsigned tg__init;     /* set by TG_DROPOUT_OPTS_INIT only */
     const char *name;      /* scope; default "dropout" */
-    tg_optf rate;          /* fraction dropped, default 0.5 */
-    bool has_seed;
-    int64_t seed;
-    /* Apply dropout? TG_DEFAULT / TG_TRUE: yes (tf.nn.dropout always does);
-     * TG_FALSE: return x unchanged (tf.layers.dropout(training=False)).
+    double rate;           /* fraction dropped, default 0.5 */
+    int64_t seed;          /* TG_NO_SEED: TF's seed=None (default) */
+    /* Apply dropout? true (default): yes, as tf.nn.dropout always does;
+     * false: return x unchanged (tf.layers.dropout(training=False)).
      * training_t, a bool scalar tensor, decides at run time instead. */
-    tg_tristate training;
+    bool training;
     tg_tensor *training_t;
 } tg_dropout_opts;
+#define TG__DEFAULTS_tg_dropout_opts \
+    .tg__init = TG__OPTS_TAG, .rate = 0.5, .seed = TG_NO_SEED, .training = true
+#define TG_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_dropout_opts}
 
 /* tf.nn.dropout(x, rate=..., seed=...): keeps each element with
  * probability 1 - rate and scales kept ones by 1 / (1 - rate). The mask is

@@ -14,16 +14,19 @@
 extern "C" {
 #endif
 
+/* Start from TG_RANDOM_OPTS_INIT (base.h explains why). */
 typedef struct tg_random_opts {
+    unsigned tg__init; /* set by TG_RANDOM_OPTS_INIT only */
     const char *name;
-    tg_dtype dtype;  /* float32 (default) or float64 */
-    double minval;   /* uniform: default 0 */
-    tg_optf maxval;  /* uniform: default 1 */
-    double mean;     /* normal: default 0 */
-    tg_optf stddev;  /* normal: default 1 */
-    bool has_seed;
-    int64_t seed;
+    tg_dtype dtype;    /* float32 (default) or float64 */
+    double minval;     /* uniform: default 0 */
+    double maxval;     /* uniform: default 1 */
+    double mean;       /* normal: default 0 */
+    double stddev;     /* normal: default 1 */
+    int64_t seed;      /* TG_NO_SEED: TF's seed=None (default) */
 } tg_random_opts;
+#define TG__DEFAULTS_tg_random_opts .tg__init = TG__OPTS_TAG, .maxval = 1.0, .stddev = 1.0, .seed = TG_NO_SEED
+#define TG_RANDOM_OPTS_INIT {TG__DEFAULTS_tg_random_opts}
 
 /* The shape must be fully defined. opts may be NULL. Errors: INVALID_ARGUMENT
  * for an unknown dimension or a non-float dtype. */

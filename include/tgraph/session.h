@@ -71,6 +71,8 @@ typedef struct tg_session_options {
      * by float rounding. Negative counts are an error. */
     int intra_op_parallelism_threads;
 } tg_session_options;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_session_options .intra_op_parallelism_threads = 0
 
 /* tg_session_new with options (tf.Session(graph=g, config=ConfigProto(...))).
  * opts NULL means a zeroed struct; it is read during the call only. The
@@ -138,6 +140,8 @@ typedef struct tg_run_options {
      * The run itself is not changed. */
     bool check_update_ops;
 } tg_run_options;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_run_options .trace = false
 
 /* tg_session_run with options; opts NULL means the session's defaults
  * (tg_session_set_run_options; initially all off). Same ownership and errors

@@ -66,16 +66,20 @@ typedef struct tg_layer tg_layer;
 
 /* ---- the Layer API (tf.layers.Layer) ------------------------------------------- */
 
-/* Call-time arguments of tg_layer_call. training: TF's call(inputs,
- * training=False); DEFAULT is tf.layers' False (for a Keras layer, TF's
- * training=None: the learning phase, see tg_keras_backend_learning_phase).
- * training_t, a bool scalar tensor, decides at run time instead (and wins
- * when set). Only layers whose call has a training argument (Dropout,
- * BatchNormalization) use it. */
+/* Call-time arguments of tg_layer_call; start from TG_LAYER_CALL_OPTS_INIT
+ * (base.h explains why). training: TF's call(inputs, training=None);
+ * TG_OPT_NONE (the default) is tf.layers' False, and for a Keras layer the
+ * learning phase (see tg_keras_backend_learning_phase); false / true as
+ * TF's. training_t, a bool scalar tensor, decides at run time instead (and
+ * wins when set). Only layers whose call has a training argument
+ * (Dropout, BatchNormalization) use it. */
 typedef struct tg_layer_call_opts {
-    tg_tristate training;
+    unsigned tg__init; /* set by TG_LAYER_CALL_OPTS_INIT only */
+    tg_optional_bool training;
     tg_tensor *training_t;
 } tg_layer_call_opts;
+#define TG__DEFAULTS_tg_layer_call_opts .tg__init = TG__OPTS_TAG, .training = TG_OPT_NONE
+#define TG_LAYER_CALL_OPTS_INIT {TG__DEFAULTS_tg_layer_call_opts}
 
 /* layer.apply(inputs, training=...) / layer(inputs): the first call builds
  * the layer (creates its variables for the input's static shape, in the
@@ -180,13 +184,16 @@ TG_API tg_code tg_layer_add_update(tg_layer *layer, tg_op *update);
 TG_API tg_code tg_layer_add_loss(tg_layer *layer, tg_tensor *loss, tg_tensor *const *inputs, int n);
 
 /* Keyword arguments of tg_layer_add_variable (layer.add_variable /
- * add_weight). */
+ * add_weight); start from TG_LAYER_ADD_VARIABLE_OPTS_INIT. */
 typedef struct tg_layer_add_variable_opts {
-    tg_initializer initializer; /* zeroed: the scope's, else glorot_uniform (floats) */
+    unsigned tg__init;          /* set by TG_LAYER_ADD_VARIABLE_OPTS_INIT only */
+    tg_initializer initializer; /* zeroed (TF's None): the scope's, else glorot_uniform (floats) */
     tg_regularizer regularizer; /* fn NULL: none (a scope regularizer still applies) */
-    tg_tristate trainable;      /* default TRUE; and-ed with the layer's trainable */
+    bool trainable;             /* default true; and-ed with the layer's trainable */
     tg_constraint constraint;
 } tg_layer_add_variable_opts;
+#define TG__DEFAULTS_tg_layer_add_variable_opts .tg__init = TG__OPTS_TAG, .trainable = true
+#define TG_LAYER_ADD_VARIABLE_OPTS_INIT {TG__DEFAULTS_tg_layer_add_variable_opts}
 
 /* layer.add_variable(name, shape, dtype, ...) (alias add_weight): gets or
  * creates "<layer scope>/<name>" with tg_get_variable in the layer's
@@ -248,21 +255,27 @@ TG_API void tg_layer_free(tg_layer *layer);
 
 /* ---- tf.layers.Dense / tf.layers.dense ---------------------------------------------- */
 
-/* Keyword arguments of Dense / dense (a zeroed struct is TF's defaults). */
+/* Keyword arguments of Dense / dense; start from TG_TF_LAYERS_DENSE_OPTS_INIT
+ * (base.h explains why). */
 typedef struct tg_tf_layers_dense_opts {
+    unsigned tg__init;                     /* set by TG_TF_LAYERS_DENSE_OPTS_INIT only */
     const char *name;                      /* see the top comment */
-    tg_layers_activation_fn activation; /* NULL: linear */
-    tg_tristate use_bias;                  /* default TRUE */
-    tg_initializer kernel_initializer;     /* zeroed: the scope's, else glorot_uniform */
-    tg_initializer bias_initializer;       /* zeroed: zeros */
+    tg_layers_activation_fn activation;    /* NULL: linear (TF's default None) */
+    bool use_bias;                         /* default true */
+    tg_initializer kernel_initializer;     /* zeroed (TF's None): the scope's, else glorot_uniform */
+    tg_initializer bias_initializer;       /* default zeros; zeroed (None): as kernel_initializer */
     tg_regularizer kernel_regularizer;     /* fn NULL: none; params must outlive the build */
     tg_regularizer bias_regularizer;
     tg_regularizer activity_regularizer;   /* applied to the output of every apply */
     tg_constraint kernel_constraint;
     tg_constraint bias_constraint;
-    tg_tristate trainable;                 /* default TRUE */
+    bool trainable;                        /* default true */
     tg_reuse reuse;                        /* TF's reuse (functional) / _reuse */
 } tg_tf_layers_dense_opts;
+#define TG__DEFAULTS_tg_tf_layers_dense_opts \
+    .tg__init = TG__OPTS_TAG, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
+    .trainable = true
+#define TG_TF_LAYERS_DENSE_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_dense_opts}
 
 /* tf.layers.Dense(units, ...): output = activation(inputs . kernel + bias),
  * kernel [last input dim, units] ("MatMul"; inputs of rank > 2 are
@@ -286,13 +299,14 @@ TG_API tg_tensor *tg_tf_layers_dense(tg_graph *g, tg_tensor *inputs, int units, 
  * nn_ops.h's enums with tf.layers' defaults for zero: VALID ('valid') and
  * NHWC ('channels_last'; TG_NCHW is 'channels_first'). */
 typedef struct tg_tf_layers_conv2d_opts {
+    unsigned tg__init;           /* set by TG_TF_LAYERS_CONV2D_OPTS_INIT only */
     const char *name;
     int strides[2];              /* 0 components: 1 */
     tg_padding padding;          /* 0: VALID */
     tg_data_format data_format;  /* NHWC */
     int dilation_rate[2];        /* 0 components: 1; > 1 needs strides 1 */
     tg_layers_activation_fn activation;
-    tg_tristate use_bias;
+    bool use_bias;
     tg_initializer kernel_initializer;
     tg_initializer bias_initializer;
     tg_regularizer kernel_regularizer;
@@ -300,9 +314,11 @@ typedef struct tg_tf_layers_conv2d_opts {
     tg_regularizer activity_regularizer;
     tg_constraint kernel_constraint;
     tg_constraint bias_constraint;
-    tg_tristate trainable;
+    bool trainable;
     tg_reuse reuse;
 } tg_tf_layers_conv2d_opts;
+#define TG__DEFAULTS_tg_tf_layers_conv2d_opts TG__DEFAULTS_tg_tf_layers_dense_opts
+#define TG_TF_LAYERS_CONV2D_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_conv2d_opts}
 
 /* tf.layers.Conv2D(filters, kernel_size, ...): "Conv2D" with kernel
  * [kh, kw, in_channels, filters] (dilations passed to the op itself, where TF
@@ -329,6 +345,8 @@ typedef struct tg_tf_layers_pooling2d_opts {
     tg_padding padding;         /* 0: VALID */
     tg_data_format data_format; /* NHWC */
 } tg_tf_layers_pooling2d_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_tf_layers_pooling2d_opts .name = NULL
 
 /* tf.layers.MaxPooling2D(pool_size, strides, ...): "MaxPool" over
  * (height, width) windows of pool_size, moved by strides (NULL, or a 0
@@ -357,6 +375,8 @@ typedef struct tg_tf_layers_flatten_opts {
     const char *name;
     tg_data_format data_format; /* NCHW: channels moved last before flattening, as TF */
 } tg_tf_layers_flatten_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_tf_layers_flatten_opts .name = NULL
 
 /* tf.layers.Flatten(): [batch, d1, d2, ...] to [batch, d1*d2*...] with a
  * "Reshape" (a rank-1 input becomes [batch, 1]); the batch size comes from
@@ -366,16 +386,19 @@ typedef struct tg_tf_layers_flatten_opts {
 TG_API tg_layer *tg_tf_layers_flatten_new(tg_graph *g, const tg_tf_layers_flatten_opts *opts);
 TG_API tg_tensor *tg_tf_layers_flatten(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_flatten_opts *opts);
 
+/* Start from TG_TF_LAYERS_DROPOUT_OPTS_INIT (base.h explains why). */
 typedef struct tg_tf_layers_dropout_opts {
+    unsigned tg__init; /* set by TG_TF_LAYERS_DROPOUT_OPTS_INIT only */
     const char *name;
-    tg_optf rate;  /* fraction dropped; default 0.5 */
-    bool has_seed;
-    int64_t seed;
+    double rate;       /* fraction dropped; default 0.5 */
+    int64_t seed;      /* TG_NO_SEED: TF's seed=None (default) */
     /* Functional form only (the class takes them at apply): TF's
      * training=False by default; training_t decides at run time. */
-    tg_tristate training;
+    bool training;
     tg_tensor *training_t;
 } tg_tf_layers_dropout_opts;
+#define TG__DEFAULTS_tg_tf_layers_dropout_opts .tg__init = TG__OPTS_TAG, .rate = 0.5, .seed = TG_NO_SEED
+#define TG_TF_LAYERS_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_dropout_opts}
 
 /* tf.layers.Dropout(rate, seed): at apply with training False, an
  * "Identity" (scope "dropout"); with training True tg_nn_dropout; with a
@@ -388,12 +411,6 @@ TG_API tg_tensor *tg_tf_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_
 
 /* ---- tf.layers.BatchNormalization / tf.layers.batch_normalization ------------------- */
 
-/* renorm_clipping: TF's dict {'rmax', 'rmin', 'dmax'}; an unset field is a
- * missing key (rmax inf, rmin 0, dmax inf: no clipping on that side). */
-typedef struct tg_renorm_clipping {
-    tg_optf rmax, rmin, dmax;
-} tg_renorm_clipping;
-
 /* BatchNormalization's adjustment: TF's callable shape -> (scale, bias).
  * fn gets the input's Shape (an int32 vector) and stores two float tensors
  * of the parameters' dtype that broadcast against the input (e.g. [C]);
@@ -405,35 +422,39 @@ typedef struct tg_bn_adjustment {
 } tg_bn_adjustment;
 
 /* Keyword arguments of BatchNormalization / batch_normalization (TF 1.15);
- * a zeroed struct is TF's defaults. */
+ * start from TG_TF_LAYERS_BATCH_NORM_OPTS_INIT (base.h explains why). */
 typedef struct tg_tf_layers_batch_norm_opts {
+    unsigned tg__init; /* set by TG_TF_LAYERS_BATCH_NORM_OPTS_INIT only */
     const char *name;
     /* The normalized axis or axes: axis[0..n_axis) (negative from the end);
      * n_axis 0: TF's axis=-1. Several axes: multi-axis normalization, the
      * variables then have the input's rank with 1 in every other dimension. */
     int axis[TG_MAX_RANK];
     int n_axis;
-    tg_optf momentum;                  /* 0.99 */
-    tg_optf epsilon;                   /* 1e-3 */
-    tg_tristate center;                /* TRUE: beta */
-    tg_tristate scale;                 /* TRUE: gamma */
-    tg_initializer beta_initializer;   /* zeroed: zeros */
-    tg_initializer gamma_initializer;  /* zeroed: ones */
-    tg_initializer moving_mean_initializer;     /* zeroed: zeros */
-    tg_initializer moving_variance_initializer; /* zeroed: ones */
+    double momentum;                   /* 0.99 */
+    double epsilon;                    /* 1e-3 */
+    bool center;                       /* true: beta */
+    bool scale;                        /* true: gamma */
+    /* Defaults zeros, ones, zeros, ones; zeroed (TF's None): the variable
+     * scope's initializer, else glorot_uniform, as TF. */
+    tg_initializer beta_initializer;
+    tg_initializer gamma_initializer;
+    tg_initializer moving_mean_initializer;
+    tg_initializer moving_variance_initializer;
     tg_regularizer beta_regularizer;   /* fn NULL: none */
     tg_regularizer gamma_regularizer;
     tg_constraint beta_constraint;     /* applied by optimizers, not in the forward pass */
     tg_constraint gamma_constraint;
     bool renorm;                       /* batch renormalization (non-fused only) */
-    tg_renorm_clipping renorm_clipping;/* used only with renorm */
-    tg_optf renorm_momentum;           /* 0.99 */
-    /* tf.layers (TF 1.x): DEFAULT and TRUE mean "fused when possible" (a
-     * hint: 4-D input, a single axis 1 or 3, no renorm, no virtual batch),
-     * FALSE never. Keras (tg_keras_layers_batch_normalization_new): TRUE means
-     * fused or an error, DEFAULT fused when possible, FALSE never. */
-    tg_tristate fused;
-    tg_tristate trainable;             /* TRUE */
+    tg_renorm_clipping renorm_clipping;/* used only with renorm; default no clipping */
+    double renorm_momentum;            /* 0.99 */
+    /* tf.layers (TF 1.x): TG_OPT_NONE (default) and true mean "fused when
+     * possible" (a hint: 4-D input, a single axis 1 or 3, no renorm, no
+     * virtual batch), false never. Keras
+     * (tg_keras_layers_batch_normalization_new): true means fused or an
+     * error, TG_OPT_NONE fused when possible, false never. */
+    tg_optional_bool fused;
+    bool trainable;                    /* true */
     /* Ghost Batch Normalization: sub-batches of this size are normalized
      * separately; 0: TF's None. Must divide the batch size when run. */
     int virtual_batch_size;
@@ -445,9 +466,16 @@ typedef struct tg_tf_layers_batch_norm_opts {
      * training=False by default; training_t, a bool scalar tensor, decides
      * at run time (and wins). */
     tg_reuse reuse;
-    tg_tristate training;
+    bool training;
     tg_tensor *training_t;
 } tg_tf_layers_batch_norm_opts;
+#define TG__DEFAULTS_tg_tf_layers_batch_norm_opts \
+    .tg__init = TG__OPTS_TAG, .momentum = 0.99, .epsilon = 1e-3, .center = true, .scale = true, \
+    .beta_initializer = {.kind = TG_INIT_ZEROS}, .gamma_initializer = {.kind = TG_INIT_ONES}, \
+    .moving_mean_initializer = {.kind = TG_INIT_ZEROS}, \
+    .moving_variance_initializer = {.kind = TG_INIT_ONES}, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
+    .renorm_momentum = 0.99, .fused = TG_OPT_NONE, .trainable = true
+#define TG_TF_LAYERS_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_batch_norm_opts}
 
 /* tf.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, ...)
  * (TF 1.15, V1 behaviour). opts may be NULL. Ownership: free with

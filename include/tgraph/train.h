@@ -51,6 +51,8 @@ typedef struct tg_train_gradient_descent_opts {
     const char *name;           /* default "GradientDescent" */
     tg_tensor *learning_rate_t; /* a float scalar tensor; wins over the number */
 } tg_train_gradient_descent_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_train_gradient_descent_opts .name = NULL
 
 /* tf.train.MomentumOptimizer: accum = accum * momentum + grad;
  * var -= lr * accum, or with use_nesterov
@@ -61,6 +63,8 @@ typedef struct tg_train_momentum_opts {
     tg_tensor *momentum_t;      /* wins over the number */
     bool use_nesterov;          /* default false */
 } tg_train_momentum_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_train_momentum_opts .name = NULL
 
 /* tf.train.AdamOptimizer (TF's default learning rate is 0.001):
  * lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m += (g - m) * (1 - beta1);
@@ -72,12 +76,16 @@ typedef struct tg_train_momentum_opts {
  * beta2 after the variable updates ("Adam/mul", "Adam/Assign", ...).
  * Slots "m" ("w/Adam") and "v" ("w/Adam_1"). */
 typedef struct tg_train_adam_opts {
+    unsigned tg__init;          /* set by TG_TRAIN_ADAM_OPTS_INIT only (base.h) */
     const char *name;           /* default "Adam" */
     tg_tensor *learning_rate_t; /* wins over the number */
-    tg_optf beta1;              /* default 0.9 */
-    tg_optf beta2;              /* default 0.999 */
-    tg_optf epsilon;            /* default 1e-8 */
+    double beta1;               /* default 0.9 */
+    double beta2;               /* default 0.999 */
+    double epsilon;             /* default 1e-8 */
 } tg_train_adam_opts;
+#define TG__DEFAULTS_tg_train_adam_opts \
+    .tg__init = TG__OPTS_TAG, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8
+#define TG_TRAIN_ADAM_OPTS_INIT {TG__DEFAULTS_tg_train_adam_opts}
 
 /* tf.train.RMSPropOptimizer: ms += (g^2 - ms) * (1 - decay);
  * mom = mom * momentum + g * lr / sqrt(ms + epsilon); var -= mom. Centered:
@@ -85,21 +93,27 @@ typedef struct tg_train_adam_opts {
  * sqrt(ms - mg^2 + epsilon). Slots "rms" (starts at ones), "mg" (centered),
  * "momentum". */
 typedef struct tg_train_rmsprop_opts {
+    unsigned tg__init;          /* set by TG_TRAIN_RMSPROP_OPTS_INIT only (base.h) */
     const char *name;           /* default "RMSProp" */
     tg_tensor *learning_rate_t; /* wins over the number */
-    tg_optf decay;              /* default 0.9 */
+    double decay;               /* default 0.9 */
     double momentum;            /* default 0.0 */
-    tg_optf epsilon;            /* default 1e-10 */
+    double epsilon;             /* default 1e-10 */
     bool centered;              /* default false */
 } tg_train_rmsprop_opts;
+#define TG__DEFAULTS_tg_train_rmsprop_opts .tg__init = TG__OPTS_TAG, .decay = 0.9, .epsilon = 1e-10
+#define TG_TRAIN_RMSPROP_OPTS_INIT {TG__DEFAULTS_tg_train_rmsprop_opts}
 
 /* tf.train.AdagradOptimizer: accum += g^2; var -= g * lr * rsqrt(accum).
  * Slot "accumulator" ("w/Adagrad") starts at initial_accumulator_value. */
 typedef struct tg_train_adagrad_opts {
+    unsigned tg__init;                 /* set by TG_TRAIN_ADAGRAD_OPTS_INIT only (base.h) */
     const char *name;                  /* default "Adagrad" */
     tg_tensor *learning_rate_t;        /* wins over the number */
-    tg_optf initial_accumulator_value; /* default 0.1; must be > 0 */
+    double initial_accumulator_value;  /* default 0.1; must be > 0 */
 } tg_train_adagrad_opts;
+#define TG__DEFAULTS_tg_train_adagrad_opts .tg__init = TG__OPTS_TAG, .initial_accumulator_value = 0.1
+#define TG_TRAIN_ADAGRAD_OPTS_INIT {TG__DEFAULTS_tg_train_adagrad_opts}
 
 /* Constructors. Numbers become float32 constants when the optimizer is
  * applied (TF's convert_to_tensor), cast to each variable's dtype. opts may
@@ -161,6 +175,8 @@ typedef struct tg_minimize_opts {
     tg_variable *const *var_list; /* NULL: TRAINABLE_VARIABLES */
     int n_vars;
 } tg_minimize_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_minimize_opts .name = NULL
 
 /* Optimizer.minimize(loss, global_step, var_list, name): compute_gradients
  * then apply_gradients. opts may be NULL. Inside a control-dependency block

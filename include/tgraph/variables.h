@@ -98,6 +98,8 @@ typedef struct tg_variable_scope_opts {
     tg_initializer initializer;
     tg_regularizer regularizer;
 } tg_variable_scope_opts;
+/* Zero-safe: compound literals are fine; TG_OPTS works too. */
+#define TG__DEFAULTS_tg_variable_scope_opts .default_name = NULL
 
 /* Enters tf.variable_scope(name, ...): variable names get "<scope>/" and a
  * name scope of the same (uniquified) name is opened for ops. Re-entering a
@@ -120,10 +122,12 @@ TG_API tg_reuse tg_variable_scope_reuse(const tg_graph *g);
 
 /* ---- variables ------------------------------------------------------------------ */
 
+/* Start from TG_GET_VARIABLE_OPTS_INIT (base.h explains why). */
 typedef struct tg_get_variable_opts {
-    tg_initializer initializer;      /* zeroed: the scope's, else TF's default */
+    unsigned tg__init;               /* set by TG_GET_VARIABLE_OPTS_INIT only */
+    tg_initializer initializer;      /* zeroed (TF's None): the scope's, else TF's default */
     tg_regularizer regularizer;      /* fn NULL: the scope's, else none */
-    tg_tristate trainable;           /* default TRUE */
+    bool trainable;                  /* default true */
     /* Collections for a new variable; NULL: {GLOBAL_VARIABLES}, as TF. When
      * trainable, TRAINABLE_VARIABLES is added if not listed. */
     const char *const *collections;
@@ -139,6 +143,8 @@ typedef struct tg_get_variable_opts {
      * compatible with it. NULL: use `initializer`. */
     tg_tensor *initial_value;
 } tg_get_variable_opts;
+#define TG__DEFAULTS_tg_get_variable_opts .tg__init = TG__OPTS_TAG, .trainable = true
+#define TG_GET_VARIABLE_OPTS_INIT {TG__DEFAULTS_tg_get_variable_opts}
 
 /* tf.get_variable(name, shape, dtype, ...): creates "<scope>/name" (or, for
  * the name "" inside a scope, a variable named after the scope) or returns

@@ -125,3 +125,15 @@ tg_code tg_graph_clear_status(tg_graph *g) {
     g->message = NULL;
     return c;
 }
+
+bool tg_graph_check_opts(tg_graph *g, unsigned tag, const char *fn, const char *init) {
+    if (!g) return false;
+    if (tag == TG__OPTS_TAG) return true;
+    /* Without the tag every field would read as zero: decay 0, center false,
+     * NULL activations. Refusing is the only safe reading. */
+    tg__fail(g, TG_INVALID_ARGUMENT,
+             "%s: options not started from %s (a compound literal or zeroed struct would mean 0 and false, "
+             "not TF's defaults); write `opts = %s;` and then set fields",
+             fn, init, init);
+    return false;
+}

@@ -38,7 +38,7 @@
 #include "layers_util.h"
 #include "tf_layers_batch_norm.h"
 
-const char *const tg_layers_updates_in_place[1] = {"<updates in place>"};
+const char *const tg_layers_update_ops_collections[1] = {TG_GRAPHKEYS_UPDATE_OPS};
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -112,18 +112,22 @@ static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
                     o->n_moving_variance_collections) ||
         !check_list(g, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
         return false;
-    if (o->updates_collections != TG_UPDATES_IN_PLACE &&
-        !check_list(g, "updates_collections", o->updates_collections, o->n_updates_collections))
-        return false;
-    if (o->updates_collections && o->updates_collections != TG_UPDATES_IN_PLACE && o->n_updates_collections == 0) {
+    if (!check_list(g, "updates_collections", o->updates_collections, o->n_updates_collections)) return false;
+    if (o->updates_collections && o->n_updates_collections == 0) {
+        /* TF would build update ops that nothing can reach: never what was meant. */
         tg_graph_fail(g, TG_INVALID_ARGUMENT,
-                      "batch_norm: updates_collections is an empty list (NULL is UPDATE_OPS, TG_UPDATES_IN_PLACE "
-                      "is TF's None)");
+                      "batch_norm: option 'updates_collections' is an empty list (NULL is TF's None: update in "
+                      "place; the default is {UPDATE_OPS})");
         return false;
     }
-    if ((unsigned)o->center > TG_TRUE || (unsigned)o->is_training > TG_TRUE || (unsigned)o->trainable > TG_TRUE ||
-        (unsigned)o->fused > TG_TRUE || (unsigned)o->reuse > TG_AUTO_REUSE) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: invalid center, is_training, trainable, fused or reuse value");
+    if ((unsigned)o->reuse > TG_AUTO_REUSE) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: option 'reuse' has the invalid value %d", (int)o->reuse);
+        return false;
+    }
+    if (o->renorm_clipping.tg__init != TG__OPTS_TAG) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                      "batch_norm: option 'renorm_clipping' not started from TG_RENORM_CLIPPING_INIT (a zeroed dmax "
+                      "would clip d to 0)");
         return false;
     }
     return true;
@@ -137,23 +141,18 @@ static bool resolve(bn *b, path *p) {
     if (!check_opts(g, o)) return false;
     b->s = tg_tensor_shape(b->x);
     b->dtype = tg_tensor_dtype(b->x);
-    b->decay = o->decay.set ? o->decay.v : 0.999;
-    b->eps = o->epsilon.set ? o->epsilon.v : 0.001;
-    b->center = o->center != TG_FALSE;
+    b->decay = o->decay;
+    b->eps = o->epsilon;
+    b->center = o->center;
     b->scale = o->scale;
-    b->trainable = o->trainable != TG_FALSE;
-    b->fused = o->fused != TG_FALSE; /* TF: fused None -> True */
+    b->trainable = o->trainable;
+    b->fused = o->fused;
     b->zero_debias = o->zero_debias_moving_mean;
-    b->in_place = o->updates_collections == TG_UPDATES_IN_PLACE;
-    static const char *const update_ops[] = {TG_GRAPHKEYS_UPDATE_OPS};
-    if (!o->updates_collections) {
-        b->updates = update_ops, b->n_updates = 1;
-    } else if (!b->in_place) {
-        b->updates = o->updates_collections, b->n_updates = o->n_updates_collections;
-    }
+    b->in_place = !o->updates_collections;
+    if (!b->in_place) b->updates = o->updates_collections, b->n_updates = o->n_updates_collections;
     b->default_updates = !b->in_place && b->n_updates == 1 && strcmp(b->updates[0], TG_GRAPHKEYS_UPDATE_OPS) == 0;
     b->train_t = o->is_training_t;
-    b->training = b->train_t ? -1 : o->is_training != TG_FALSE;
+    b->training = b->train_t ? -1 : o->is_training;
     /* smart_cond: a constant predicate is decided now, as TF folds it. */
     bool constant;
     if (b->train_t && tg_tensor_static_bool(b->train_t, &constant)) {
@@ -300,8 +299,9 @@ static tg_variable *bn_variable(bn *b, which w, bool regularize) {
     keys[k++] = TG_GRAPHKEYS_MODEL_VARIABLES;
     bool param = w == BETA || w == GAMMA;
     tg_get_variable_opts vo = {
+        .tg__init = TG__OPTS_TAG,
         .initializer = param_initializer(b, w),
-        .trainable = param && b->trainable ? TG_TRUE : TG_FALSE,
+        .trainable = param && b->trainable,
         .collections = keys,
         .n_collections = k,
     };
@@ -325,12 +325,11 @@ static tg_variable *bn_variable(bn *b, which w, bool regularize) {
  * MODEL_VARIABLES too. */
 static tg_tensor *contrib_update(bn *b, tg_variable *var, tg_tensor *value, bool debias, bool model) {
     static const char *const global_model[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_MODEL_VARIABLES};
-    tg_assign_moving_average_opts mo = {
-        .zero_debias = debias ? TG_TRUE : TG_FALSE,
-        .condition = b->training < 0 ? b->train_t : NULL,
-        .debias_collections = model ? global_model : NULL,
-        .n_debias_collections = model ? 2 : 0,
-    };
+    tg_assign_moving_average_opts mo = TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT;
+    mo.zero_debias = debias;
+    mo.condition = b->training < 0 ? b->train_t : NULL;
+    mo.debias_collections = model ? global_model : NULL;
+    mo.n_debias_collections = model ? 2 : 0;
     tg_tensor *u = tg_train_assign_moving_average_opts(b->g, var, value, b->decay, &mo);
     return ok(b->g) ? u : NULL;
 }
@@ -369,15 +368,17 @@ static tg_tensor *const_params(bn *b, double v) {
 static void fused_branches(bn *b, tg_tensor *x, tg_tensor *gamma, tg_tensor *beta, tg_variable *mm, tg_variable *mv,
                            tg_tensor **y, tg_tensor **m, tg_tensor **v) {
     tg_graph *g = b->g;
-    tg_fused_batch_norm_opts fo = {.epsilon = TG_F(b->eps), .data_format = b->nchw ? TG_NCHW : TG_NHWC};
+    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
+    fo.epsilon = b->eps;
+    fo.data_format = b->nchw ? TG_NCHW : TG_NHWC;
     tg_tensor *yt = NULL, *mt = NULL, *vt = NULL, *yi = NULL, *mi = NULL, *vi = NULL;
     *y = *m = *v = NULL;
     if (b->training != 0) {
-        fo.is_training = TG_TRUE;
+        fo.is_training = true;
         tg_nn_fused_batch_norm(g, x, gamma, beta, NULL, NULL, &fo, &yt, &mt, &vt);
     }
     if (b->training <= 0) {
-        fo.is_training = TG_FALSE;
+        fo.is_training = false;
         tg_nn_fused_batch_norm(g, x, gamma, beta, tg_variable_value(mm), tg_variable_value(mv), &fo, &yi, &mi, &vi);
     }
     if (!ok(g)) return;
@@ -526,33 +527,32 @@ static void apply_layer_collections(bn *b, tg_variable *const vars[4]) {
 static tg_tensor *path_layer(bn *b) {
     tg_graph *g = b->g;
     const tg_layers_batch_norm_opts *o = b->o;
-    tg_tf_layers_batch_norm_opts lo = {
-        .name = tg_variable_scope_name(g),
-        .axis = {b->nchw ? 1 : -1},
-        .n_axis = 1,
-        .momentum = TG_F(b->decay),
-        .epsilon = TG_F(b->eps),
-        .center = b->center ? TG_TRUE : TG_FALSE,
-        .scale = b->scale ? TG_TRUE : TG_FALSE,
-        .beta_initializer = param_initializer(b, BETA),
-        .gamma_initializer = param_initializer(b, GAMMA),
-        .moving_mean_initializer = param_initializer(b, MOVING_MEAN),
-        .moving_variance_initializer = param_initializer(b, MOVING_VARIANCE),
-        .beta_regularizer = o->param_regularizers.beta,
-        .gamma_regularizer = o->param_regularizers.gamma,
-        .renorm = o->renorm,
-        .renorm_clipping = {.rmax = o->renorm_clipping.rmax,
-                            .rmin = o->renorm_clipping.rmin,
-                            .dmax = o->renorm_clipping.dmax},
-        .renorm_momentum = o->renorm_decay.set ? o->renorm_decay : TG_F(0.99),
-        .fused = b->fused ? TG_TRUE : TG_FALSE, /* V1: a hint (rank 4, no renorm) */
-        .trainable = b->trainable ? TG_TRUE : TG_FALSE,
-        .reuse = o->reuse,
-    };
+    tg_tf_layers_batch_norm_opts lo = TG_TF_LAYERS_BATCH_NORM_OPTS_INIT;
+    lo.name = tg_variable_scope_name(g);
+    lo.axis[0] = b->nchw ? 1 : -1;
+    lo.n_axis = 1;
+    lo.momentum = b->decay;
+    lo.epsilon = b->eps;
+    lo.center = b->center;
+    lo.scale = b->scale;
+    lo.beta_initializer = param_initializer(b, BETA);
+    lo.gamma_initializer = param_initializer(b, GAMMA);
+    lo.moving_mean_initializer = param_initializer(b, MOVING_MEAN);
+    lo.moving_variance_initializer = param_initializer(b, MOVING_VARIANCE);
+    lo.beta_regularizer = o->param_regularizers.beta;
+    lo.gamma_regularizer = o->param_regularizers.gamma;
+    lo.renorm = o->renorm;
+    lo.renorm_clipping = o->renorm_clipping;
+    lo.renorm_momentum = o->renorm_decay;
+    lo.fused = b->fused ? TG_OPT_TRUE : TG_OPT_FALSE; /* V1: a hint (rank 4, no renorm) */
+    lo.trainable = b->trainable;
+    lo.reuse = o->reuse;
     static const char *const model[] = {TG_GRAPHKEYS_MODEL_VARIABLES};
     tg_layer *layer = tg__bn_new_in_current_scope(g, &lo, model, 1);
     if (!layer) return NULL;
-    tg_layer_call_opts co = {.training = b->training > 0 ? TG_TRUE : TG_FALSE, .training_t = b->train_t};
+    tg_layer_call_opts co = TG_LAYER_CALL_OPTS_INIT;
+    co.training = b->training > 0 ? TG_OPT_TRUE : TG_OPT_FALSE;
+    co.training_t = b->train_t;
     tg_tensor *y = tg_layer_call(layer, b->x, &co);
     if (y) {
         const tg__bn *st = layer->state;
@@ -568,7 +568,9 @@ static tg_tensor *path_layer(bn *b) {
 
 tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_layers_batch_norm_opts *opts) {
     if (!g || !inputs || !ok(g)) return NULL;
-    const tg_layers_batch_norm_opts o = opts ? *opts : (tg_layers_batch_norm_opts){0};
+    tg_layers_batch_norm_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_layers_batch_norm", tg_layers_batch_norm_opts, TG_LAYERS_BATCH_NORM_OPTS_INIT, opts, o))
+        return NULL;
     if (tg_op_graph(tg_tensor_op(inputs)) != g) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: inputs %s is from another graph", tg_tensor_name(inputs));
         return NULL;

@@ -23,7 +23,9 @@
 #include "tgraph.h"
 #include "layers_util.h"
 
-const tg_initializer tg_layers_none_initializer = {.kind = TG_INIT_DEFAULT};
+const tg_initializer tg_layers_xavier_initializer = {.kind = TG_INIT_VARIANCE_SCALING, .scale = 1.0,
+                                                     .mode = TG_FAN_AVG, .distribution = TG_DIST_UNIFORM};
+const tg_initializer tg_layers_zeros_initializer = {.kind = TG_INIT_ZEROS};
 
 tg_tensor *tg_linear(tg_graph *g, tg_tensor *x, const char *name) {
     (void)name;
@@ -92,13 +94,13 @@ typedef struct layer_opts {
     int n_variables_collections, n_weights_collections, n_biases_collections;
     const char *const *outputs_collections;
     int n_outputs_collections;
-    tg_tristate trainable;
+    bool trainable;
 } layer_opts;
 
 #define LAYER_OPTS(o, dflt)                                                                              \
     ((layer_opts){.scope = (o).scope,                                                                   \
                   .default_scope = (dflt),                                                              \
-                  .activation_fn = (o).activation_fn ? (o).activation_fn : tg_nn_relu,                  \
+                  .activation_fn = (o).activation_fn,                                                      \
                   .normalizer_fn = (o).normalizer_fn,                                                   \
                   .normalizer_params = (o).normalizer_params,                                           \
                   .weights_initializer = (o).weights_initializer,                                       \
@@ -125,9 +127,9 @@ static bool check_lists(tg_graph *g, const layer_opts *o) {
                       o->scope ? o->scope : o->default_scope);
         return false;
     }
-    if ((unsigned)o->reuse > TG_AUTO_REUSE || (unsigned)o->trainable > TG_TRUE) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: invalid reuse or trainable value",
-                      o->scope ? o->scope : o->default_scope);
+    if ((unsigned)o->reuse > TG_AUTO_REUSE) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option 'reuse' has the invalid value %d",
+                      o->scope ? o->scope : o->default_scope, (int)o->reuse);
         return false;
     }
     return true;
@@ -137,8 +139,8 @@ static bool check_lists(tg_graph *g, const layer_opts *o) {
  * the current variable scope, `keras_name` ("kernel", "bias") naming the
  * regularizer's scope. */
 static tg_variable *model_variable(tg_graph *g, const layer_opts *o, const char *name, const char *keras_name,
-                                   tg_dtype dtype, tg_shape shape, const tg_initializer *init,
-                                   tg_initializer dflt, tg_regularizer reg, const char *const *own, int n_own) {
+                                   tg_dtype dtype, tg_shape shape, const tg_initializer *init, tg_regularizer reg,
+                                   const char *const *own, int n_own) {
     char *full = join_name(tg_variable_scope_name(g), name);
     if (!full) {
         tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
@@ -148,7 +150,8 @@ static tg_variable *model_variable(tg_graph *g, const layer_opts *o, const char 
     free(full);
     static const char *const model_collections[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_MODEL_VARIABLES};
     tg_get_variable_opts vo = {
-        .initializer = !init ? dflt : init == TG_NO_INITIALIZER ? (tg_initializer){0} : *init,
+        .tg__init = TG__OPTS_TAG,
+        .initializer = init ? *init : (tg_initializer){0}, /* None: the scope's, else glorot */
         .trainable = o->trainable,
         .collections = model_collections,
         .n_collections = 2,
@@ -182,14 +185,13 @@ typedef struct linear_spec {
 static tg_tensor *build_layer(tg_graph *g, tg_tensor *x, const layer_opts *o, const linear_spec *spec) {
     tg_dtype dtype = tg_tensor_dtype(x);
     tg_variable *w = model_variable(g, o, "weights", "kernel", dtype, spec->weights_shape, o->weights_initializer,
-                                    tg_glorot_uniform_initializer(), o->weights_regularizer, o->weights_collections,
-                                    o->n_weights_collections);
+                                    o->weights_regularizer, o->weights_collections, o->n_weights_collections);
     if (!w) return NULL;
-    bool use_bias = !o->normalizer_fn && o->biases_initializer != TG_NO_INITIALIZER;
+    bool use_bias = !o->normalizer_fn && o->biases_initializer;
     tg_variable *b = NULL;
     if (use_bias) {
         b = model_variable(g, o, "biases", "bias", dtype, TG_SHAPE(spec->num_outputs), o->biases_initializer,
-                           tg_zeros_initializer(), o->biases_regularizer, o->biases_collections, o->n_biases_collections);
+                           o->biases_regularizer, o->biases_collections, o->n_biases_collections);
         if (!b) return NULL;
     }
     tg_tensor *out = spec->apply(g, x, tg_variable_value(w), spec);
@@ -203,6 +205,7 @@ static tg_tensor *build_layer(tg_graph *g, tg_tensor *x, const layer_opts *o, co
             return NULL;
         }
     }
+    if (!o->activation_fn) return out; /* TF's activation_fn=None */
     tg_tensor *act = o->activation_fn(g, out, NULL);
     if (!act && tg_graph_status(g) == TG_OK)
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%sactivation_fn returned NULL", tg_graph_name_scope(g));
@@ -254,7 +257,9 @@ static tg_tensor *dense_apply(tg_graph *g, tg_tensor *x, tg_tensor *w, const lin
 
 tg_tensor *tg_layers_fully_connected(tg_graph *g, tg_tensor *inputs, int num_outputs, const tg_layers_fc_opts *opts) {
     if (!usable(g, inputs)) return NULL;
-    const tg_layers_fc_opts oo = opts ? *opts : (tg_layers_fc_opts){0};
+    tg_layers_fc_opts oo;
+    if (!TG__OPTS_RESOLVE(g, "tg_layers_fully_connected", tg_layers_fc_opts, TG_LAYERS_FC_OPTS_INIT, opts, oo))
+        return NULL;
     const layer_opts o = LAYER_OPTS(oo, "fully_connected");
     const char *who = o.scope ? o.scope : o.default_scope;
     if (!check_lists(g, &o)) return NULL;
@@ -326,7 +331,9 @@ static bool check_padding(tg_graph *g, const char *who, tg_padding *p, tg_paddin
 tg_tensor *tg_layers_conv2d(tg_graph *g, tg_tensor *inputs, int num_outputs, const int kernel_size[2],
                             const tg_layers_conv2d_opts *opts) {
     if (!usable(g, inputs)) return NULL;
-    const tg_layers_conv2d_opts oo = opts ? *opts : (tg_layers_conv2d_opts){0};
+    tg_layers_conv2d_opts oo;
+    if (!TG__OPTS_RESOLVE(g, "tg_layers_conv2d", tg_layers_conv2d_opts, TG_LAYERS_CONV2D_OPTS_INIT, opts, oo))
+        return NULL;
     const layer_opts o = LAYER_OPTS(oo, "Conv");
     const char *who = o.scope ? o.scope : o.default_scope;
     if (!check_lists(g, &o)) return NULL;
@@ -476,18 +483,16 @@ tg_tensor *tg_layers_avg_pool2d(tg_graph *g, tg_tensor *inputs, const int kernel
 
 tg_tensor *tg_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_layers_dropout_opts *opts) {
     if (!usable(g, inputs)) return NULL;
-    const tg_layers_dropout_opts o = opts ? *opts : (tg_layers_dropout_opts){0};
+    tg_layers_dropout_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_layers_dropout", tg_layers_dropout_opts, TG_LAYERS_DROPOUT_OPTS_INIT, opts, o))
+        return NULL;
     const char *who = o.scope ? o.scope : "Dropout";
     if (o.n_outputs_collections < 0 || (o.n_outputs_collections && !o.outputs_collections)) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: outputs_collections has a negative count or is NULL", who);
         return NULL;
     }
-    if ((unsigned)o.is_training > TG_TRUE) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: invalid is_training value %d", who, (int)o.is_training);
-        return NULL;
-    }
-    bool identity = !o.is_training_t && o.is_training == TG_FALSE;
-    double rate = 1.0 - (o.keep_prob.set ? o.keep_prob.v : 0.5);
+    bool identity = !o.is_training_t && !o.is_training;
+    double rate = 1.0 - o.keep_prob;
     /* TF's smart_cond builds only the identity for a static False, so
      * nothing else is checked then. */
     if (!identity) {
@@ -513,9 +518,13 @@ tg_tensor *tg_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_layers_dro
     TG_WITH_VARIABLE_SCOPE(g, o.scope, &(tg_variable_scope_opts){.default_name = "Dropout"}) {
         if (identity)
             out = tg_identity(g, inputs, NULL);
-        else
-            out = tg_nn_dropout(g, inputs, &(tg_dropout_opts){.rate = TG_F(rate), .has_seed = o.has_seed,
-                                                               .seed = o.seed, .training_t = o.is_training_t});
+        else {
+            tg_dropout_opts d = TG_DROPOUT_OPTS_INIT;
+            d.rate = rate;
+            d.seed = o.seed;
+            d.training_t = o.is_training_t;
+            out = tg_nn_dropout(g, inputs, &d);
+        }
     }
     return collect_outputs(g, out, o.outputs_collections, o.n_outputs_collections);
 }

@@ -214,7 +214,7 @@ tg_layer *tg__layer_new(tg_graph *g, const tg__layer_vtable *vt, void *state, co
     l->base_name = dupstr(named ? o.name : vt->base_name);
     l->scope_is_name = named && o.scope_is_name;
     l->reuse = o.reuse;
-    l->trainable = o.trainable != TG_FALSE;
+    l->trainable = o.trainable;
     l->activity_regularizer = o.activity_regularizer;
     l->input_spec = TG__INPUT_SPEC_NONE;
     l->dtype = TG_DTYPE_COUNT;
@@ -391,7 +391,10 @@ tg_variable *tg_layer_add_variable(tg_layer *l, const char *name, tg_dtype dtype
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "Layer %s: add_variable needs a variable name", l->name);
         return NULL;
     }
-    const tg_layer_add_variable_opts o = opts ? *opts : (tg_layer_add_variable_opts){0};
+    tg_layer_add_variable_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_layer_add_variable", tg_layer_add_variable_opts, TG_LAYER_ADD_VARIABLE_OPTS_INIT,
+                          opts, o))
+        return NULL;
     int tok = -1;
     if (!l->in_scope && (tok = enter_scope(l)) < 0) return NULL;
     if (!l->has_dtype) { /* Keras infers the layer's dtype from its first weight */
@@ -403,10 +406,11 @@ tg_variable *tg_layer_add_variable(tg_layer *l, const char *name, tg_dtype dtype
     char *full = joinstr(l->scope_name, "/", name);
     if (l->keras) {
         /* Keras' add_weight: a tf.Variable named in the current name scope */
-        bool trainable = o.trainable != TG_FALSE && l->trainable;
+        bool trainable = o.trainable && l->trainable;
         tg_get_variable_opts vo = {
+            .tg__init = TG__OPTS_TAG,
             .initializer = o.initializer,
-            .trainable = trainable ? TG_TRUE : TG_FALSE,
+            .trainable = trainable,
             .constraint = o.constraint,
         };
         v = tg_variable_new(g, name, dtype, shape, &vo);
@@ -421,10 +425,11 @@ tg_variable *tg_layer_add_variable(tg_layer *l, const char *name, tg_dtype dtype
                       l->name, full, tg_variable_scope_name(g));
     } else {
         bool existed = tg_graph_variable(g, full) != NULL;
-        bool trainable = o.trainable != TG_FALSE && l->trainable;
+        bool trainable = o.trainable && l->trainable;
         tg_get_variable_opts vo = {
+            .tg__init = TG__OPTS_TAG,
             .initializer = o.initializer,
-            .trainable = trainable ? TG_TRUE : TG_FALSE,
+            .trainable = trainable,
             .constraint = o.constraint,
             .reuse = l->built ? TG_REUSE_TRUE : l->reuse,
         };
@@ -619,11 +624,18 @@ tg_tensor *tg_layer_apply(tg_layer *l, tg_tensor *inputs, tg_tensor *training) {
 }
 
 tg_tensor *tg_layer_call(tg_layer *l, tg_tensor *inputs, const tg_layer_call_opts *opts) {
-    const tg_layer_call_opts o = opts ? *opts : (tg_layer_call_opts){0};
+    tg_layer_call_opts o;
+    if (!l || !TG__OPTS_RESOLVE(l->g, "tg_layer_call", tg_layer_call_opts, TG_LAYER_CALL_OPTS_INIT, opts, o))
+        return NULL;
+    if ((unsigned)o.training > TG_OPT_NONE) {
+        tg_graph_fail(l->g, TG_INVALID_ARGUMENT, "tg_layer_call: option 'training' has the invalid value %d",
+                      (int)o.training);
+        return NULL;
+    }
     return apply(l, inputs,
                  (tg__layer_training){.tensor = o.training_t,
-                                      .value = o.training == TG_TRUE,
-                                      .unset = !o.training_t && o.training == TG_DEFAULT});
+                                      .value = o.training == TG_OPT_TRUE,
+                                      .unset = !o.training_t && o.training == TG_OPT_NONE});
 }
 
 tg_tensor *tg__layer_apply_once(tg_layer *l, tg_tensor *inputs, tg__layer_training training) {

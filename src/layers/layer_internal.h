@@ -19,7 +19,7 @@ typedef struct tg__layer_training {
     tg_tensor *tensor;
     bool value;
     /* No training argument was given (tg_layer_apply with NULL, or
-     * tg_layer_call with TG_DEFAULT and no tensor): tf.layers read it as
+     * tg_layer_call with TG_OPT_NONE and no tensor): tf.layers read it as
      * False, Keras layers as the learning phase. */
     bool unset;
 } tg__layer_training;
@@ -54,7 +54,7 @@ typedef struct tg__input_spec {
 /* Constructor arguments every layer shares (tf.layers.Layer's). */
 typedef struct tg__layer_base_opts {
     const char *name;
-    tg_tristate trainable;
+    bool trainable;
     tg_reuse reuse;
     /* Functional forms: the name is also the exact variable scope (TF's
      * _scope=name); class layers uniquify it as a default name. */

@@ -89,8 +89,7 @@ static tg_tensor *weighted_loss(tg_graph *g, tg_tensor *losses, const tg_loss_op
         }
     }
     if (loss && tg_tensor_dtype(loss) != in_dtype) loss = tg_cast(g, loss, in_dtype, NULL);
-    const char *coll = o->loss_collection ? o->loss_collection : TG_GRAPHKEYS_LOSSES;
-    if (loss && *coll) tg_add_to_collection(g, coll, TG_ITEM_OF_TENSOR(loss));
+    if (loss && o->loss_collection) tg_add_to_collection(g, o->loss_collection, TG_ITEM_OF_TENSOR(loss));
     return loss;
 }
 
@@ -116,7 +115,8 @@ static bool ready(tg_graph *g, tg_tensor *a, tg_tensor *b) { return tg_graph_sta
 tg_tensor *tg_losses_softmax_cross_entropy(tg_graph *g, tg_tensor *onehot_labels, tg_tensor *logits,
                                            const tg_loss_opts *opts) {
     if (!ready(g, onehot_labels, logits)) return NULL;
-    const tg_loss_opts o = opts ? *opts : (tg_loss_opts){0};
+    tg_loss_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_losses_softmax_cross_entropy", tg_loss_opts, TG_LOSS_OPTS_INIT, opts, o)) return NULL;
     if (!check_compatible(g, "softmax_cross_entropy_loss", logits, onehot_labels)) return NULL;
     if (o.label_smoothing < 0 || o.label_smoothing > 1) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "softmax_cross_entropy_loss: label_smoothing must be in [0, 1], got %g",
@@ -151,7 +151,8 @@ tg_tensor *tg_losses_softmax_cross_entropy(tg_graph *g, tg_tensor *onehot_labels
 tg_tensor *tg_losses_sparse_softmax_cross_entropy(tg_graph *g, tg_tensor *labels, tg_tensor *logits,
                                                   const tg_loss_opts *opts) {
     if (!ready(g, labels, logits)) return NULL;
-    const tg_loss_opts o = opts ? *opts : (tg_loss_opts){0};
+    tg_loss_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_losses_sparse_softmax_cross_entropy", tg_loss_opts, TG_LOSS_OPTS_INIT, opts, o)) return NULL;
     tg_tensor *loss = NULL;
     TG_WITH_NAME_SCOPE(g, o.scope ? o.scope : "sparse_softmax_cross_entropy_loss") {
         /* TF's _remove_squeezable_dimensions: labels [batch, 1] -> [batch],
@@ -172,7 +173,8 @@ tg_tensor *tg_losses_sparse_softmax_cross_entropy(tg_graph *g, tg_tensor *labels
 
 tg_tensor *tg_losses_mean_squared_error(tg_graph *g, tg_tensor *labels, tg_tensor *predictions, const tg_loss_opts *opts) {
     if (!ready(g, labels, predictions)) return NULL;
-    const tg_loss_opts o = opts ? *opts : (tg_loss_opts){0};
+    tg_loss_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_losses_mean_squared_error", tg_loss_opts, TG_LOSS_OPTS_INIT, opts, o)) return NULL;
     if (!check_compatible(g, "mean_squared_error", predictions, labels)) return NULL;
     tg_tensor *loss = NULL;
     TG_WITH_NAME_SCOPE(g, o.scope ? o.scope : "mean_squared_error") {

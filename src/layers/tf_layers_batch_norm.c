@@ -125,8 +125,8 @@ static tg_code bn_build(tg_layer *l, tg_shape s) {
     /* The fused decision (V1: fused=None/True is a hint; Keras: True is
      * checked at construction and here for the rank). */
     b->fused = false;
-    if (b->fused_arg != TG_FALSE) {
-        if (b->keras && b->fused_arg == TG_TRUE && nd != 4)
+    if (b->fused_arg != TG_OPT_FALSE) {
+        if (b->keras && b->fused_arg == TG_OPT_TRUE && nd != 4)
             return fail(g, "%s", "Batch normalization layers with fused=True only support 4D input tensors.");
         b->fused = nd == 4 && !b->renorm && na == 1 && (ax[0] == 1 || ax[0] == 3) && !b->vbs && !b->adjustment.fn;
         b->data_format = ax[0] == 1 ? TG_NCHW : TG_NHWC;
@@ -174,7 +174,7 @@ static tg_code bn_build(tg_layer *l, tg_shape s) {
     if (b->scale) {
         b->gamma = tg_layer_add_variable(
             l, "gamma", dt, ps,
-            &(tg_layer_add_variable_opts){.initializer = b->gamma_init, .regularizer = b->gamma_reg,
+            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = b->gamma_init, .regularizer = b->gamma_reg,
                                           .constraint = b->gamma_con});
         if (!b->gamma) return tg_graph_status(g);
     } else if (b->fused) {
@@ -183,13 +183,13 @@ static tg_code bn_build(tg_layer *l, tg_shape s) {
     if (b->center) {
         b->beta = tg_layer_add_variable(
             l, "beta", dt, ps,
-            &(tg_layer_add_variable_opts){.initializer = b->beta_init, .regularizer = b->beta_reg,
+            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = b->beta_init, .regularizer = b->beta_reg,
                                           .constraint = b->beta_con});
         if (!b->beta) return tg_graph_status(g);
     } else if (b->fused) {
         b->beta_const = filled(g, dt, ps, 0.0);
     }
-    tg_layer_add_variable_opts moving = {.initializer = b->mean_init, .trainable = TG_FALSE};
+    tg_layer_add_variable_opts moving = {.tg__init = TG__OPTS_TAG, .initializer = b->mean_init, .trainable = false};
     b->moving_mean = tg_layer_add_variable(l, "moving_mean", dt, ps, &moving);
     moving.initializer = b->var_init;
     if (b->moving_mean) b->moving_variance = tg_layer_add_variable(l, "moving_variance", dt, ps, &moving);
@@ -226,14 +226,16 @@ static tg_tensor *fused_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
     tg_graph *g = l->g;
     tg_tensor *gamma = b->gamma ? tg_variable_value(b->gamma) : b->gamma_const;
     tg_tensor *beta = b->beta ? tg_variable_value(b->beta) : b->beta_const;
-    tg_fused_batch_norm_opts fo = {.epsilon = TG_F(b->epsilon), .data_format = b->data_format};
+    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
+    fo.epsilon = b->epsilon;
+    fo.data_format = b->data_format;
     tg_tensor *y_train = NULL, *mean = NULL, *var = NULL, *y_inf = NULL;
     if (training || static_training) {
-        fo.is_training = TG_TRUE;
+        fo.is_training = true;
         if (tg_nn_fused_batch_norm(g, x, gamma, beta, NULL, NULL, &fo, &y_train, &mean, &var) != TG_OK) return NULL;
     }
     if (training || !static_training) {
-        fo.is_training = TG_FALSE;
+        fo.is_training = false;
         if (tg_nn_fused_batch_norm(g, x, gamma, beta, tg_variable_value(b->moving_mean),
                                    tg_variable_value(b->moving_variance), &fo, &y_inf, NULL, NULL) != TG_OK)
             return NULL;
@@ -428,13 +430,24 @@ static bool keras_fused_ok(tg_graph *g, const tg_tf_layers_batch_norm_opts *o) {
  * (current_scope, variable_collections); NULL for none. */
 static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, bool functional, bool keras,
                          const tg__layer_base_opts *base) {
-    if (!usable(g)) return NULL;
+    if (!usable(g) || !o) return NULL;
+    if ((unsigned)o->fused > TG_OPT_NONE) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "BatchNormalization: option 'fused' has the invalid value %d",
+                      (int)o->fused);
+        return NULL;
+    }
+    if (o->renorm_clipping.tg__init != TG__OPTS_TAG) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                      "BatchNormalization: option 'renorm_clipping' not started from TG_RENORM_CLIPPING_INIT (a "
+                      "zeroed dmax would clip d to 0)");
+        return NULL;
+    }
     if (o->n_axis < 0 || o->n_axis > TG_MAX_RANK) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "axis must be int or list of at most %d ints, n_axis given: %d",
                       TG_MAX_RANK, o->n_axis);
         return NULL;
     }
-    if (keras && o->fused == TG_TRUE && !keras_fused_ok(g, o)) return NULL;
+    if (keras && o->fused == TG_OPT_TRUE && !keras_fused_ok(g, o)) return NULL;
     tg__bn *b = calloc(1, sizeof *b);
     if (!b) {
         tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
@@ -442,20 +455,20 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
     }
     *b = (tg__bn){
         .n_axis_arg = o->n_axis,
-        .momentum = o->momentum.set ? o->momentum.v : 0.99,
-        .epsilon = o->epsilon.set ? o->epsilon.v : 1e-3,
-        .renorm_momentum = o->renorm_momentum.set ? o->renorm_momentum.v : 0.99,
-        .center = o->center != TG_FALSE,
-        .scale = o->scale != TG_FALSE,
+        .momentum = o->momentum,
+        .epsilon = o->epsilon,
+        .renorm_momentum = o->renorm_momentum,
+        .center = o->center,
+        .scale = o->scale,
         .renorm = o->renorm,
         .keras = keras,
         .fused_arg = o->fused,
         .vbs = o->virtual_batch_size,
         .adjustment = o->adjustment,
-        .beta_init = o->beta_initializer.kind ? o->beta_initializer : tg_zeros_initializer(),
-        .gamma_init = o->gamma_initializer.kind ? o->gamma_initializer : tg_ones_initializer(),
-        .mean_init = o->moving_mean_initializer.kind ? o->moving_mean_initializer : tg_zeros_initializer(),
-        .var_init = o->moving_variance_initializer.kind ? o->moving_variance_initializer : tg_ones_initializer(),
+        .beta_init = o->beta_initializer,
+        .gamma_init = o->gamma_initializer,
+        .mean_init = o->moving_mean_initializer,
+        .var_init = o->moving_variance_initializer,
         .beta_reg = o->beta_regularizer,
         .gamma_reg = o->gamma_regularizer,
         .beta_con = o->beta_constraint,
@@ -472,26 +485,36 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
     return tg__layer_new(g, &bn_vt, b, &bo);
 }
 
-static const tg_tf_layers_batch_norm_opts no_opts;
+/* The options with TF's defaults for NULL; NULL (and the sticky error) for
+ * a struct not started from TG_TF_LAYERS_BATCH_NORM_OPTS_INIT. */
+static const tg_tf_layers_batch_norm_opts *bn_opts(tg_graph *g, const char *fn, const tg_tf_layers_batch_norm_opts *opts,
+                                                   tg_tf_layers_batch_norm_opts *out) {
+    if (!usable(g)) return NULL;
+    return TG__OPTS_RESOLVE(g, fn, tg_tf_layers_batch_norm_opts, TG_TF_LAYERS_BATCH_NORM_OPTS_INIT, opts, *out) ? out
+                                                                                                              : NULL;
+}
 
 tg_layer *tg_tf_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts) {
-    return make_bn(g, opts ? opts : &no_opts, false, false, NULL);
+    tg_tf_layers_batch_norm_opts o;
+    return make_bn(g, bn_opts(g, "tg_tf_layers_batch_normalization_new", opts, &o), false, false, NULL);
 }
 
 tg_tensor *tg_tf_layers_batch_normalization(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_batch_norm_opts *opts) {
-    if (!usable(g) || !inputs) return NULL;
-    const tg_tf_layers_batch_norm_opts *o = opts ? opts : &no_opts;
-    tg__layer_training tr = {.tensor = o->training_t, .value = o->training == TG_TRUE};
+    tg_tf_layers_batch_norm_opts ob;
+    const tg_tf_layers_batch_norm_opts *o = bn_opts(g, "tg_tf_layers_batch_normalization", opts, &ob);
+    if (!o || !inputs) return NULL;
+    tg__layer_training tr = {.tensor = o->training_t, .value = o->training};
     return tg__layer_apply_once(make_bn(g, o, true, false, NULL), inputs, tr);
 }
 
 tg_layer *tg_keras_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts) {
-    return make_bn(g, opts ? opts : &no_opts, false, true, NULL);
+    tg_tf_layers_batch_norm_opts o;
+    return make_bn(g, bn_opts(g, "tg_keras_layers_batch_normalization_new", opts, &o), false, true, NULL);
 }
 
 tg_layer *tg__bn_new_in_current_scope(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts,
                                       const char *const *collections, int n) {
-    return make_bn(g, opts ? opts : &no_opts, false, false,
+    return make_bn(g, opts, false, false,
                    &(tg__layer_base_opts){.current_scope = true,
                                           .variable_collections = collections,
                                           .n_variable_collections = n});

@@ -12,7 +12,7 @@ typedef struct tg__bn {
     int axis_arg[TG_MAX_RANK], n_axis_arg;
     double momentum, epsilon, renorm_momentum;
     bool center, scale, renorm, keras;
-    tg_tristate fused_arg;
+    tg_optional_bool fused_arg;
     tg_renorm_clipping clip;
     int vbs; /* virtual_batch_size, 0 for None */
     tg_bn_adjustment adjustment;

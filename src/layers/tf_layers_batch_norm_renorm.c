@@ -53,11 +53,13 @@ tg_code tg__bn_renorm_correction(tg_layer *l, tg__bn *b, tg_tensor *training, tg
         m = tg_identity(g, *mean, NULL);
         stddev = tg_identity(g, stddev, NULL);
     }
-    if (b->clip.rmin.set) r = tg_maximum(g, r, tg__bn_scalar(g, dt, b->clip.rmin.v), NULL);
-    if (b->clip.rmax.set) r = tg_minimum(g, r, tg__bn_scalar(g, dt, b->clip.rmax.v), NULL);
-    if (b->clip.dmax.set) {
-        d = tg_maximum(g, d, tg__bn_scalar(g, dt, -b->clip.dmax.v), NULL);
-        d = tg_minimum(g, d, tg__bn_scalar(g, dt, b->clip.dmax.v), NULL);
+    /* A key at its "missing" value (rmin 0, rmax and dmax inf) clips nothing,
+     * so it builds no op, as TF's missing key. */
+    if (b->clip.rmin > 0) r = tg_maximum(g, r, tg__bn_scalar(g, dt, b->clip.rmin), NULL);
+    if (b->clip.rmax < INFINITY) r = tg_minimum(g, r, tg__bn_scalar(g, dt, b->clip.rmax), NULL);
+    if (b->clip.dmax < INFINITY) {
+        d = tg_maximum(g, d, tg__bn_scalar(g, dt, -b->clip.dmax), NULL);
+        d = tg_minimum(g, d, tg__bn_scalar(g, dt, b->clip.dmax), NULL);
     }
     if (training) { /* r = 1, d = 0 when not training */
         r = tg_where(g, training, r, tg_ones_like(g, r, NULL), NULL);

@@ -71,11 +71,11 @@ static tg_code conv2d_build(tg_layer *l, tg_shape s) {
     tg_dtype dt = tg__layer_dtype(l);
     c->kernel = tg_layer_add_variable(
         l, "kernel", dt, TG_SHAPE(c->kernel_size[0], c->kernel_size[1], channels, c->filters),
-        &(tg_layer_add_variable_opts){.initializer = c->kernel_init, .regularizer = c->kernel_reg, .constraint = c->kernel_constraint});
+        &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = c->kernel_init, .regularizer = c->kernel_reg, .constraint = c->kernel_constraint});
     if (c->kernel && c->use_bias)
         c->bias = tg_layer_add_variable(
             l, "bias", dt, TG_SHAPE(c->filters),
-            &(tg_layer_add_variable_opts){.initializer = c->bias_init, .regularizer = c->bias_reg, .constraint = c->bias_constraint});
+            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = c->bias_init, .regularizer = c->bias_reg, .constraint = c->bias_constraint});
     l->input_spec = (tg__input_spec){.ndim = 4, .min_ndim = -1, .max_ndim = -1, .n_axes = 1, .axes = {axis}, .axis_values = {channels}};
     return tg_graph_status(g);
 }
@@ -98,7 +98,10 @@ static const tg__layer_vtable conv2d_vt = {.base_name = "conv2d", .build = conv2
 static tg_layer *make_conv2d(tg_graph *g, int filters, const int kernel_size[2], const tg_tf_layers_conv2d_opts *opts,
                              bool functional) {
     if (!usable(g)) return NULL;
-    tg_tf_layers_conv2d_opts o = opts ? *opts : (tg_tf_layers_conv2d_opts){0};
+    tg_tf_layers_conv2d_opts o;
+    if (!TG__OPTS_RESOLVE(g, functional ? "tg_tf_layers_conv2d" : "tg_tf_layers_conv2d_new", tg_tf_layers_conv2d_opts,
+                          TG_TF_LAYERS_CONV2D_OPTS_INIT, opts, o))
+        return NULL;
     if (filters <= 0) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT,
                       "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=%d.",
@@ -119,9 +122,9 @@ static tg_layer *make_conv2d(tg_graph *g, int filters, const int kernel_size[2],
     c.padding = o.padding;
     c.data_format = o.data_format;
     c.activation = o.activation;
-    c.use_bias = o.use_bias != TG_FALSE;
+    c.use_bias = o.use_bias;
     c.kernel_init = o.kernel_initializer;
-    c.bias_init = o.bias_initializer.kind != TG_INIT_DEFAULT ? o.bias_initializer : tg_zeros_initializer();
+    c.bias_init = o.bias_initializer;
     c.kernel_reg = o.kernel_regularizer;
     c.bias_reg = o.bias_regularizer;
     c.kernel_constraint = o.kernel_constraint;

@@ -40,12 +40,12 @@ static tg_code dense_build(tg_layer *l, tg_shape s) {
                              "The last dimension of the inputs to `Dense` should be defined. Found `None`.");
     l->input_spec = (tg__input_spec){.ndim = -1, .min_ndim = 2, .max_ndim = -1, .n_axes = 1, .axes = {-1}, .axis_values = {last}};
     d->kernel = tg_layer_add_variable(l, "kernel", dt, TG_SHAPE(last, d->units),
-                                      &(tg_layer_add_variable_opts){.initializer = d->kernel_init,
+                                      &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = d->kernel_init,
                                                                     .regularizer = d->kernel_reg,
                                                                     .constraint = d->kernel_constraint});
     if (d->kernel && d->use_bias)
         d->bias = tg_layer_add_variable(l, "bias", dt, TG_SHAPE(d->units),
-                                        &(tg_layer_add_variable_opts){.initializer = d->bias_init,
+                                        &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = d->bias_init,
                                                                       .regularizer = d->bias_reg,
                                                                       .constraint = d->bias_constraint});
     return tg_graph_status(g);
@@ -104,7 +104,10 @@ static const tg__layer_vtable dense_vt = {.base_name = "dense", .build = dense_b
 
 static tg_layer *make_dense(tg_graph *g, int units, const tg_tf_layers_dense_opts *opts, bool functional) {
     if (!usable(g)) return NULL;
-    const tg_tf_layers_dense_opts o = opts ? *opts : (tg_tf_layers_dense_opts){0};
+    tg_tf_layers_dense_opts o;
+    if (!TG__OPTS_RESOLVE(g, functional ? "tg_tf_layers_dense" : "tg_tf_layers_dense_new", tg_tf_layers_dense_opts,
+                          TG_TF_LAYERS_DENSE_OPTS_INIT, opts, o))
+        return NULL;
     if (units <= 0) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT,
                       "Received an invalid value for `units`, expected a positive integer. Received: units=%d", units);
@@ -115,9 +118,9 @@ static tg_layer *make_dense(tg_graph *g, int units, const tg_tf_layers_dense_opt
     *d = (dense){
         .units = units,
         .activation = o.activation,
-        .use_bias = o.use_bias != TG_FALSE,
-        .kernel_init = o.kernel_initializer, /* zeroed: the scope's, else glorot_uniform */
-        .bias_init = o.bias_initializer.kind != TG_INIT_DEFAULT ? o.bias_initializer : tg_zeros_initializer(),
+        .use_bias = o.use_bias,
+        .kernel_init = o.kernel_initializer, /* zeroed (None): the scope's, else glorot_uniform */
+        .bias_init = o.bias_initializer,
         .kernel_reg = o.kernel_regularizer,
         .bias_reg = o.bias_regularizer,
         .kernel_constraint = o.kernel_constraint,
@@ -204,7 +207,6 @@ tg_tensor *tg_tf_layers_flatten(tg_graph *g, tg_tensor *inputs, const tg_tf_laye
 
 typedef struct dropout {
     double rate;
-    bool has_seed;
     int64_t seed;
 } dropout;
 
@@ -213,11 +215,10 @@ typedef struct dropout {
 static tg_tensor *dropout_call(tg_layer *l, tg_tensor *x, tg__layer_training training) {
     dropout *d = l->state;
     if (!training.tensor && !training.value) return tg_identity(l->g, x, NULL);
-    tg_dropout_opts o = {.rate = TG_F(d->rate),
-                         .has_seed = d->has_seed,
-                         .seed = d->seed,
-                         .training = TG_TRUE,
-                         .training_t = training.tensor};
+    tg_dropout_opts o = TG_DROPOUT_OPTS_INIT;
+    o.rate = d->rate;
+    o.seed = d->seed;
+    o.training_t = training.tensor;
     return tg_nn_dropout(l->g, x, &o);
 }
 
@@ -225,10 +226,13 @@ static const tg__layer_vtable dropout_vt = {.base_name = "dropout", .call = drop
 
 static tg_layer *make_dropout(tg_graph *g, const tg_tf_layers_dropout_opts *opts, bool functional) {
     if (!usable(g)) return NULL;
-    const tg_tf_layers_dropout_opts o = opts ? *opts : (tg_tf_layers_dropout_opts){0};
+    tg_tf_layers_dropout_opts o;
+    if (!TG__OPTS_RESOLVE(g, functional ? "tg_tf_layers_dropout" : "tg_tf_layers_dropout_new",
+                          tg_tf_layers_dropout_opts, TG_TF_LAYERS_DROPOUT_OPTS_INIT, opts, o))
+        return NULL;
     dropout *d = new_state(g, sizeof *d);
     if (!d) return NULL;
-    *d = (dropout){.rate = o.rate.set ? o.rate.v : 0.5, .has_seed = o.has_seed, .seed = o.seed};
+    *d = (dropout){.rate = o.rate, .seed = o.seed};
     return tg__layer_new(g, &dropout_vt, d, &(tg__layer_base_opts){.name = o.name, .scope_is_name = functional});
 }
 
@@ -238,7 +242,10 @@ tg_layer *tg_tf_layers_dropout_new(tg_graph *g, const tg_tf_layers_dropout_opts 
 
 tg_tensor *tg_tf_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_dropout_opts *opts) {
     if (!usable(g) || !inputs) return NULL;
-    const tg_tf_layers_dropout_opts o = opts ? *opts : (tg_tf_layers_dropout_opts){0};
-    tg__layer_training tr = {.tensor = o.training_t, .value = o.training == TG_TRUE};
+    tg_tf_layers_dropout_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_tf_layers_dropout", tg_tf_layers_dropout_opts, TG_TF_LAYERS_DROPOUT_OPTS_INIT, opts,
+                          o))
+        return NULL;
+    tg__layer_training tr = {.tensor = o.training_t, .value = o.training};
     return tg__layer_apply_once(make_dropout(g, &o, true), inputs, tr);
 }

@@ -226,7 +226,7 @@ ACT_BUILDER(tg_nn_softmax, tg__op_softmax)
 ACT_BUILDER(tg_nn_log_softmax, tg__op_log_softmax)
 
 /* tf.nn.leaky_relu(features, alpha=0.2) */
-tg_tensor *tg_nn_leaky_relu(tg_graph *g, tg_tensor *x, tg_optf alpha, const char *name) {
-    leaky_attrs a = {alpha.set ? alpha.v : 0.2};
+tg_tensor *tg_nn_leaky_relu(tg_graph *g, tg_tensor *x, double alpha, const char *name) {
+    leaky_attrs a = {alpha};
     return tg__simple_op(g, &tg__op_leaky_relu, name, &x, 1, &a);
 }

@@ -414,14 +414,17 @@ tg_code tg_nn_fused_batch_norm(tg_graph *g, tg_tensor *x, tg_tensor *scale, tg_t
     if (!tg__graph_ready(g, req, 3) || (mean && !tg__graph_ready(g, &mean, 1)) ||
         (variance && !tg__graph_ready(g, &variance, 1)))
         return tg_graph_status(g) != TG_OK ? tg_graph_status(g) : TG_INVALID_ARGUMENT;
-    const tg_fused_batch_norm_opts o = opts ? *opts : (tg_fused_batch_norm_opts){0};
+    tg_fused_batch_norm_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_nn_fused_batch_norm", tg_fused_batch_norm_opts, TG_FUSED_BATCH_NORM_OPTS_INIT,
+                          opts, o))
+        return tg_graph_status(g);
     const char *who = o.name ? o.name : "FusedBatchNormV3";
-    bool training = o.is_training != TG_FALSE;
+    bool training = o.is_training;
     if (training && (mean || variance))
         return tg__fail(g, TG_INVALID_ARGUMENT, "%s: Both 'mean' and 'variance' must be None if is_training is True.",
                         who);
     /* cuDNN's minimum, applied by TF's wrapper on every device */
-    double eps = o.epsilon.set ? o.epsilon.v : 0.001;
+    double eps = o.epsilon;
     if (!(eps > 1.001e-5)) eps = 1.001e-5;
     fbn_attrs a = {(float)eps, (int)o.data_format, training};
     tg_tensor *in[5] = {x, scale, offset, mean, variance};

@@ -251,9 +251,10 @@ tg_tensor *tg_nn_l2_loss(tg_graph *g, tg_tensor *t, const char *name) {
  * tensor, a Select between the two at run time. */
 tg_tensor *tg_nn_dropout(tg_graph *g, tg_tensor *x, const tg_dropout_opts *opts) {
     if (!tg__graph_ready(g, &x, 1)) return NULL;
-    const tg_dropout_opts o = opts ? *opts : (tg_dropout_opts){0};
+    tg_dropout_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_nn_dropout", tg_dropout_opts, TG_DROPOUT_OPTS_INIT, opts, o)) return NULL;
     const char *who = o.name ? o.name : "dropout";
-    double rate = o.rate.set ? o.rate.v : 0.5;
+    double rate = o.rate;
     if (rate < 0 || rate >= 1) {
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: rate must be a scalar tensor or a float in the range [0, 1), got %g", who, rate);
         return NULL;
@@ -266,10 +267,10 @@ tg_tensor *tg_nn_dropout(tg_graph *g, tg_tensor *x, const tg_dropout_opts *opts)
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: training must be a bool scalar", who);
         return NULL;
     }
-    if (!o.training_t && o.training == TG_FALSE) return x;
+    if (!o.training_t && !o.training) return x;
     const char *scope;
     int tok = tg__builder_scope(g, o.name, "dropout", &scope);
-    tg_tensor *noise = tg__random_uniform_t(g, tg_shape_of(g, x, NULL), x->dtype, o.has_seed, o.seed);
+    tg_tensor *noise = tg__random_uniform_t(g, tg_shape_of(g, x, NULL), x->dtype, o.seed);
     tg_tensor *keep = tg_cast(g, tg_greater_equal(g, noise, tg_constant_scalar(g, x->dtype, rate, "rate"), NULL), x->dtype, NULL);
     tg_tensor *scale = tg_constant_scalar(g, x->dtype, 1.0 / (1.0 - rate), "scale");
     tg_tensor *dropped = tg_multiply(g, tg_multiply(g, x, scale, NULL), keep, NULL), *out = dropped;

@@ -107,7 +107,7 @@ tg_tensor *tg__grad_unbroadcast(tg_graph *g, tg_tensor *dy, tg_tensor *x);
 /* x reshaped to like's shape (static when known, else Shape(like)). */
 tg_tensor *tg__reshape_like(tg_graph *g, tg_tensor *x, tg_tensor *like);
 /* RandomUniform in [0, 1) with a shape tensor (seeds as tf.get_seed). */
-tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, bool has_seed, int64_t seed);
+tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, int64_t seed); /* seed: TG_NO_SEED for None */
 /* Sum over axes given as an int32 tensor computed at run time. */
 tg_tensor *tg__reduce_sum_t(tg_graph *g, tg_tensor *x, tg_tensor *axes, bool keep_dims);
 

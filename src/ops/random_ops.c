@@ -307,8 +307,10 @@ static tg_tensor *closing_add(tg_graph *g, const char *scope, tg_tensor *x, tg_t
  * mean, stddev, the generator, mul, add. Same ops and names as TF. */
 static tg_tensor *random_builder(tg_graph *g, tg_shape shape, const tg_random_opts *opts, dist d) {
     static const char *const dflt[] = {"random_uniform", "random_normal", "truncated_normal"};
+    static const char *const fn[] = {"tg_random_uniform", "tg_random_normal", "tg_truncated_normal"};
     if (!tg__graph_ready(g, NULL, 0)) return NULL;
-    const tg_random_opts o = opts ? *opts : (tg_random_opts){0};
+    tg_random_opts o;
+    if (!TG__OPTS_RESOLVE(g, fn[d], tg_random_opts, TG_RANDOM_OPTS_INIT, opts, o)) return NULL;
     const char *who = o.name ? o.name : dflt[d];
     if (o.dtype != TG_FLOAT32 && o.dtype != TG_FLOAT64) {
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: dtype must be float32 or float64, not %s", who, tg_dtype_name(o.dtype));
@@ -331,15 +333,15 @@ static tg_tensor *random_builder(tg_graph *g, tg_shape shape, const tg_random_op
     tg_tensor *shp = tg__const_i32(g, dims, shape.rank, "shape"), *out = NULL;
     if (d == UNIFORM) {
         tg_tensor *lo = tg_constant_scalar(g, o.dtype, o.minval, "min");
-        tg_tensor *hi = tg_constant_scalar(g, o.dtype, o.maxval.set ? o.maxval.v : 1.0, "max");
-        random_op_attrs a = {get_seed(g, o.has_seed, o.seed), o.dtype};
+        tg_tensor *hi = tg_constant_scalar(g, o.dtype, o.maxval, "max");
+        random_op_attrs a = {get_seed(g, o.seed != TG_NO_SEED, o.seed), o.dtype};
         tg_tensor *rnd = tg__simple_op(g, &tg__op_random_uniform, "RandomUniform", &shp, 1, &a);
         tg_tensor *scaled = tg_multiply(g, rnd, tg_subtract(g, hi, lo, "sub"), "mul");
         out = closing_add(g, scope, scaled, lo);
     } else {
         tg_tensor *mean = tg_constant_scalar(g, o.dtype, o.mean, "mean");
-        tg_tensor *sd = tg_constant_scalar(g, o.dtype, o.stddev.set ? o.stddev.v : 1.0, "stddev");
-        random_op_attrs a = {get_seed(g, o.has_seed, o.seed), o.dtype};
+        tg_tensor *sd = tg_constant_scalar(g, o.dtype, o.stddev, "stddev");
+        random_op_attrs a = {get_seed(g, o.seed != TG_NO_SEED, o.seed), o.dtype};
         const tg__op_def *def = d == NORMAL ? &tg__op_random_standard_normal : &tg__op_truncated_normal;
         tg_tensor *rnd = tg__simple_op(g, def, def->type, &shp, 1, &a);
         tg_tensor *scaled = tg_multiply(g, rnd, sd, "mul");
@@ -361,8 +363,8 @@ tg_tensor *tg_truncated_normal(tg_graph *g, tg_shape shape, const tg_random_opts
 
 /* A uniform [0, 1) tensor shaped by the int32 vector `shape` (built in
  * the current name scope; used by dropout). */
-tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, bool has_seed, int64_t seed) {
+tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, int64_t seed) {
     if (!tg__graph_ready(g, &shape, 1)) return NULL;
-    random_op_attrs a = {get_seed(g, has_seed, seed), dtype};
+    random_op_attrs a = {get_seed(g, seed != TG_NO_SEED, seed), dtype};
     return tg__simple_op(g, &tg__op_random_uniform, "RandomUniform", &shape, 1, &a);
 }

@@ -77,7 +77,9 @@ static tg_tensor *filled(tg_graph *g, tg_dtype dtype, tg_shape shape, double v, 
 }
 
 static tg_tensor *initial_value(tg_graph *g, const tg_initializer *in, tg_dtype dtype, tg_shape shape) {
-    tg_random_opts r = {.dtype = dtype, .has_seed = in->has_seed, .seed = in->seed};
+    tg_random_opts r = TG_RANDOM_OPTS_INIT;
+    r.dtype = dtype;
+    r.seed = in->has_seed ? in->seed : TG_NO_SEED;
     switch (in->kind) {
     case TG_INIT_DEFAULT:
     case TG_INIT_ZEROS: return filled(g, dtype, shape, 0, "zeros");
@@ -85,15 +87,15 @@ static tg_tensor *initial_value(tg_graph *g, const tg_initializer *in, tg_dtype 
     case TG_INIT_CONSTANT: return filled(g, dtype, shape, in->value, "Const");
     case TG_INIT_RANDOM_UNIFORM:
         r.minval = in->minval;
-        r.maxval = TG_F(in->maxval);
+        r.maxval = in->maxval;
         return tg_random_uniform(g, shape, &r);
     case TG_INIT_RANDOM_NORMAL:
         r.mean = in->mean;
-        r.stddev = TG_F(in->stddev);
+        r.stddev = in->stddev;
         return tg_random_normal(g, shape, &r);
     case TG_INIT_TRUNCATED_NORMAL:
         r.mean = in->mean;
-        r.stddev = TG_F(in->stddev);
+        r.stddev = in->stddev;
         return tg_truncated_normal(g, shape, &r);
     case TG_INIT_VARIANCE_SCALING: {
         double fan_in, fan_out;
@@ -103,15 +105,15 @@ static tg_tensor *initial_value(tg_graph *g, const tg_initializer *in, tg_dtype 
         if (in->distribution == TG_DIST_UNIFORM) {
             double limit = sqrt(3.0 * scale);
             r.minval = -limit;
-            r.maxval = TG_F(limit);
+            r.maxval = limit;
             return tg_random_uniform(g, shape, &r);
         }
         if (in->distribution == TG_DIST_UNTRUNCATED_NORMAL) {
-            r.stddev = TG_F(sqrt(scale));
+            r.stddev = sqrt(scale);
             return tg_random_normal(g, shape, &r);
         }
         /* The constant is the stddev of a unit normal truncated to [-2, 2]. */
-        r.stddev = TG_F(sqrt(scale) / 0.87962566103423978);
+        r.stddev = sqrt(scale) / 0.87962566103423978;
         return tg_truncated_normal(g, shape, &r);
     }
     }
@@ -204,7 +206,7 @@ static tg_variable *create_variable(tg_graph *g, const char *full, bool exact, b
     v->g = g;
     v->dtype = dtype;
     v->shape = shape;
-    v->trainable = o->trainable != TG_FALSE;
+    v->trainable = o->trainable;
     v->constraint = o->constraint;
 
     /* Variable names depend only on the variable scope, so build at the
@@ -246,7 +248,9 @@ static tg_variable *create_variable(tg_graph *g, const char *full, bool exact, b
 tg_variable *tg_get_variable(tg_graph *g, const char *name, tg_dtype dtype, tg_shape shape,
                              const tg_get_variable_opts *opts) {
     if (!tg__graph_ready(g, NULL, 0)) return NULL;
-    const tg_get_variable_opts o = opts ? *opts : (tg_get_variable_opts){0};
+    tg_get_variable_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_get_variable", tg_get_variable_opts, TG_GET_VARIABLE_OPTS_INIT, opts, o))
+        return NULL;
     const tg__var_scope *vs = tg__current_var_scope(g);
     /* TF: the name "" inside a scope names the variable after the scope
      * itself (how optimizer slots such as "w/Momentum" are made). */
@@ -310,7 +314,9 @@ tg_variable *tg_get_variable(tg_graph *g, const char *name, tg_dtype dtype, tg_s
 tg_variable *tg_variable_new(tg_graph *g, const char *name, tg_dtype dtype, tg_shape shape,
                              const tg_get_variable_opts *opts) {
     if (!tg__graph_ready(g, NULL, 0)) return NULL;
-    const tg_get_variable_opts o = opts ? *opts : (tg_get_variable_opts){0};
+    tg_get_variable_opts o;
+    if (!TG__OPTS_RESOLVE(g, "tg_variable_new", tg_get_variable_opts, TG_GET_VARIABLE_OPTS_INIT, opts, o))
+        return NULL;
     const char *req = name ? name : "Variable";
     if (!tg__valid_name(req)) {
         tg__fail(g, TG_INVALID_ARGUMENT, "Variable: '%s' is not a valid variable name", req);

@@ -42,9 +42,10 @@ static const tg__optim_class adagrad_class = {
 };
 
 tg_optimizer *tg_train_adagrad_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adagrad_opts *opts) {
-    const tg_train_adagrad_opts o = opts ? *opts : (tg_train_adagrad_opts){0};
-    if (tg_graph_status(g) != TG_OK || !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
-    double init = o.initial_accumulator_value.set ? o.initial_accumulator_value.v : 0.1;
+    tg_train_adagrad_opts o;
+    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_adagrad_optimizer_new", tg_train_adagrad_opts, TG_TRAIN_ADAGRAD_OPTS_INIT, opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
+    double init = o.initial_accumulator_value;
     if (!(init > 0)) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "initial_accumulator_value must be positive: %g", init);
         return NULL;

@@ -89,14 +89,15 @@ static const tg__optim_class adam_class = {
 };
 
 tg_optimizer *tg_train_adam_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adam_opts *opts) {
-    const tg_train_adam_opts o = opts ? *opts : (tg_train_adam_opts){0};
-    if (tg_graph_status(g) != TG_OK || !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
+    tg_train_adam_opts o;
+    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_adam_optimizer_new", tg_train_adam_opts, TG_TRAIN_ADAM_OPTS_INIT, opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
     adam *s = (adam *)tg__optim_new(g, sizeof(adam), &adam_class, o.name);
     if (!s) return NULL;
     s->learning_rate = learning_rate;
     s->learning_rate_t = o.learning_rate_t;
-    s->beta1 = o.beta1.set ? o.beta1.v : 0.9;
-    s->beta2 = o.beta2.set ? o.beta2.v : 0.999;
-    s->epsilon = o.epsilon.set ? o.epsilon.v : 1e-8;
+    s->beta1 = o.beta1;
+    s->beta2 = o.beta2;
+    s->epsilon = o.epsilon;
     return &s->base;
 }

@@ -30,8 +30,8 @@ tg_variable *tg_train_get_or_create_global_step(tg_graph *g) {
     if (v) return valid_global_step(g, v) ? v : NULL;
     static const char *const collections[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_GLOBAL_STEP};
     return tg_get_variable(g, TG_GRAPHKEYS_GLOBAL_STEP, TG_INT64, TG_SCALAR,
-                           &(tg_get_variable_opts){.initializer = tg_zeros_initializer(),
-                                                   .trainable = TG_FALSE,
+                           &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
+                                                   .trainable = false,
                                                    .collections = collections,
                                                    .n_collections = 2});
 }

@@ -110,10 +110,6 @@ static tg_tensor *when(tg_graph *g, tg_tensor *cond, tg_tensor *t) {
 static bool check_amv(tg_graph *g, tg_variable *var, tg_tensor *value, tg_tensor *decay_t,
                       const tg_assign_moving_average_opts *o) {
     const char *who = "assign_moving_average";
-    if (o && (unsigned)o->zero_debias > TG_TRUE) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: invalid zero_debias value %d", who, (int)o->zero_debias);
-        return false;
-    }
     if (o && (o->n_debias_collections < 0 || (o->n_debias_collections > 0 && !o->debias_collections))) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: bad debias_collections list", who);
         return false;
@@ -214,8 +210,8 @@ static tg_tensor *zero_debias(tg_graph *g, tg_variable *var, tg_tensor *value, t
     tg_dtype dt = tg_variable_dtype(var);
     tg_variable *biased = NULL, *step = NULL;
     TG_WITH_VARIABLE_SCOPE(g, tg_variable_name(var), NULL) {
-        tg_get_variable_opts o = {.initializer = tg_zeros_initializer(),
-                                  .trainable = TG_FALSE,
+        tg_get_variable_opts o = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
+                                  .trainable = false,
                                   .collections = x->collections,
                                   .n_collections = x->n_collections};
         char *bn = maybe_unique(g, "biased");
@@ -282,11 +278,14 @@ static tg_tensor *assign_moving_average(tg_graph *g, tg_variable *var, tg_tensor
 
 tg_tensor *tg_train_assign_moving_average_opts(tg_graph *g, tg_variable *variable, tg_tensor *value, double decay,
                                                const tg_assign_moving_average_opts *opts) {
-    const tg_assign_moving_average_opts o = opts ? *opts : (tg_assign_moving_average_opts){0};
+    tg_assign_moving_average_opts o;
     if (tg_graph_status(g) != TG_OK || !variable || !value) return NULL;
+    if (!TG__OPTS_RESOLVE(g, "tg_train_assign_moving_average_opts", tg_assign_moving_average_opts,
+                          TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT, opts, o))
+        return NULL;
     if (!check_amv(g, variable, value, o.decay_t, &o)) return NULL;
     amv_extra x = {.cond = o.condition, .collections = o.debias_collections, .n_collections = o.n_debias_collections};
-    return amv_x(g, variable, value, decay, o.decay_t, o.zero_debias != TG_FALSE, o.name, &x);
+    return amv_x(g, variable, value, decay, o.decay_t, o.zero_debias, o.name, &x);
 }
 
 tg_tensor *tg_train_assign_moving_average(tg_graph *g, tg_variable *variable, tg_tensor *value, double decay,
@@ -348,8 +347,8 @@ tg_tensor *tg_train_weighted_moving_average(tg_graph *g, tg_tensor *value, doubl
     if (!check_wma(g, value, weight, &o)) return NULL;
     tg_tensor *result = NULL;
     TG_WITH_VARIABLE_SCOPE(g, o.name, &(tg_variable_scope_opts){.default_name = "WeightedMovingAvg"}) {
-        tg_get_variable_opts vo = {.initializer = tg_zeros_initializer(),
-                                   .trainable = TG_FALSE,
+        tg_get_variable_opts vo = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
+                                   .trainable = false,
                                    .collections = o.collections,
                                    .n_collections = o.n_collections};
         tg_dtype dt = tg_tensor_dtype(value);
@@ -546,7 +545,7 @@ static tg_variable *create_shadow(tg_ema *ema, const tg_item *it) {
     }
     tg_variable *avg = NULL;
     TG_WITH_VARIABLE_SCOPE(g, NULL, &(tg_variable_scope_opts){.default_name = scope}) {
-        tg_get_variable_opts o = {.initializer = tg_zeros_initializer(), .trainable = TG_FALSE};
+        tg_get_variable_opts o = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(), .trainable = false};
         if (it->kind == TG_ITEM_VARIABLE) o.initial_value = tg_variable_initial_value(it->u.variable);
         avg = tg_get_variable(g, "", item_dtype(it), item_shape(it), &o);
     }

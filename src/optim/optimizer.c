@@ -180,7 +180,7 @@ tg_variable *tg__optim_slot(tg_optimizer *o, tg_variable *var, const char *slot_
     snprintf(scope, len, "%s/%s", prefix, o->name);
     TG_WITH_VARIABLE_SCOPE(g, NULL, &(tg_variable_scope_opts){.default_name = scope}) {
         slot = tg_get_variable(g, "", tg_variable_dtype(var), tg_variable_shape(var),
-                               &(tg_get_variable_opts){.initializer = init, .trainable = TG_FALSE});
+                               &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = init, .trainable = false});
     }
     free(scope);
     if (!slot) return NULL;
@@ -206,7 +206,7 @@ tg_variable *tg__optim_non_slot(tg_optimizer *o, const char *name, double initia
         return NULL;
     }
     v = tg_variable_new(g, name, TG_FLOAT32, TG_SCALAR,
-                        &(tg_get_variable_opts){.initializer = tg_constant_initializer(initial), .trainable = TG_FALSE});
+                        &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = tg_constant_initializer(initial), .trainable = false});
     if (!v) return NULL;
     o->non_slots[o->n_non_slots++] = (tg__non_slot){name, v};
     return v;

@@ -74,15 +74,16 @@ static const tg__optim_class rms_class = {
 };
 
 tg_optimizer *tg_train_rmsprop_optimizer_new(tg_graph *g, double learning_rate, const tg_train_rmsprop_opts *opts) {
-    const tg_train_rmsprop_opts o = opts ? *opts : (tg_train_rmsprop_opts){0};
-    if (tg_graph_status(g) != TG_OK || !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
+    tg_train_rmsprop_opts o;
+    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_rmsprop_optimizer_new", tg_train_rmsprop_opts, TG_TRAIN_RMSPROP_OPTS_INIT, opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
     rmsprop *s = (rmsprop *)tg__optim_new(g, sizeof(rmsprop), &rms_class, o.name);
     if (!s) return NULL;
     s->learning_rate = learning_rate;
     s->learning_rate_t = o.learning_rate_t;
-    s->decay = o.decay.set ? o.decay.v : 0.9;
+    s->decay = o.decay;
     s->momentum = o.momentum;
-    s->epsilon = o.epsilon.set ? o.epsilon.v : 1e-10;
+    s->epsilon = o.epsilon;
     s->centered = o.centered;
     return &s->base;
 }

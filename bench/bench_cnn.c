@@ -24,23 +24,22 @@
 enum { CLASSES = 10, SIDE = 28 };
 
 static tg_tensor *model(tg_graph *g, tg_tensor *images, tg_tensor *is_training) {
-    static tg_layers_batch_norm_opts bn;
-    bn = (tg_layers_batch_norm_opts){.decay = TG_F(0.9), .is_training_t = is_training};
-    tg_tensor *net = tg_layers_conv2d(g, images, 32, TG_KERNEL(5, 5),
-                                      &(tg_layers_conv2d_opts){.scope = "conv1",
-                                                               .normalizer_fn = tg_layers_batch_norm_fn,
-                                                               .normalizer_params = &bn});
+    static tg_layers_batch_norm_opts bn = TG_LAYERS_BATCH_NORM_OPTS_INIT;
+    bn.decay = 0.9;
+    bn.is_training_t = is_training;
+    TG_OPTS(tg_layers_conv2d_opts, conv1, .scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &bn);
+    tg_tensor *net = tg_layers_conv2d(g, images, 32, TG_KERNEL(5, 5), &conv1);
     net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool1"});
-    net = tg_layers_conv2d(g, net, 64, TG_KERNEL(5, 5),
-                           &(tg_layers_conv2d_opts){.scope = "conv2", .normalizer_fn = tg_layers_batch_norm_fn,
-                                                    .normalizer_params = &bn});
+    TG_OPTS(tg_layers_conv2d_opts, conv2, .scope = "conv2", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &bn);
+    net = tg_layers_conv2d(g, net, 64, TG_KERNEL(5, 5), &conv2);
     net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool2"});
     net = tg_layers_flatten(g, net, NULL);
-    net = tg_layers_fully_connected(g, net, 1024,
-                                    &(tg_layers_fc_opts){.scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn,
-                                                         .normalizer_params = &bn});
-    return tg_layers_fully_connected(g, net, CLASSES,
-                                     &(tg_layers_fc_opts){.scope = "logits", .activation_fn = tg_linear});
+    TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
+    net = tg_layers_fully_connected(g, net, 1024, &fc1);
+    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = tg_linear);
+    return tg_layers_fully_connected(g, net, CLASSES, &logits);
 }
 
 static double now_ms(void) {

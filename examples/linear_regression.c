@@ -39,11 +39,10 @@ int main(int argc, char **argv) {
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
     tg_tensor *y = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "y");
     tg_variable *w = NULL, *b = NULL;
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     TG_WITH_VARIABLE_SCOPE(g, "linear", NULL) {
-        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR,
-                            &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
-        b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR,
-                            &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &zeros);
+        b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR, &zeros);
     }
     tg_tensor *pred = tg_add(g, tg_multiply(g, tg_variable_value(w), x, NULL), tg_variable_value(b), "pred");
     tg_tensor *err = tg_subtract(g, pred, y, "err");

@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     tg_tensor *labels = tg_placeholder(g, TG_INT32, TG_SHAPE(-1), "labels");
     tg_variable *w1 = NULL, *b1 = NULL, *w2 = NULL, *b2 = NULL;
     tg_tensor *h = NULL, *logits = NULL;
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     TG_WITH_VARIABLE_SCOPE(g, "hidden", NULL) {
         w1 = tg_get_variable(g, "weights", TG_FLOAT32, TG_SHAPE(2, HIDDEN), NULL);
         b1 = tg_get_variable(g, "biases", TG_FLOAT32, TG_SHAPE(HIDDEN), &zeros);

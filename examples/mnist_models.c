@@ -20,23 +20,22 @@
  * decay 0.9: the moving statistics settle within a short run (contrib's
  * default 0.999 needs thousands of steps before inference is usable). */
 tg_tensor *mnist_cnn_model(tg_graph *g, tg_tensor *images, tg_tensor *is_training) {
-    tg_layers_batch_norm_opts bn = {.decay = TG_F(0.9)};
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9);
     if (is_training) bn.is_training_t = is_training;
-    else bn.is_training = TG_FALSE;
-    tg_tensor *net = tg_layers_conv2d(
-        g, images, 32, TG_KERNEL(5, 5),
-        &(tg_layers_conv2d_opts){.scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn});
+    else bn.is_training = false;
+    TG_OPTS(tg_layers_conv2d_opts, conv1, .scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &bn);
+    tg_tensor *net = tg_layers_conv2d(g, images, 32, TG_KERNEL(5, 5), &conv1);
     net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool1"});
-    net = tg_layers_conv2d(
-        g, net, 64, TG_KERNEL(5, 5),
-        &(tg_layers_conv2d_opts){.scope = "conv2", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn});
+    TG_OPTS(tg_layers_conv2d_opts, conv2, .scope = "conv2", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &bn);
+    net = tg_layers_conv2d(g, net, 64, TG_KERNEL(5, 5), &conv2);
     net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool2"});
     net = tg_layers_flatten(g, net, NULL);
-    net = tg_layers_fully_connected(
-        g, net, 1024,
-        &(tg_layers_fc_opts){.scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn});
-    return tg_layers_fully_connected(g, net, MNIST_CLASSES,
-                                     &(tg_layers_fc_opts){.scope = "logits", .activation_fn = tg_linear});
+    TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
+    net = tg_layers_fully_connected(g, net, 1024, &fc1);
+    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = tg_linear);
+    return tg_layers_fully_connected(g, net, MNIST_CLASSES, &logits);
 }
 
 /*   net = slim.flatten(images)
@@ -45,9 +44,10 @@ tg_tensor *mnist_cnn_model(tg_graph *g, tg_tensor *images, tg_tensor *is_trainin
 tg_tensor *mnist_mlp_model(tg_graph *g, tg_tensor *images, tg_tensor *is_training) {
     (void)is_training;
     tg_tensor *net = tg_layers_flatten(g, images, NULL);
-    net = tg_layers_fully_connected(g, net, 256, &(tg_layers_fc_opts){.scope = "fc1"});
-    return tg_layers_fully_connected(g, net, MNIST_CLASSES,
-                                     &(tg_layers_fc_opts){.scope = "logits", .activation_fn = tg_linear});
+    TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1");
+    net = tg_layers_fully_connected(g, net, 256, &fc1);
+    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = tg_linear);
+    return tg_layers_fully_connected(g, net, MNIST_CLASSES, &logits);
 }
 
 mnist_model_fn mnist_model_by_name(const char *name) {

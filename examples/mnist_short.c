@@ -13,10 +13,11 @@ int main(int argc, char **argv) {
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 28, 28, 1), "images");
     tg_tensor *y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "labels");
     tg_tensor *is_training = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, NULL);
-    tg_layers_batch_norm_opts bn = {.is_training_t = is_training, .decay = TG_F(0.9)};
-    tg_tensor *net = tg_layers_fully_connected(g, tg_layers_flatten(g, x, NULL), 256, &(tg_layers_fc_opts){
-        .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn});
-    tg_tensor *logits = tg_layers_fully_connected(g, net, 10, &(tg_layers_fc_opts){.activation_fn = tg_linear});
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .is_training_t = is_training, .decay = 0.9);
+    TG_OPTS(tg_layers_fc_opts, hidden, .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
+    TG_OPTS(tg_layers_fc_opts, linear, .activation_fn = tg_linear);
+    tg_tensor *net = tg_layers_fully_connected(g, tg_layers_flatten(g, x, NULL), 256, &hidden);
+    tg_tensor *logits = tg_layers_fully_connected(g, net, 10, &linear);
     tg_tensor *loss = tg_losses_sparse_softmax_cross_entropy(g, y, logits, NULL);
     tg_tensor *hits = tg_cast(g, tg_equal(g, tg_argmax(g, logits, 1, NULL), y, NULL), TG_FLOAT32, NULL);
     tg_tensor *accuracy = tg_reduce_mean(g, hits, NULL);

@@ -182,9 +182,12 @@ static tg_optimizer *make_optimizer(tg_graph *g, const mnist_flags *f, tg_tensor
         return tg_train_gradient_descent_optimizer_new(g, *lr, &(tg_train_gradient_descent_opts){.learning_rate_t = lr_t});
     if (strcmp(o, "momentum") == 0)
         return tg_train_momentum_optimizer_new(g, *lr, 0.9, &(tg_train_momentum_opts){.learning_rate_t = lr_t});
-    if (strcmp(o, "rmsprop") == 0)
-        return tg_train_rmsprop_optimizer_new(g, *lr, &(tg_train_rmsprop_opts){.learning_rate_t = lr_t});
-    return tg_train_adam_optimizer_new(g, *lr, &(tg_train_adam_opts){.learning_rate_t = lr_t});
+    if (strcmp(o, "rmsprop") == 0) {
+        TG_OPTS(tg_train_rmsprop_opts, rmsprop, .learning_rate_t = lr_t);
+        return tg_train_rmsprop_optimizer_new(g, *lr, &rmsprop);
+    }
+    TG_OPTS(tg_train_adam_opts, adam, .learning_rate_t = lr_t);
+    return tg_train_adam_optimizer_new(g, *lr, &adam);
 }
 
 /* The training graph's handles. */

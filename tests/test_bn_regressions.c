@@ -14,8 +14,8 @@ START_TEST(test_fused_decay_is_float32)
     float xs[8];
     for (int i = 0; i < 8; i++) xs[i] = 12.25f;
     tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(2, 2, 2, 1), xs, NULL);
-    tg_tensor *y = tg_tf_layers_batch_normalization(
-        g, x, &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(0.999), .training = TG_TRUE});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bo, .momentum = 0.999, .training = true);
+    tg_tensor *y = tg_tf_layers_batch_normalization(g, x, &bo);
     ck_assert_tg_ok(g);
     tg_op **upd = NULL;
     int n = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &upd);
@@ -41,8 +41,10 @@ START_TEST(test_constant_training_tensor_is_static)
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x");
     tg_tensor *no = tg_constant_scalar(g, TG_BOOL, 0, "no");
-    tg_layers_batch_norm(g, x, &(tg_layers_batch_norm_opts){.is_training_t = no});
-    tg_tf_layers_batch_normalization(g, x, &(tg_tf_layers_batch_norm_opts){.training_t = no});
+    TG_OPTS(tg_layers_batch_norm_opts, co, .is_training_t = no);
+    tg_layers_batch_norm(g, x, &co);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, to, .training_t = no);
+    tg_tf_layers_batch_normalization(g, x, &to);
     ck_assert_tg_ok(g);
     /* folded to False: no moments, no update ops (TF's smart_cond) */
     ck_assert_int_eq(tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, NULL), 0);
@@ -61,7 +63,8 @@ START_TEST(test_assign_runs_do_not_train)
 {
     tg_graph *g = tg_graph_new();
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, NULL);
-    tg_variable *m = tg_get_variable(g, "m", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.trainable = TG_FALSE});
+    TG_OPTS(tg_get_variable_opts, mo, .trainable = false);
+    tg_variable *m = tg_get_variable(g, "m", TG_FLOAT32, TG_SCALAR, &mo);
     tg_op *upd = tg_tensor_op(tg_assign_add(g, tg_variable_ref(m), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), NULL));
     tg_add_to_collection(g, TG_GRAPHKEYS_UPDATE_OPS, TG_ITEM_OF_OP(upd));
     tg_op *set = tg_tensor_op(tg_assign(g, tg_variable_ref(w), tg_constant_scalar(g, TG_FLOAT32, 5, NULL), "set"));

@@ -235,9 +235,8 @@ END_TEST
 /* A float counter variable c (0) and inc = assign_add(c, 1). */
 static tg_variable *make_counter(tg_graph *g, const char *name, tg_tensor **inc)
 {
-    tg_variable *c = tg_get_variable(g, name, TG_FLOAT32, TG_SCALAR,
-                                     &(tg_get_variable_opts){.initializer = tg_zeros_initializer(),
-                                                             .trainable = TG_FALSE});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer(), .trainable = false);
+    tg_variable *c = tg_get_variable(g, name, TG_FLOAT32, TG_SCALAR, &vo);
     *inc = tg_assign_add(g, tg_variable_ref(c), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), NULL);
     return c;
 }

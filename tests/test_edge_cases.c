@@ -69,8 +69,8 @@ START_TEST(test_variable_name_taken_by_op)
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_variable_name(v), "x_1");
     ck_assert_ptr_eq(tg_graph_variable(g, "x"), v);
-    tg_variable *again = tg_get_variable(g, "x", TG_FLOAT32, TG_SCALAR,
-                                         &(tg_get_variable_opts){.reuse = TG_AUTO_REUSE});
+    TG_OPTS(tg_get_variable_opts, ro, .reuse = TG_AUTO_REUSE);
+    tg_variable *again = tg_get_variable(g, "x", TG_FLOAT32, TG_SCALAR, &ro);
     ck_assert_ptr_eq(again, v);
     tg_graph_free(g);
 }
@@ -179,9 +179,9 @@ START_TEST(test_variance_scaling_truncated)
 {
     tg_graph *g = tg_graph_new();
     tg_graph_set_random_seed(g, 3);
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(100, 200),
-                                     &(tg_get_variable_opts){.initializer = tg_variance_scaling_initializer(
-                                                                 2.0, TG_FAN_IN, TG_DIST_TRUNCATED_NORMAL)});
+    TG_OPTS(tg_get_variable_opts, wo,
+            .initializer = tg_variance_scaling_initializer(2.0, TG_FAN_IN, TG_DIST_TRUNCATED_NORMAL));
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(100, 200), &wo);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
     ck_assert_ptr_nonnull(tg_graph_op(g, "w/Initializer/truncated_normal/TruncatedNormal"));
@@ -211,7 +211,8 @@ static tg_array *uniform_with_graph_seed(int64_t seed)
 {
     tg_graph *g = tg_graph_new();
     tg_graph_set_random_seed(g, seed);
-    tg_tensor *r = tg_random_uniform(g, TG_SHAPE(16), &(tg_random_opts){.has_seed = true, .seed = -7});
+    TG_OPTS(tg_random_opts, ro, .seed = -7);
+    tg_tensor *r = tg_random_uniform(g, TG_SHAPE(16), &ro);
     ck_assert_tg_ok(g);
     tg_session *s = tg_session_new(g);
     tg_array *a = tgc_fetch(s, r, NULL, 0);
@@ -284,13 +285,13 @@ START_TEST(test_tensor_initial_value)
     tg_graph *g = tg_graph_new();
     tg_graph_set_random_seed(g, 1);
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(3), NULL);
-    tg_variable *copy = tg_get_variable(g, "copy", TG_FLOAT32, TG_SHAPE(3),
-                                        &(tg_get_variable_opts){.initial_value = tg_variable_initial_value(w)});
+    TG_OPTS(tg_get_variable_opts, co, .initial_value = tg_variable_initial_value(w));
+    tg_variable *copy = tg_get_variable(g, "copy", TG_FLOAT32, TG_SHAPE(3), &co);
     ck_assert_tg_ok(g);
     ck_assert_ptr_null(tg_graph_op(g, "copy/Initializer/random_uniform"));
     int ops = tg_graph_num_ops(g);
-    ck_assert_ptr_null(tg_get_variable(g, "bad", TG_FLOAT32, TG_SHAPE(4),
-                                       &(tg_get_variable_opts){.initial_value = tg_variable_initial_value(w)}));
+    TG_OPTS(tg_get_variable_opts, bo, .initial_value = tg_variable_initial_value(w));
+    ck_assert_ptr_null(tg_get_variable(g, "bad", TG_FLOAT32, TG_SHAPE(4), &bo));
     ck_assert_str_contains(tg_graph_message(g), "does not fit dtype float32 and shape (4,)");
     ck_assert_int_eq(tg_graph_num_ops(g), ops);
     tg_graph_clear_status(g);

@@ -69,7 +69,7 @@ START_TEST(test_unary_grads)
 }
 END_TEST
 
-static tg_tensor *leaky(tg_graph *g, tg_tensor *x, const char *name) { return tg_nn_leaky_relu(g, x, TG_F(0.3), name); }
+static tg_tensor *leaky(tg_graph *g, tg_tensor *x, const char *name) { return tg_nn_leaky_relu(g, x, 0.3, name); }
 
 START_TEST(test_activation_grads)
 {

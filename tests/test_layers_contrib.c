@@ -85,7 +85,8 @@ static tg_tensor *test_normalizer(tg_graph *g, tg_tensor *x, const void *params)
     p->calls++;
     snprintf(p->name_scope, sizeof p->name_scope, "%s", tg_graph_name_scope(g));
     snprintf(p->var_scope, sizeof p->var_scope, "%s", tg_variable_scope_name(g));
-    tg_get_variable(g, "norm_var", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.trainable = TG_FALSE});
+    TG_OPTS(tg_get_variable_opts, vo, .trainable = false);
+    tg_get_variable(g, "norm_var", TG_FLOAT32, TG_SCALAR, &vo);
     p->in = x;
     p->out = tg_multiply(g, x, tg_constant_scalar(g, tg_tensor_dtype(x), 2, "two"), "normalized");
     return p->out;
@@ -127,7 +128,8 @@ START_TEST(test_fc_defaults)
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_REGULARIZATION_LOSSES), 0);
     /* default numbering, and an explicit scope */
     tg_tensor *y1 = tg_layers_fully_connected(g, y, 2, NULL);
-    tg_tensor *y2 = tg_layers_fully_connected(g, y1, 5, &(tg_layers_fc_opts){.scope = "fc"});
+    TG_OPTS(tg_layers_fc_opts, fco, .scope = "fc");
+    tg_tensor *y2 = tg_layers_fully_connected(g, y1, 5, &fco);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(y1), "fully_connected_1/Relu:0");
     ck_assert_str_eq(tg_tensor_name(y2), "fc/Relu:0");
@@ -156,10 +158,10 @@ START_TEST(test_fc_values)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(2, 3), (float[]){1, 2, 3, -4, -5, -6});
-    tg_tensor *y = tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.biases_initializer = &HALF});
-    tg_tensor *lin = tg_layers_fully_connected(g, x, 2,
-                                               &(tg_layers_fc_opts){.scope = "lin", .activation_fn = tg_linear,
-                                                                    .biases_initializer = &HALF});
+    TG_OPTS(tg_layers_fc_opts, yo, .biases_initializer = &HALF);
+    tg_tensor *y = tg_layers_fully_connected(g, x, 2, &yo);
+    TG_OPTS(tg_layers_fc_opts, lo, .scope = "lin", .activation_fn = tg_linear, .biases_initializer = &HALF);
+    tg_tensor *lin = tg_layers_fully_connected(g, x, 2, &lo);
     ck_assert_str_eq(tg_tensor_name(lin), "lin/BiasAdd:0"); /* activation None: no op after BiasAdd */
     tg_tensor *wv = c32(g, TG_SHAPE(3, 2), (float[]){1, 2, 3, 4, 5, 6});
     tg_op *assign[2] = {tg_tensor_op(tg_assign(g, tg_variable_ref(var(g, "fully_connected/weights")), wv, NULL)),
@@ -173,8 +175,8 @@ START_TEST(test_fc_values)
     tg_array_free(a);
     /* other activations, float64 variables */
     tg_tensor *x64 = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(1, 2), (double[]){1, -3}, NULL);
-    tg_tensor *t = tg_layers_fully_connected(g, x64, 1,
-                                             &(tg_layers_fc_opts){.activation_fn = tg_tanh, .weights_initializer = &ONE});
+    TG_OPTS(tg_layers_fc_opts, to, .activation_fn = tg_tanh, .weights_initializer = &ONE);
+    tg_tensor *t = tg_layers_fully_connected(g, x64, 1, &to);
     ck_assert_str_eq(tg_tensor_name(t), "fully_connected_1/Tanh:0");
     ck_assert_int_eq(tg_variable_dtype(var(g, "fully_connected_1/weights")), TG_FLOAT64);
     ck_assert_int_eq(tg_variable_dtype(var(g, "fully_connected_1/biases")), TG_FLOAT64);
@@ -189,11 +191,9 @@ START_TEST(test_fc_no_bias)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 2), (float[]){1, 2});
-    tg_tensor *y = tg_layers_fully_connected(g, x, 3,
-                                             &(tg_layers_fc_opts){.biases_initializer = TG_NO_INITIALIZER,
-                                                                  .biases_regularizer = tg_layers_l1_regularizer(1),
-                                                                  .activation_fn = tg_linear,
-                                                                  .weights_initializer = &TWO});
+    TG_OPTS(tg_layers_fc_opts, o, .biases_initializer = NULL, .biases_regularizer = tg_layers_l1_regularizer(1),
+            .activation_fn = tg_linear, .weights_initializer = &TWO);
+    tg_tensor *y = tg_layers_fully_connected(g, x, 3, &o);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(y), "fully_connected/MatMul:0");
     ck_assert_ptr_null(tg_graph_variable(g, "fully_connected/biases"));
@@ -216,9 +216,10 @@ START_TEST(test_fc_initializer_none_uses_scope)
     tg_variable_scope_opts net = {.initializer = {.kind = TG_INIT_CONSTANT, .value = 3}};
     TG_WITH_VARIABLE_SCOPE(g, "net", &net)
     {
-        y = tg_layers_fully_connected(g, x, 1, &(tg_layers_fc_opts){.weights_initializer = TG_NO_INITIALIZER,
-                                                                    .activation_fn = tg_linear});
-        z = tg_layers_fully_connected(g, x, 1, &(tg_layers_fc_opts){.activation_fn = tg_linear});
+        TG_OPTS(tg_layers_fc_opts, yo, .weights_initializer = NULL, .activation_fn = tg_linear);
+        y = tg_layers_fully_connected(g, x, 1, &yo);
+        TG_OPTS(tg_layers_fc_opts, zo, .activation_fn = tg_linear);
+        z = tg_layers_fully_connected(g, x, 1, &zo);
     }
     ck_assert_str_eq(tg_variable_name(var(g, "net/fully_connected/weights")), "net/fully_connected/weights");
     tg_array *a = init_fetch(g, y, NULL, 0, NULL, 0);
@@ -240,12 +241,10 @@ START_TEST(test_fc_normalizer)
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(2, 2), (float[]){1, 2, -1, -2});
     test_norm p = {0};
-    tg_tensor *y = tg_layers_fully_connected(g, x, 2,
-                                             &(tg_layers_fc_opts){.normalizer_fn = test_normalizer,
-                                                                  .normalizer_params = &p,
-                                                                  .biases_initializer = &ONE,
-                                                                  .biases_regularizer = tg_layers_l2_regularizer(1),
-                                                                  .weights_initializer = &ONE});
+    TG_OPTS(tg_layers_fc_opts, o, .normalizer_fn = test_normalizer, .normalizer_params = &p,
+            .biases_initializer = &ONE, .biases_regularizer = tg_layers_l2_regularizer(1),
+            .weights_initializer = &ONE);
+    tg_tensor *y = tg_layers_fully_connected(g, x, 2, &o);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(p.calls, 1);
     /* no bias: the normalizer gets the MatMul, inside the layer's scopes */
@@ -263,7 +262,8 @@ START_TEST(test_fc_normalizer)
     ck_assert_array(a, TG_FLOAT32, TG_SHAPE(2, 2), ((double[]){6, 6, 0, 0}), 1e-6);
     tg_array_free(a);
     /* a normalizer that fails without saying why */
-    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.normalizer_fn = failing_normalizer}));
+    TG_OPTS(tg_layers_fc_opts, fo, .normalizer_fn = failing_normalizer);
+    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 2, &fo));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_graph_message(g), "fully_connected_1/normalizer_fn returned NULL");
     tg_graph_free(g);
@@ -274,8 +274,10 @@ START_TEST(test_fc_reuse)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 3), (float[]){1, 2, 3});
-    tg_tensor *y1 = tg_layers_fully_connected(g, x, 4, &(tg_layers_fc_opts){.scope = "fc"});
-    tg_tensor *y2 = tg_layers_fully_connected(g, x, 4, &(tg_layers_fc_opts){.scope = "fc", .reuse = TG_REUSE_TRUE});
+    TG_OPTS(tg_layers_fc_opts, fc, .scope = "fc");
+    TG_OPTS(tg_layers_fc_opts, fc_reuse, .scope = "fc", .reuse = TG_REUSE_TRUE);
+    tg_tensor *y1 = tg_layers_fully_connected(g, x, 4, &fc);
+    tg_tensor *y2 = tg_layers_fully_connected(g, x, 4, &fc_reuse);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(y1), "fc/Relu:0");
     ck_assert_str_eq(tg_tensor_name(y2), "fc_1/Relu:0"); /* a fresh name scope, the same variables */
@@ -297,32 +299,35 @@ START_TEST(test_fc_reuse)
     tg_array_free(b2);
     tg_session_free(s);
     /* AUTO_REUSE creates, then shares */
-    tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.scope = "auto", .reuse = TG_AUTO_REUSE});
-    tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.scope = "auto", .reuse = TG_AUTO_REUSE});
+    TG_OPTS(tg_layers_fc_opts, autoo, .scope = "auto", .reuse = TG_AUTO_REUSE);
+    tg_layers_fully_connected(g, x, 2, &autoo);
+    tg_layers_fully_connected(g, x, 2, &autoo);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 4);
     /* reuse without a scope */
     int n_ops = tg_graph_num_ops(g);
-    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &(tg_layers_fc_opts){.reuse = TG_REUSE_TRUE}));
+    TG_OPTS(tg_layers_fc_opts, noscope, .reuse = TG_REUSE_TRUE);
+    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &noscope));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_graph_message(g), "reuse=True cannot be used without a name_or_scope");
     ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
     tg_graph_clear_status(g);
     /* the same scope without reuse */
-    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &(tg_layers_fc_opts){.scope = "fc"}));
+    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &fc));
     ck_assert_str_contains(tg_graph_message(g), "Variable fc/weights already exists, disallowed.");
     tg_graph_clear_status(g);
     /* reuse of a scope that has no variables */
-    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &(tg_layers_fc_opts){.scope = "nope", .reuse = TG_REUSE_TRUE}));
+    TG_OPTS(tg_layers_fc_opts, nope, .scope = "nope", .reuse = TG_REUSE_TRUE);
+    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 4, &nope));
     ck_assert_str_contains(tg_graph_message(g), "Variable nope/weights does not exist");
     tg_graph_clear_status(g);
     /* reuse with another shape */
-    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 5, &(tg_layers_fc_opts){.scope = "fc", .reuse = TG_REUSE_TRUE}));
+    ck_assert_ptr_null(tg_layers_fully_connected(g, x, 5, &fc_reuse));
     ck_assert_str_contains(tg_graph_message(g), "Trying to share variable fc/weights");
     tg_graph_clear_status(g);
     /* reusing a layer built with biases, without biases: only the weights are read */
-    tg_tensor *nb = tg_layers_fully_connected(
-        g, x, 4, &(tg_layers_fc_opts){.scope = "fc", .reuse = TG_REUSE_TRUE, .biases_initializer = TG_NO_INITIALIZER});
+    TG_OPTS(tg_layers_fc_opts, nbo, .scope = "fc", .reuse = TG_REUSE_TRUE, .biases_initializer = NULL);
+    tg_tensor *nb = tg_layers_fully_connected(g, x, 4, &nbo);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_op_type(tg_tensor_op(tg_op_input(tg_tensor_op(nb), 0))), "MatMul");
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 4);
@@ -356,11 +361,9 @@ START_TEST(test_fc_regularizers)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 3), (float[]){1, 2, 3});
-    tg_layers_fc_opts o = {.scope = "fc",
-                           .weights_initializer = &TWO,
-                           .weights_regularizer = tg_layers_l2_regularizer(0.1),
-                           .biases_initializer = &ONE,
-                           .biases_regularizer = tg_layers_l1_regularizer(0.5)};
+    TG_OPTS(tg_layers_fc_opts, o, .scope = "fc", .weights_initializer = &TWO,
+            .weights_regularizer = tg_layers_l2_regularizer(0.1), .biases_initializer = &ONE,
+            .biases_regularizer = tg_layers_l1_regularizer(0.5));
     tg_layers_fully_connected(g, x, 4, &o);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_REGULARIZATION_LOSSES), 2);
@@ -399,15 +402,9 @@ START_TEST(test_fc_collections)
     tg_tensor *x = c32(g, TG_SHAPE(1, 3), (float[]){1, 2, 3});
     const char *mine[] = {"my_vars"}, *wonly[] = {"w_only"}, *bonly[] = {"b_only", "my_vars"};
     const char *outs[] = {"outs", "outs", "more"};
-    tg_layers_fc_opts o = {.scope = "fc",
-                           .variables_collections = mine,
-                           .n_variables_collections = 1,
-                           .weights_collections = wonly,
-                           .n_weights_collections = 1,
-                           .biases_collections = bonly,
-                           .n_biases_collections = 2,
-                           .outputs_collections = outs,
-                           .n_outputs_collections = 3};
+    TG_OPTS(tg_layers_fc_opts, o, .scope = "fc", .variables_collections = mine, .n_variables_collections = 1,
+            .weights_collections = wonly, .n_weights_collections = 1, .biases_collections = bonly,
+            .n_biases_collections = 2, .outputs_collections = outs, .n_outputs_collections = 3);
     tg_tensor *y = tg_layers_fully_connected(g, x, 4, &o);
     ck_assert_tg_ok(g);
     tg_variable *w = var(g, "fc/weights"), *b = var(g, "fc/biases");
@@ -430,7 +427,8 @@ START_TEST(test_fc_collections)
     ck_assert_int_eq(count(g, "outs"), 2);
     ck_assert_ptr_eq(tensor_at(g, "outs", 1), y2);
     /* trainable = false: model variables that are not trainable */
-    tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.scope = "frozen", .trainable = TG_FALSE});
+    TG_OPTS(tg_layers_fc_opts, frozen, .scope = "frozen", .trainable = false);
+    tg_layers_fully_connected(g, x, 2, &frozen);
     ck_assert_tg_ok(g);
     tg_variable *fw = var(g, "frozen/weights");
     ck_assert(!tg_variable_trainable(fw));
@@ -448,7 +446,8 @@ START_TEST(test_fc_rank3)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 2, 3), "x");
-    tg_tensor *y = tg_layers_fully_connected(g, x, 2, &(tg_layers_fc_opts){.activation_fn = tg_linear});
+    TG_OPTS(tg_layers_fc_opts, lin, .activation_fn = tg_linear);
+    tg_tensor *y = tg_layers_fully_connected(g, x, 2, &lin);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_tensor_shape(y), TG_SHAPE(-1, 2, 2));
     ck_assert_str_eq(tg_tensor_name(y), "fully_connected/BiasAdd:0");
@@ -462,7 +461,8 @@ START_TEST(test_fc_rank3)
     tg_array_free(a);
     /* two unknown leading dimensions: the shape is read at run time */
     tg_tensor *x2 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, -1, 3), "x2");
-    tg_tensor *y2 = tg_layers_fully_connected(g, x2, 2, &(tg_layers_fc_opts){.scope = "fc2", .activation_fn = tg_linear});
+    TG_OPTS(tg_layers_fc_opts, fc2, .scope = "fc2", .activation_fn = tg_linear);
+    tg_tensor *y2 = tg_layers_fully_connected(g, x2, 2, &fc2);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(tg_tensor_shape(y2).rank, 3);
     tg_op *assign2 = tg_tensor_op(tg_assign(g, tg_variable_ref(var(g, "fc2/weights")), wv, NULL));
@@ -506,7 +506,8 @@ START_TEST(test_fc_errors)
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 0);
     ck_assert_str_eq(tg_tensor_name(tg_layers_fully_connected(g, ok, 1, NULL)), "fully_connected/Relu:0");
     /* a bad collection list */
-    ck_assert_ptr_null(tg_layers_fully_connected(g, ok, 1, &(tg_layers_fc_opts){.n_outputs_collections = 1}));
+    TG_OPTS(tg_layers_fc_opts, badc, .n_outputs_collections = 1);
+    ck_assert_ptr_null(tg_layers_fully_connected(g, ok, 1, &badc));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     tg_graph_clear_status(g);
     /* NULL graph and input: NULL, no error; a graph in error: NULL */
@@ -530,6 +531,29 @@ END_TEST
 
 /* ---- conv2d --------------------------------------------------------------------- */
 
+/* The conv2d fields the table-driven tests vary; conv_opts puts them over
+ * TG_LAYERS_CONV2D_OPTS_INIT (zero stride/rate components: the default). */
+typedef struct conv_fields {
+    const char *scope;
+    int stride[2];
+    tg_padding padding;
+    tg_data_format data_format;
+    int rate[2];
+} conv_fields;
+
+static tg_layers_conv2d_opts conv_opts(const conv_fields *f)
+{
+    tg_layers_conv2d_opts o = TG_LAYERS_CONV2D_OPTS_INIT;
+    o.scope = f->scope;
+    o.stride[0] = f->stride[0];
+    o.stride[1] = f->stride[1];
+    o.padding = f->padding;
+    o.data_format = f->data_format;
+    o.rate[0] = f->rate[0];
+    o.rate[1] = f->rate[1];
+    return o;
+}
+
 START_TEST(test_conv_defaults_and_shapes)
 {
     tg_graph *g = tg_graph_new();
@@ -547,7 +571,7 @@ START_TEST(test_conv_defaults_and_shapes)
     ck_assert(in_collection(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES, w));
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 2);
     struct {
-        tg_layers_conv2d_opts o;
+        conv_fields o;
         int k[2];
         tg_shape want;
         const char *scope;
@@ -561,7 +585,8 @@ START_TEST(test_conv_defaults_and_shapes)
         {{.scope = "conv1", .stride = {3, 0}}, {2, 2}, TG_SHAPE(-1, 3, 8, 5), "conv1"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        tg_tensor *t = tg_layers_conv2d(g, x, 5, cases[k].k, &cases[k].o);
+        tg_layers_conv2d_opts o = conv_opts(&cases[k].o);
+        tg_tensor *t = tg_layers_conv2d(g, x, 5, cases[k].k, &o);
         ck_assert_tg_ok(g);
         ck_assert_shape_eq(tg_tensor_shape(t), cases[k].want);
         char name[64];
@@ -570,7 +595,8 @@ START_TEST(test_conv_defaults_and_shapes)
     }
     /* NCHW: channels in dimension 1, BiasAdd in NCHW */
     tg_tensor *xc = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3, 8, 8), "xc");
-    tg_tensor *yc = tg_layers_conv2d(g, xc, 4, TG_KERNEL(3, 3), &(tg_layers_conv2d_opts){.data_format = TG_NCHW, .scope = "nchw"});
+    TG_OPTS(tg_layers_conv2d_opts, nchw, .data_format = TG_NCHW, .scope = "nchw");
+    tg_tensor *yc = tg_layers_conv2d(g, xc, 4, TG_KERNEL(3, 3), &nchw);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_tensor_shape(yc), TG_SHAPE(-1, 4, 8, 8));
     ck_assert_shape_eq(tg_variable_shape(var(g, "nchw/weights")), TG_SHAPE(3, 3, 3, 4));
@@ -584,18 +610,20 @@ START_TEST(test_conv_values)
     tg_graph *g = tg_graph_new();
     float img[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     tg_tensor *x = c32(g, TG_SHAPE(1, 3, 3, 1), img);
-    tg_layers_conv2d_opts o = {.weights_initializer = &ONE, .biases_initializer = &HALF, .activation_fn = tg_linear};
+    TG_OPTS(tg_layers_conv2d_opts, o, .weights_initializer = &ONE, .biases_initializer = &HALF,
+            .activation_fn = tg_linear);
     tg_tensor *same = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &o);
     o.padding = TG_PADDING_VALID;
     tg_tensor *valid = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &o);
     o.rate[0] = o.rate[1] = 2;
     tg_tensor *dilated = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &o);
-    tg_layers_conv2d_opts r = {.weights_initializer = &ONE, .biases_initializer = &(tg_initializer){.kind = TG_INIT_CONSTANT, .value = -13},
-                               .padding = TG_PADDING_VALID};
+    const tg_initializer minus13 = {.kind = TG_INIT_CONSTANT, .value = -13};
+    TG_OPTS(tg_layers_conv2d_opts, r, .weights_initializer = &ONE, .biases_initializer = &minus13,
+            .padding = TG_PADDING_VALID);
     tg_tensor *relu = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &r);
     tg_tensor *xc = c32(g, TG_SHAPE(1, 1, 3, 3), img);
-    tg_layers_conv2d_opts c = {.weights_initializer = &ONE, .biases_initializer = &HALF, .activation_fn = tg_linear,
-                               .data_format = TG_NCHW};
+    TG_OPTS(tg_layers_conv2d_opts, c, .weights_initializer = &ONE, .biases_initializer = &HALF,
+            .activation_fn = tg_linear, .data_format = TG_NCHW);
     tg_tensor *nchw = tg_layers_conv2d(g, xc, 1, TG_KERNEL(2, 2), &c);
     ck_assert_tg_ok(g);
     /* SAME with an even kernel pads after: out[i][j] = sum x[i..i+1][j..j+1] */
@@ -617,7 +645,8 @@ START_TEST(test_conv_values)
     tg_array_free(a);
     /* two input channels, two filters assigned by hand (VALID 1x1 = a matmul per pixel) */
     tg_tensor *x2 = c32(g, TG_SHAPE(1, 1, 2, 2), (float[]){1, 2, 3, 4});
-    tg_tensor *y2 = tg_layers_conv2d(g, x2, 2, TG_KERNEL(1, 1), &(tg_layers_conv2d_opts){.scope = "mix", .activation_fn = tg_linear});
+    TG_OPTS(tg_layers_conv2d_opts, mix, .scope = "mix", .activation_fn = tg_linear);
+    tg_tensor *y2 = tg_layers_conv2d(g, x2, 2, TG_KERNEL(1, 1), &mix);
     tg_tensor *wv = c32(g, TG_SHAPE(1, 1, 2, 2), (float[]){1, 10, 100, 1000});
     tg_op *assign = tg_tensor_op(tg_assign(g, tg_variable_ref(var(g, "mix/weights")), wv, NULL));
     a = init_fetch(g, y2, NULL, 0, &assign, 1);
@@ -632,7 +661,7 @@ START_TEST(test_conv_normalizer_and_reuse)
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 4, 4, 3), "x");
     test_norm p = {0};
-    tg_layers_conv2d_opts o = {.scope = "c1", .normalizer_fn = test_normalizer, .normalizer_params = &p};
+    TG_OPTS(tg_layers_conv2d_opts, o, .scope = "c1", .normalizer_fn = test_normalizer, .normalizer_params = &p);
     tg_tensor *y = tg_layers_conv2d(g, x, 8, TG_KERNEL(3, 3), &o);
     ck_assert_tg_ok(g);
     ck_assert_ptr_null(tg_graph_variable(g, "c1/biases"));
@@ -654,7 +683,8 @@ START_TEST(test_conv_normalizer_and_reuse)
     tg_layers_conv2d(g, x, 2, TG_KERNEL(1, 1), NULL);
     tg_layers_conv2d(g, x, 2, TG_KERNEL(1, 1), NULL);
     ck_assert_ptr_nonnull(tg_graph_variable(g, "Conv_1/biases"));
-    ck_assert_ptr_null(tg_layers_conv2d(g, x, 2, TG_KERNEL(1, 1), &(tg_layers_conv2d_opts){.reuse = TG_REUSE_TRUE}));
+    TG_OPTS(tg_layers_conv2d_opts, noscope, .reuse = TG_REUSE_TRUE);
+    ck_assert_ptr_null(tg_layers_conv2d(g, x, 2, TG_KERNEL(1, 1), &noscope));
     ck_assert_str_contains(tg_graph_message(g), "reuse=True cannot be used without a name_or_scope");
     tg_graph_free(g);
 }
@@ -672,7 +702,7 @@ START_TEST(test_conv_errors)
     struct {
         tg_tensor *x;
         int k[2];
-        tg_layers_conv2d_opts o;
+        conv_fields o;
         const char *msg;
     } cases[] = {
         {r3, {3, 3}, {0}, "Convolution expects input with rank 4, got 3"},
@@ -687,7 +717,8 @@ START_TEST(test_conv_errors)
         {xi, {3, 3}, {0}, "inputs must be float32 or float64, got int32"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        ck_assert_ptr_null(tg_layers_conv2d(g, cases[k].x, 2, cases[k].k, &cases[k].o));
+        tg_layers_conv2d_opts o = conv_opts(&cases[k].o);
+        ck_assert_ptr_null(tg_layers_conv2d(g, cases[k].x, 2, cases[k].k, &o));
         ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
         ck_assert_str_contains(tg_graph_message(g), cases[k].msg);
         tg_graph_clear_status(g);
@@ -701,7 +732,8 @@ START_TEST(test_conv_errors)
     ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 0);
     /* the op's own check: a VALID window larger than the input */
-    ck_assert_ptr_null(tg_layers_conv2d(g, x, 2, TG_KERNEL(6, 6), &(tg_layers_conv2d_opts){.padding = TG_PADDING_VALID}));
+    TG_OPTS(tg_layers_conv2d_opts, valid, .padding = TG_PADDING_VALID);
+    ck_assert_ptr_null(tg_layers_conv2d(g, x, 2, TG_KERNEL(6, 6), &valid));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_graph_message(g), "Conv/Conv2D");
     tg_graph_free(g);
@@ -855,14 +887,16 @@ START_TEST(test_dropout)
     for (int i = 0; i < 64; i++) v[i] = (float)(i + 1);
     tg_tensor *x = c32(g, TG_SHAPE(8, 8), v);
     /* not training: the identity, as an Identity op in the layer's scope */
-    tg_tensor *off = tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.is_training = TG_FALSE});
+    TG_OPTS(tg_layers_dropout_opts, not_training, .is_training = false);
+    tg_tensor *off = tg_layers_dropout(g, x, &not_training);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(off), "Dropout/Identity:0");
     tg_array *r = init_fetch(g, off, NULL, 0, NULL, 0);
     for (int i = 0; i < 64; i++) ck_assert_float_eq(tg_array_get(r, i), v[i]);
     tg_array_free(r);
     /* training (the default): kept values scaled by 1 / keep_prob, others 0 */
-    tg_tensor *on = tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.has_seed = true, .seed = 3});
+    TG_OPTS(tg_layers_dropout_opts, seeded, .seed = 3);
+    tg_tensor *on = tg_layers_dropout(g, x, &seeded);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_tensor_shape(on), TG_SHAPE(8, 8));
     ck_assert_int_eq(strncmp(tg_tensor_name(on), "Dropout_1/dropout/", 18), 0);
@@ -876,7 +910,8 @@ START_TEST(test_dropout)
     ck_assert(kept > 8 && kept < 56);
     tg_array_free(r);
     /* keep_prob 1 keeps everything */
-    tg_tensor *all = tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.keep_prob = TG_F(1), .scope = "keep"});
+    TG_OPTS(tg_layers_dropout_opts, keep, .keep_prob = 1, .scope = "keep");
+    tg_tensor *all = tg_layers_dropout(g, x, &keep);
     ck_assert_int_eq(strncmp(tg_tensor_name(all), "keep/dropout/", 13), 0);
     r = init_fetch(g, all, NULL, 0, NULL, 0);
     for (int i = 0; i < 64; i++) ck_assert_float_eq_tol(tg_array_get(r, i), v[i], 1e-5);
@@ -884,9 +919,9 @@ START_TEST(test_dropout)
     /* is_training as a tensor: decided at run time */
     tg_tensor *training = tg_placeholder(g, TG_BOOL, TG_SCALAR, "training");
     const char *outs[] = {"drop_outs"};
-    tg_tensor *dyn = tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.is_training_t = training, .keep_prob = TG_F(0.25),
-                                                                       .outputs_collections = outs,
-                                                                       .n_outputs_collections = 1});
+    TG_OPTS(tg_layers_dropout_opts, dyno, .is_training_t = training, .keep_prob = 0.25, .outputs_collections = outs,
+            .n_outputs_collections = 1);
+    tg_tensor *dyn = tg_layers_dropout(g, x, &dyno);
     ck_assert_tg_ok(g);
     ck_assert_ptr_eq(tensor_at(g, "drop_outs", 0), dyn);
     tg_array *f = tg_array_scalar_bool(false), *t = tg_array_scalar_bool(true);
@@ -903,14 +938,17 @@ START_TEST(test_dropout)
     tg_array_free(t);
     /* errors: keep_prob 0 when training (fine when not), a float is_training */
     int n_ops = tg_graph_num_ops(g);
-    ck_assert_ptr_null(tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.keep_prob = TG_F(0)}));
+    TG_OPTS(tg_layers_dropout_opts, keep0, .keep_prob = 0);
+    ck_assert_ptr_null(tg_layers_dropout(g, x, &keep0));
     ck_assert_str_contains(tg_graph_message(g), "rate must be a scalar tensor or a float in the range [0, 1), got 1");
     tg_graph_clear_status(g);
-    ck_assert_ptr_null(tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.is_training_t = x}));
+    TG_OPTS(tg_layers_dropout_opts, float_training, .is_training_t = x);
+    ck_assert_ptr_null(tg_layers_dropout(g, x, &float_training));
     ck_assert_str_contains(tg_graph_message(g), "is_training must be a bool scalar");
     tg_graph_clear_status(g);
     ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
-    ck_assert_ptr_nonnull(tg_layers_dropout(g, x, &(tg_layers_dropout_opts){.keep_prob = TG_F(0), .is_training = TG_FALSE}));
+    TG_OPTS(tg_layers_dropout_opts, keep0_off, .keep_prob = 0, .is_training = false);
+    ck_assert_ptr_nonnull(tg_layers_dropout(g, x, &keep0_off));
     ck_assert_tg_ok(g);
     tg_graph_free(g);
 }
@@ -929,8 +967,10 @@ START_TEST(test_small_cnn)
     h = tg_layers_flatten(g, h, NULL);
     ck_assert_shape_eq(tg_tensor_shape(h), TG_SHAPE(-1, 32));
     h = tg_layers_fully_connected(g, h, 16, NULL);
-    h = tg_layers_dropout(g, h, &(tg_layers_dropout_opts){.is_training = TG_FALSE});
-    tg_tensor *logits = tg_layers_fully_connected(g, h, 10, &(tg_layers_fc_opts){.activation_fn = tg_linear});
+    TG_OPTS(tg_layers_dropout_opts, not_training, .is_training = false);
+    h = tg_layers_dropout(g, h, &not_training);
+    TG_OPTS(tg_layers_fc_opts, lin, .activation_fn = tg_linear);
+    tg_tensor *logits = tg_layers_fully_connected(g, h, 10, &lin);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_tensor_shape(logits), TG_SHAPE(-1, 10));
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_MODEL_VARIABLES), 8);

@@ -33,17 +33,18 @@ START_TEST(test_softmax_cross_entropy)
     tg_free(losses);
     /* weights (1, 0, 2): SUM_BY_NONZERO_WEIGHTS divides by the 2 non-zero */
     tg_tensor *w = c32(g, TG_SHAPE(3), (float[]){1, 0, 2});
-    tg_tensor *lw = tg_losses_softmax_cross_entropy(g, onehot, logits, &(tg_loss_opts){.weights = w});
+    TG_OPTS(tg_loss_opts, lo, .weights = w);
+    tg_tensor *lw = tg_losses_softmax_cross_entropy(g, onehot, logits, &lo);
     ck_assert_close(fetch1(g, lw), (xent(0) + 2 * xent(2)) / 2, 1e-5);
-    tg_tensor *ls = tg_losses_softmax_cross_entropy(g, onehot, logits,
-                                                    &(tg_loss_opts){.weights = w, .reduction = TG_REDUCTION_SUM});
+    TG_OPTS(tg_loss_opts, lo2, .weights = w, .reduction = TG_REDUCTION_SUM);
+    tg_tensor *ls = tg_losses_softmax_cross_entropy(g, onehot, logits, &lo2);
     ck_assert_close(fetch1(g, ls), xent(0) + 2 * xent(2), 1e-5);
-    tg_tensor *lm = tg_losses_softmax_cross_entropy(g, onehot, logits,
-                                                    &(tg_loss_opts){.weights = w, .reduction = TG_REDUCTION_MEAN});
+    TG_OPTS(tg_loss_opts, lo3, .weights = w, .reduction = TG_REDUCTION_MEAN);
+    tg_tensor *lm = tg_losses_softmax_cross_entropy(g, onehot, logits, &lo3);
     ck_assert_close(fetch1(g, lm), (xent(0) + 2 * xent(2)) / 3, 1e-5);
     /* label smoothing 0.3 over 3 classes: labels 0.7 * onehot + 0.1 */
-    tg_tensor *sm = tg_losses_softmax_cross_entropy(g, onehot, logits,
-                                                    &(tg_loss_opts){.label_smoothing = 0.3, .loss_collection = TG_NO_COLLECTION});
+    TG_OPTS(tg_loss_opts, lo4, .label_smoothing = 0.3, .loss_collection = NULL);
+    tg_tensor *sm = tg_losses_softmax_cross_entropy(g, onehot, logits, &lo4);
     double want = 0;
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 3; c++) want += ((r == c) * 0.7 + 0.1) * xent(c) / 3;
@@ -63,11 +64,13 @@ START_TEST(test_sparse_and_mse)
     ck_assert_close(fetch1(g, l), (xent(2) + xent(0)) / 2, 1e-5);
     /* weights [2, 1] against labels [2]: squeezed as TF does, not broadcast */
     tg_tensor *w21 = c32(g, TG_SHAPE(2, 1), (float[]){0, 2});
-    tg_tensor *lw = tg_losses_sparse_softmax_cross_entropy(g, labels, logits, &(tg_loss_opts){.weights = w21});
+    TG_OPTS(tg_loss_opts, lo, .weights = w21);
+    tg_tensor *lw = tg_losses_sparse_softmax_cross_entropy(g, labels, logits, &lo);
     ck_assert_close(fetch1(g, lw), 2 * xent(0) / 1, 1e-5);
     /* weights that cannot broadcast to the losses are an error, as TF */
     tg_tensor *w3 = c32(g, TG_SHAPE(3), (float[]){1, 1, 1});
-    ck_assert_ptr_null(tg_losses_sparse_softmax_cross_entropy(g, labels, logits, &(tg_loss_opts){.weights = w3}));
+    TG_OPTS(tg_loss_opts, lo2, .weights = w3);
+    ck_assert_ptr_null(tg_losses_sparse_softmax_cross_entropy(g, labels, logits, &lo2));
     ck_assert_str_contains(tg_graph_message(g), "weights can not be broadcast to values. Mismatch at dim 0.");
     tg_graph_clear_status(g);
     tg_tensor *p = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2, 2), (double[]){1, 2, 3, 4}, NULL);
@@ -75,10 +78,12 @@ START_TEST(test_sparse_and_mse)
     tg_tensor *mse = tg_losses_mean_squared_error(g, y, p, NULL);
     ck_assert_int_eq(tg_tensor_dtype(mse), TG_FLOAT32); /* TF computes it in float32 */
     ck_assert_close(fetch1(g, mse), (0 + 4 + 9 + 0) / 4.0, 1e-6);
-    tg_tensor *none = tg_losses_mean_squared_error(g, y, p, &(tg_loss_opts){.reduction = TG_REDUCTION_NONE});
+    TG_OPTS(tg_loss_opts, lo3, .reduction = TG_REDUCTION_NONE);
+    tg_tensor *none = tg_losses_mean_squared_error(g, y, p, &lo3);
     ck_assert_int_eq(tg_tensor_shape(none).rank, 2);
     tg_tensor *wbad = c32(g, TG_SHAPE(2), (float[]){1, 1});
-    ck_assert_ptr_null(tg_losses_mean_squared_error(g, y, p, &(tg_loss_opts){.weights = wbad}));
+    TG_OPTS(tg_loss_opts, lo4, .weights = wbad);
+    ck_assert_ptr_null(tg_losses_mean_squared_error(g, y, p, &lo4));
     ck_assert_str_contains(tg_graph_message(g), "values.rank=2. weights.rank=1.");
     tg_graph_clear_status(g);
     ck_assert_ptr_null(tg_losses_mean_squared_error(g, p, c32(g, TG_SHAPE(3), (float[]){1, 2, 3}), NULL));
@@ -91,7 +96,7 @@ END_TEST
 START_TEST(test_regularizers)
 {
     tg_graph *g = tg_graph_new();
-    tg_get_variable_opts o = {.initializer = tg_ones_initializer(), .regularizer = tg_layers_l2_regularizer(0.5)};
+    TG_OPTS(tg_get_variable_opts, o, .initializer = tg_ones_initializer(), .regularizer = tg_layers_l2_regularizer(0.5));
     tg_get_variable(g, "a", TG_FLOAT32, TG_SHAPE(2, 2), &o);
     o.regularizer = tg_layers_l1_regularizer(0.25);
     tg_get_variable(g, "b", TG_FLOAT32, TG_SHAPE(2, 2), &o);
@@ -127,8 +132,8 @@ START_TEST(test_total_loss)
     ck_assert_str_contains(tg_graph_message(g), "No losses to add");
     tg_graph_clear_status(g);
     ck_assert_close(fetch1(g, tg_losses_get_regularization_loss(g, NULL, NULL)), 0.0, 0);
-    tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2),
-                    &(tg_get_variable_opts){.initializer = tg_constant_initializer(2), .regularizer = tg_layers_l2_regularizer(1)});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(2), .regularizer = tg_layers_l2_regularizer(1));
+    tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), &vo);
     tg_tensor *p = c32(g, TG_SHAPE(2), (float[]){1, 3});
     tg_losses_mean_squared_error(g, c32(g, TG_SHAPE(2), (float[]){0, 0}), p, NULL);
     tg_tensor *t = tg_losses_get_total_loss(g, true, NULL);

@@ -11,8 +11,8 @@
 /* A float32 variable (get_variable, zeros) and the op setting it to `data`. */
 static tg_variable *fvar(tg_graph *g, const char *name, tg_shape shape, const float *data, tg_op **set)
 {
-    tg_variable *v = tg_get_variable(g, name, TG_FLOAT32, shape,
-                                     &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
+    tg_variable *v = tg_get_variable(g, name, TG_FLOAT32, shape, &vo);
     *set = tg_tensor_op(tg_assign(g, tg_variable_ref(v), tg_constant_data(g, TG_FLOAT32, shape, data, NULL), NULL));
     return v;
 }
@@ -164,8 +164,8 @@ END_TEST
 START_TEST(test_amv_decay_tensor)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT64, TG_SCALAR,
-                                     &(tg_get_variable_opts){.initializer = tg_constant_initializer(4)});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(4));
+    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT64, TG_SCALAR, &vo);
     tg_tensor *decay = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "decay");
     tg_tensor *x = tg_constant_scalar(g, TG_FLOAT64, 1, "x");
     tg_tensor *up = tg_train_assign_moving_average_t(g, v, x, decay, false, NULL);
@@ -199,8 +199,8 @@ START_TEST(test_amv_zero_debias)
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2), "x"), *up = NULL, *up2 = NULL;
     TG_WITH_VARIABLE_SCOPE(g, "outer", NULL)
     {
-        v = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(2),
-                            &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
+        v = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(2), &vo);
         up = tg_train_assign_moving_average(g, v, x, 0.9, true, NULL);
         up2 = tg_train_assign_moving_average(g, v, x, 0.5, true, NULL);
     }
@@ -371,16 +371,16 @@ START_TEST(test_amv_opts_defaults)
     check_op(g, "AssignMovingAvg/truediv", "RealDiv");
     ck_assert_int_eq(count_ops(g, "Select"), 0); /* no condition: nothing selected */
     /* zero_debias FALSE and a name: the plain update, no new variable */
-    tg_tensor *plain = tg_train_assign_moving_average_opts(
-        g, v, x, 0.5, &(tg_assign_moving_average_opts){.name = "plain", .zero_debias = TG_FALSE});
+    TG_OPTS(tg_assign_moving_average_opts, amo, .name = "plain", .zero_debias = false);
+    tg_tensor *plain = tg_train_assign_moving_average_opts(g, v, x, 0.5, &amo);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_op_name(tg_tensor_op(plain)), "plain");
     ck_assert_str_eq(tg_op_type(tg_tensor_op(plain)), "AssignSub");
     ck_assert_int_eq(collection_size(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 3);
     /* decay_t wins over the number */
     tg_tensor *decay = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "decay");
-    tg_tensor *up_t = tg_train_assign_moving_average_opts(
-        g, v, x, 0.999, &(tg_assign_moving_average_opts){.decay_t = decay, .zero_debias = TG_FALSE});
+    TG_OPTS(tg_assign_moving_average_opts, amo2, .decay_t = decay, .zero_debias = false);
+    tg_tensor *up_t = tg_train_assign_moving_average_opts(g, v, x, 0.999, &amo2);
     ck_assert_tg_ok(g);
     check_op(g, "AssignMovingAvg_1/sub", "Sub"); /* 1.0 - decay_t */
     ck_assert_ptr_null(tg_graph_op(g, "AssignMovingAvg_1/decay"));
@@ -419,9 +419,8 @@ START_TEST(test_amv_condition)
         tg_variable *v = fvar(g, "v", TG_SHAPE(2), (float[]){1, 2}, &set);
         tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2), "x");
         tg_tensor *cond = tg_placeholder(g, TG_BOOL, TG_SCALAR, "cond");
-        tg_tensor *up = tg_train_assign_moving_average_opts(
-            g, v, x, 0.8,
-            &(tg_assign_moving_average_opts){.zero_debias = debias ? TG_TRUE : TG_FALSE, .condition = cond});
+        TG_OPTS(tg_assign_moving_average_opts, amo, .zero_debias = debias, .condition = cond);
+        tg_tensor *up = tg_train_assign_moving_average_opts(g, v, x, 0.8, &amo);
         ck_assert_tg_ok(g);
         ck_assert_str_eq(tg_op_name(tg_tensor_op(up)), "AssignMovingAvg");
         ck_assert_str_eq(tg_op_type(tg_tensor_op(up)), debias ? "Assign" : "AssignSub");
@@ -486,10 +485,10 @@ START_TEST(test_amv_debias_collections)
     TG_WITH_VARIABLE_SCOPE(g, "bn", NULL)
     {
         tg_variable *m = tg_get_variable(g, "m", TG_FLOAT32, TG_SHAPE(2), NULL);
-        tg_train_assign_moving_average_opts(
-            g, m, x, 0.9, &(tg_assign_moving_average_opts){.debias_collections = global_model, .n_debias_collections = 2});
-        tg_train_assign_moving_average_opts(
-            g, m, x, 0.9, &(tg_assign_moving_average_opts){.debias_collections = mine, .n_debias_collections = 1});
+        TG_OPTS(tg_assign_moving_average_opts, amo, .debias_collections = global_model, .n_debias_collections = 2);
+        tg_train_assign_moving_average_opts(g, m, x, 0.9, &amo);
+        TG_OPTS(tg_assign_moving_average_opts, amo2, .debias_collections = mine, .n_debias_collections = 1);
+        tg_train_assign_moving_average_opts(g, m, x, 0.9, &amo2);
     }
     ck_assert_tg_ok(g);
     tg_variable *biased = tg_graph_variable(g, "bn/bn/m/biased"), *step = tg_graph_variable(g, "bn/bn/m/local_step");
@@ -533,25 +532,33 @@ START_TEST(test_amv_opts_errors)
     ck_assert_ptr_null(tg_train_assign_moving_average_opts(g, w, NULL, 0.9, NULL));
     ck_assert_ptr_null(tg_train_assign_moving_average_opts(NULL, w, x, 0.9, NULL));
     ck_assert_tg_ok(g);
+    TG_OPTS(tg_assign_moving_average_opts, o_icond, .condition = icond);
+    TG_OPTS(tg_assign_moving_average_opts, o_vcond, .condition = vcond);
+    TG_OPTS(tg_assign_moving_average_opts, o_ocond, .condition = ocond);
+    TG_OPTS(tg_assign_moving_average_opts, o_neg, .n_debias_collections = -1);
+    TG_OPTS(tg_assign_moving_average_opts, o_nolist, .n_debias_collections = 1);
+    TG_OPTS(tg_assign_moving_average_opts, o_nullkey, .debias_collections = null_key, .n_debias_collections = 2);
+    TG_OPTS(tg_assign_moving_average_opts, o_vec, .decay_t = vec);
+    TG_OPTS(tg_assign_moving_average_opts, o_c, .condition = tg_placeholder(g, TG_BOOL, TG_SCALAR, "c"));
     struct {
         tg_tensor *value;
-        tg_assign_moving_average_opts o;
+        const tg_assign_moving_average_opts *o;
         const char *msg;
     } cases[] = {
-        {x, {.condition = icond}, "condition must be a bool scalar, got 'icond:0' of dtype int32"},
-        {x, {.condition = vcond}, "condition must be a bool scalar"},
-        {x, {.condition = ocond}, "condition 'ocond:0' is from another graph"},
-        {x, {.n_debias_collections = -1}, "bad debias_collections list"},
-        {x, {.n_debias_collections = 1}, "bad debias_collections list"},
-        {x, {.debias_collections = null_key, .n_debias_collections = 2}, "collection 1 of 2 is NULL"},
-        {x, {.zero_debias = (tg_tristate)7}, "invalid zero_debias"},
-        {x, {.decay_t = vec}, "decay must be a float scalar"},
-        {x64, {.condition = tg_placeholder(g, TG_BOOL, TG_SCALAR, "c")},
-         "Tensor conversion requested dtype float32 for Tensor with dtype float64: 'x64:0'"},
+        {x, &o_icond, "condition must be a bool scalar, got 'icond:0' of dtype int32"},
+        {x, &o_vcond, "condition must be a bool scalar"},
+        {x, &o_ocond, "condition 'ocond:0' is from another graph"},
+        {x, &o_neg, "bad debias_collections list"},
+        {x, &o_nolist, "bad debias_collections list"},
+        {x, &o_nullkey, "collection 1 of 2 is NULL"},
+        /* options not started from the INIT macro are refused */
+        {x, &(tg_assign_moving_average_opts){.zero_debias = true}, "TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT"},
+        {x, &o_vec, "decay must be a float scalar"},
+        {x64, &o_c, "Tensor conversion requested dtype float32 for Tensor with dtype float64: 'x64:0'"},
     };
     n_ops = tg_graph_num_ops(g);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ck_assert_ptr_null(tg_train_assign_moving_average_opts(g, w, cases[i].value, 0.9, &cases[i].o));
+        ck_assert_ptr_null(tg_train_assign_moving_average_opts(g, w, cases[i].value, 0.9, cases[i].o));
         ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
         ck_assert_str_contains(tg_graph_message(g), cases[i].msg);
         tg_graph_clear_status(g);
@@ -709,10 +716,10 @@ END_TEST
 START_TEST(test_ema_initial_values)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *c = tg_get_variable(g, "c", TG_FLOAT32, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.initializer = tg_constant_initializer(3)});
-    tg_variable *r = tg_get_variable(g, "r", TG_FLOAT64, TG_SHAPE(3),
-                                     &(tg_get_variable_opts){.initializer = tg_random_uniform_initializer(-1, 1)});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(3));
+    tg_variable *c = tg_get_variable(g, "c", TG_FLOAT32, TG_SHAPE(2), &vo);
+    TG_OPTS(tg_get_variable_opts, vo2, .initializer = tg_random_uniform_initializer(-1, 1));
+    tg_variable *r = tg_get_variable(g, "r", TG_FLOAT64, TG_SHAPE(3), &vo2);
     tg_ema *ema = tg_train_ema_new(g, 0.5, NULL);
     tg_op *apply = tg_ema_apply(ema, (tg_variable *[]){c, r}, 2);
     ck_assert_tg_ok(g);
@@ -787,8 +794,8 @@ END_TEST
 START_TEST(test_ema_decay_tensor)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT64, TG_SCALAR,
-                                     &(tg_get_variable_opts){.initializer = tg_constant_initializer(3)});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(3));
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT64, TG_SCALAR, &vo);
     tg_tensor *decay = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "decay");
     tg_ema *ema = tg_train_ema_new(g, 0, &(tg_ema_opts){.decay_t = decay});
     tg_op *apply = tg_ema_apply(ema, &w, 1);

@@ -138,7 +138,7 @@ START_TEST(test_activation_values)
     expect(g, tg_nn_relu(g, x, NULL), (double[]){0, 0, 1, 7}, 4, 0);
     expect(g, tg_nn_relu6(g, x, NULL), (double[]){0, 0, 1, 6}, 4, 0);
     expect(g, tg_nn_elu(g, x, NULL), (double[]){exp(-2) - 1, exp(-0.5) - 1, 1, 7}, 4, 1e-15);
-    expect(g, tg_nn_leaky_relu(g, x, (tg_optf){0}, NULL), (double[]){-0.4, -0.1, 1, 7}, 4, 1e-15);
+    expect(g, tg_nn_leaky_relu(g, x, TG_LEAKY_RELU_ALPHA, NULL), (double[]){-0.4, -0.1, 1, 7}, 4, 1e-15);
     expect(g, tg_sigmoid(g, x, NULL), (double[]){1 / (1 + exp(2)), 1 / (1 + exp(0.5)), 1 / (1 + exp(-1)), 1 / (1 + exp(-7))}, 4, 1e-15);
     expect(g, tg_nn_softplus(g, x, NULL), (double[]){log1p(exp(-2)), log1p(exp(-0.5)), log1p(exp(1)), log1p(exp(7))}, 4, 1e-14);
     /* softmax of [1000, 1000, 1000 + log 2] is [1/4, 1/4, 1/2]: no overflow */
@@ -222,10 +222,14 @@ START_TEST(test_dropout)
     tg_graph_set_random_seed(g, 1);
     tg_tensor *x = tg_ones_like(g, tg_placeholder(g, TG_FLOAT64, TG_SHAPE(-1, 100), "x"), NULL);
     tg_tensor *flag = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "training");
-    tg_tensor *d = tg_nn_dropout(g, x, &(tg_dropout_opts){.rate = TG_F(0.25)});
-    tg_tensor *dt = tg_nn_dropout(g, x, &(tg_dropout_opts){.rate = TG_F(0.25), .training_t = flag});
-    ck_assert_ptr_eq(tg_nn_dropout(g, x, &(tg_dropout_opts){.training = TG_FALSE}), x);
-    ck_assert_ptr_null(tg_nn_dropout(g, x, &(tg_dropout_opts){.rate = TG_F(1.0)}));
+    TG_OPTS(tg_dropout_opts, q, .rate = 0.25);
+    tg_tensor *d = tg_nn_dropout(g, x, &q);
+    TG_OPTS(tg_dropout_opts, qt, .rate = 0.25, .training_t = flag);
+    tg_tensor *dt = tg_nn_dropout(g, x, &qt);
+    TG_OPTS(tg_dropout_opts, off, .training = false);
+    ck_assert_ptr_eq(tg_nn_dropout(g, x, &off), x);
+    TG_OPTS(tg_dropout_opts, all, .rate = 1.0);
+    ck_assert_ptr_null(tg_nn_dropout(g, x, &all));
     ck_assert_str_contains(tg_graph_message(g), "range [0, 1)");
     tg_graph_clear_status(g);
     tg_session *s = tg_session_new(g);

@@ -9,8 +9,8 @@
 /* A float32 variable holding `data` once its setter op has run. */
 static tg_variable *fvar(tg_graph *g, const char *name, tg_shape shape, const float *data, tg_op **set)
 {
-    tg_variable *v = tg_get_variable(g, name, TG_FLOAT32, shape,
-                                     &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
+    tg_variable *v = tg_get_variable(g, name, TG_FLOAT32, shape, &vo);
     *set = tg_tensor_op(tg_assign(g, tg_variable_ref(v), tg_constant_data(g, TG_FLOAT32, shape, data, NULL), NULL));
     return v;
 }
@@ -327,8 +327,8 @@ END_TEST
 
 static tg_optimizer *make_rmsprop(tg_graph *g, void *centered)
 {
-    return tg_train_rmsprop_optimizer_new(
-        g, 0.01, &(tg_train_rmsprop_opts){.momentum = 0.5, .epsilon = TG_F(1e-3), .centered = centered != NULL});
+    TG_OPTS(tg_train_rmsprop_opts, rmo, .momentum = 0.5, .epsilon = 1e-3, .centered = centered != NULL);
+    return tg_train_rmsprop_optimizer_new(g, 0.01, &rmo);
 }
 
 START_TEST(test_rmsprop_steps)
@@ -411,8 +411,8 @@ START_TEST(test_adagrad_steps)
     fed_free(&f);
     /* a custom initial value, and TF's check that it is positive */
     tg_graph *g = tg_graph_new();
-    tg_optimizer *o = tg_train_adagrad_optimizer_new(
-        g, 0.1, &(tg_train_adagrad_opts){.initial_accumulator_value = TG_F(0)});
+    TG_OPTS(tg_train_adagrad_opts, ago, .initial_accumulator_value = 0);
+    tg_optimizer *o = tg_train_adagrad_optimizer_new(g, 0.1, &ago);
     ck_assert_ptr_null(o);
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_graph_message(g), "initial_accumulator_value must be positive: 0");
@@ -424,8 +424,8 @@ END_TEST
 START_TEST(test_float64_variable)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT64, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.initializer = tg_constant_initializer(1)});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(1));
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT64, TG_SHAPE(2), &vo);
     tg_tensor *x = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), (double[]){3, -4}, NULL);
     tg_tensor *loss = tg_reduce_sum(g, tg_multiply(g, x, tg_variable_value(w), NULL), NULL);
     tg_optimizer *opt = tg_train_adam_optimizer_new(g, 0.1, NULL);
@@ -461,7 +461,8 @@ START_TEST(test_names_and_slot_reuse)
     tg_graph *g = tg_graph_new();
     tg_variable *w = NULL;
     TG_WITH_VARIABLE_SCOPE(g, "net", NULL) {
-        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), &(tg_get_variable_opts){.initializer = tg_ones_initializer()});
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_ones_initializer());
+        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), &vo);
     }
     tg_tensor *loss = tg_reduce_sum(g, tg_square(g, tg_variable_value(w), NULL), NULL);
     tg_optimizer *mo = tg_train_momentum_optimizer_new(g, 0.1, 0.9, NULL);
@@ -503,7 +504,8 @@ START_TEST(test_names_and_slot_reuse)
     /* a custom optimizer name names the slots too */
     tg_optimizer *named = tg_train_gradient_descent_optimizer_new(g, 0.1, &(tg_train_gradient_descent_opts){.name = "sgd"});
     ck_assert_str_eq(tg_op_name(tg_optimizer_minimize(named, loss, NULL)), "sgd");
-    tg_optimizer *ag = tg_train_adagrad_optimizer_new(g, 0.1, &(tg_train_adagrad_opts){.name = "ada"});
+    TG_OPTS(tg_train_adagrad_opts, ago, .name = "ada");
+    tg_optimizer *ag = tg_train_adagrad_optimizer_new(g, 0.1, &ago);
     tg_optimizer_minimize(ag, loss, NULL);
     check_slot(g, tg_optimizer_get_slot(ag, w, "accumulator"), "net/w/ada");
     ck_assert_tg_ok(g);
@@ -536,7 +538,8 @@ static tg_optimizer *lr_adam(tg_graph *g) { return tg_train_adam_optimizer_new(g
 static tg_optimizer *lr_rmsprop(tg_graph *g) { return tg_train_rmsprop_optimizer_new(g, 0.01, NULL); }
 static tg_optimizer *lr_rmsprop_c(tg_graph *g)
 {
-    return tg_train_rmsprop_optimizer_new(g, 0.01, &(tg_train_rmsprop_opts){.momentum = 0.5, .centered = true});
+    TG_OPTS(tg_train_rmsprop_opts, rmo, .momentum = 0.5, .centered = true);
+    return tg_train_rmsprop_optimizer_new(g, 0.01, &rmo);
 }
 static tg_optimizer *lr_adagrad(tg_graph *g) { return tg_train_adagrad_optimizer_new(g, 0.5, NULL); }
 
@@ -554,7 +557,7 @@ START_TEST(test_linear_regression_converges)
     }
     tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(16), xs, "x");
     tg_tensor *y = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(16), ys, "y");
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &zeros);
     tg_variable *b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR, &zeros);
     tg_tensor *pred = tg_add(g, tg_multiply(g, tg_variable_value(w), x, NULL), tg_variable_value(b), NULL);
@@ -583,7 +586,7 @@ START_TEST(test_mlp_learns_xor)
     tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(4, 2), (float[]){0, 0, 0, 1, 1, 0, 1, 1}, "x");
     tg_tensor *y = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(4, 1), (float[]){0, 1, 1, 0}, "y");
     tg_tensor *h = NULL, *out = NULL;
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     TG_WITH_VARIABLE_SCOPE(g, "hidden", NULL) {
         tg_variable *w1 = tg_get_variable(g, "weights", TG_FLOAT32, TG_SHAPE(2, 8), NULL);
         tg_variable *b1 = tg_get_variable(g, "biases", TG_FLOAT32, TG_SHAPE(8), &zeros);
@@ -641,7 +644,8 @@ START_TEST(test_learning_rate_tensor)
     tg_optimizer_free(opt);
     /* a non-scalar or integer learning rate is refused */
     tg_tensor *bad = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(2), (float[]){1, 2}, "bad");
-    ck_assert_ptr_null(tg_train_adam_optimizer_new(g, 0, &(tg_train_adam_opts){.learning_rate_t = bad}));
+    TG_OPTS(tg_train_adam_opts, ao, .learning_rate_t = bad);
+    ck_assert_ptr_null(tg_train_adam_optimizer_new(g, 0, &ao));
     ck_assert_str_contains(tg_graph_message(g), "learning_rate must be a float scalar");
     tg_graph_clear_status(g);
     tg_tensor *ibad = tg_constant_scalar(g, TG_INT32, 1, "ibad");
@@ -897,7 +901,8 @@ START_TEST(test_errors)
     ck_assert_str_eq(tg_graph_message(g), "Invalid type int32 for il:0, expected: [float32, float64].");
     tg_graph_clear_status(g);
     /* an empty optimizer name */
-    ck_assert_ptr_null(tg_train_adam_optimizer_new(g, 0.1, &(tg_train_adam_opts){.name = ""}));
+    TG_OPTS(tg_train_adam_opts, ao, .name = "");
+    ck_assert_ptr_null(tg_train_adam_optimizer_new(g, 0.1, &ao));
     ck_assert_str_eq(tg_graph_message(g), "Must specify the optimizer name");
     tg_graph_clear_status(g);
     /* a variable of another graph */
@@ -939,9 +944,8 @@ static tg_tensor *halve(tg_graph *g, tg_tensor *value, const void *params)
 START_TEST(test_constraint_after_update)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.initializer = tg_constant_initializer(1),
-                                                             .constraint = {.fn = halve}});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(1), .constraint = {.fn = halve});
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), &vo);
     tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(2), (float[]){2, -2}, "x");
     tg_tensor *loss = tg_reduce_sum(g, tg_multiply(g, x, tg_variable_value(w), NULL), NULL);
     tg_optimizer *opt = tg_train_gradient_descent_optimizer_new(g, 0.25, NULL);
@@ -968,10 +972,11 @@ END_TEST
 START_TEST(test_minimize_in_control_dependencies)
 {
     tg_graph *g = tg_graph_new();
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer(), .trainable = TG_FALSE};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer(), .trainable = false);
     tg_variable *counter = tg_get_variable(g, "counter", TG_FLOAT32, TG_SCALAR, &zeros);
     tg_variable *lr = tg_get_variable(g, "lr", TG_FLOAT32, TG_SCALAR, &zeros);
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.initializer = tg_ones_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_ones_initializer());
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
     tg_tensor *loss = tg_multiply(g, tg_variable_value(w), tg_constant_scalar(g, TG_FLOAT32, 3, NULL), "loss");
     tg_op *deps[2];
     deps[0] = tg_tensor_op(tg_assign_add(g, tg_variable_ref(counter), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "bump"));

@@ -33,7 +33,8 @@ static net build(void)
                                                    pred, NULL);
     n.step = tg_train_get_or_create_global_step(g);
     tg_tensor *lr = tg_train_exponential_decay(g, 0.1, tg_variable_value(n.step), 2, 0.5, false, NULL);
-    n.opt = tg_train_adam_optimizer_new(g, 0, &(tg_train_adam_opts){.learning_rate_t = lr});
+    TG_OPTS(tg_train_adam_opts, ao, .learning_rate_t = lr);
+    n.opt = tg_train_adam_optimizer_new(g, 0, &ao);
     n.train = tg_optimizer_minimize(n.opt, loss, &(tg_minimize_opts){.global_step = n.step});
     n.init = tg_global_variables_initializer(g);
     n.saver = tg_train_saver_new(g, NULL, 0, NULL);

@@ -182,7 +182,7 @@ static model build(variant k)
 {
     model m = {.g = tg_graph_new(), .n = NV};
     ck_assert_ptr_nonnull(m.g);
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     TG_WITH_VARIABLE_SCOPE(m.g, "layer", NULL) {
         m.v[V_W] = tg_get_variable(m.g, "w", dtype_of(V_W, k), shape_of(V_W, k), &zeros);
         m.v[V_B] = tg_get_variable(m.g, "b", dtype_of(V_B, k), shape_of(V_B, k), &zeros);
@@ -383,7 +383,7 @@ START_TEST(test_round_trip_fresh_graph)
     /* variables are matched by name, not by order: a graph that creates
      * them in another order */
     tg_graph *g3 = tg_graph_new();
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     tg_variable *mask = tg_get_variable(g3, "mask", TG_BOOL, TG_SHAPE(4), &zeros);
     tg_variable *step = tg_get_variable(g3, "step", TG_INT64, TG_SCALAR, &zeros);
     tg_variable *w = NULL;
@@ -913,7 +913,8 @@ START_TEST(test_unheld_name_twice)
     char *dir = tgf_make_tmpdir("tg_saver"), *path = tgf_path_join(dir, "dup.ckpt");
     write_all(path, b, n);
     tg_graph *g = tg_graph_new();
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
     tg_saver *sv = tg_train_saver_new(g, &w, 1, NULL);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);

@@ -12,7 +12,7 @@
 /* A float counter variable (0) and inc = assign_add(counter, one). */
 static tg_variable *make_counter(tg_graph *g, const char *name, tg_tensor **inc)
 {
-    tg_get_variable_opts opts = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, opts, .initializer = tg_zeros_initializer());
     tg_variable *c = tg_get_variable(g, name, TG_FLOAT32, TG_SCALAR, &opts);
     tg_tensor *one = tg_constant_scalar(g, TG_FLOAT32, 1, "one");
     *inc = tg_assign_add(g, tg_variable_ref(c), one, "inc");
@@ -184,8 +184,8 @@ START_TEST(test_failed_run_leaves_state)
     tg_tensor *bad = tg_add(g, p1, p2, "bad");
     tg_tensor *inc_b = NULL;
     tg_variable *b = NULL;
-    b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR,
-                        &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
+    b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR, &vo);
     TG_WITH_CONTROL_DEPENDENCIES(g, ((tg_op *[]){tg_tensor_op(bad)}), 1)
     {
         tg_tensor *one = tg_constant_scalar(g, TG_FLOAT32, 1, NULL);
@@ -247,8 +247,8 @@ END_TEST
 START_TEST(test_output_arrays)
 {
     tg_graph *g = tg_graph_new();
-    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(2, 3),
-                                     &(tg_get_variable_opts){.initializer = tg_ones_initializer()});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_ones_initializer());
+    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(2, 3), &vo);
     tg_tensor *ones = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(2, 3),
                                        (float[]){1, 1, 1, 1, 1, 1}, NULL);
     tg_tensor *inc = tg_assign_add(g, tg_variable_ref(v), ones, NULL);

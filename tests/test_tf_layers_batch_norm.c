@@ -177,12 +177,13 @@ START_TEST(test_names_collections_and_updates)
     tg_graph *g = tg_graph_new();
     tg_tensor *x1 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x1");
     tg_tensor *x2 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x2");
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, NULL);
     ck_assert_str_eq(tg_layer_name(l), "batch_normalization_1");
     int64_t count = 0;
     ck_assert_int_eq(tg_layer_count_params(l, &count), TG_FAILED_PRECONDITION);
     ck_assert_str_contains(tg_layer_message(l), "You tried to call `count_params` on batch_normalization_1");
-    tg_tensor *y1 = tg_layer_call(l, x1, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_tensor *y1 = tg_layer_call(l, x1, &call_tr);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_layer_scope_name(l), "batch_normalization");
     ck_assert_str_eq(op_name(y1), "batch_normalization/batchnorm/add_1");
@@ -223,7 +224,7 @@ START_TEST(test_names_collections_and_updates)
     tg_free(uo);
 
     /* applied to a second input: two more, found per input */
-    tg_layer_call(l, x2, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_layer_call(l, x2, &call_tr);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(tg_layer_updates(l, &ups), 4);
     /* a built layer re-enters its first name scope (TF 1.15's original_name_scope) */
@@ -266,8 +267,10 @@ START_TEST(test_not_trainable_center_scale_off)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 2, 2, 3), "x");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.trainable = TG_FALSE});
-    tg_tensor *y = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, nt, .trainable = false);
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &nt);
+    tg_tensor *y = tg_layer_call(l, x, &call_tr);
     ck_assert_ptr_nonnull(y);
     ck_assert_tg_ok(g);
     /* the variables are all non-trainable; no update is exposed (TF) */
@@ -284,9 +287,9 @@ START_TEST(test_not_trainable_center_scale_off)
 
     /* center/scale off: only the moving statistics; the fused path uses
      * constants in their place */
-    tg_layer *l2 = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.center = TG_FALSE, .scale = TG_FALSE});
-    tg_tensor *y2 = tg_layer_call(l2, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, ncs, .center = false, .scale = false);
+    tg_layer *l2 = tg_tf_layers_batch_normalization_new(g, &ncs);
+    tg_tensor *y2 = tg_layer_call(l2, x, &call_tr);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(tg_layer_weights(l2, NULL), 2);
     ck_assert_str_eq(tg_variable_name(weight(l2, 0)), "batch_normalization_1/moving_mean");
@@ -324,7 +327,7 @@ START_TEST(test_build_errors)
         {{1, 2, 1}, 3, "Duplicate axis: [1, 2, 1]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        tg_tf_layers_batch_norm_opts o = {.n_axis = cases[i].n};
+        TG_OPTS(tg_tf_layers_batch_norm_opts, o, .n_axis = cases[i].n);
         memcpy(o.axis, cases[i].axis, sizeof cases[i].axis);
         tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
         ck_assert_ptr_null(tg_layer_apply(l, x4, NULL));
@@ -342,11 +345,11 @@ START_TEST(test_build_errors)
     ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, xi, NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "floating point");
     /* virtual batch errors */
-    ck_assert_ptr_null(tg_tf_layers_batch_normalization(
-        g, x4, &(tg_tf_layers_batch_norm_opts){.virtual_batch_size = -2}));
+    TG_OPTS(tg_tf_layers_batch_norm_opts, vneg, .virtual_batch_size = -2);
+    ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, x4, &vneg));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "virtual_batch_size must be a positive integer");
-    ck_assert_ptr_null(tg_tf_layers_batch_normalization(
-        g, x4, &(tg_tf_layers_batch_norm_opts){.virtual_batch_size = 2, .axis = {0}, .n_axis = 1}));
+    TG_OPTS(tg_tf_layers_batch_norm_opts, vax0, .virtual_batch_size = 2, .axis = {0}, .n_axis = 1);
+    ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, x4, &vax0));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "the batch dimension must be 0 and thus axis cannot include 0");
     /* the training tensor must be a bool scalar */
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, NULL);
@@ -372,11 +375,12 @@ static void train_and_check(tg_tf_layers_batch_norm_opts o, tg_shape xs, const b
                             int steps) {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, xs, "x");
-    o.momentum = TG_F(0.9);
+    o.momentum = 0.9;
     o.gamma_initializer = tg_constant_initializer(1.5);
     o.beta_initializer = tg_constant_initializer(-0.5);
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
-    tg_tensor *yt = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_tensor *yt = tg_layer_call(l, x, &call_tr);
     tg_tensor *yi = tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), expect_fused ? 2 : 0);
@@ -426,45 +430,51 @@ static void train_and_check(tg_tf_layers_batch_norm_opts o, tg_shape xs, const b
 
 START_TEST(test_values_non_fused_rank2)
 {
-    train_and_check((tg_tf_layers_batch_norm_opts){0}, TG_SHAPE(6, 3), LAST2, false, 3);
+    tg_tf_layers_batch_norm_opts d = TG_TF_LAYERS_BATCH_NORM_OPTS_INIT;
+    train_and_check(d, TG_SHAPE(6, 3), LAST2, false, 3);
 }
 END_TEST
 
 START_TEST(test_values_fused_nhwc_nchw)
 {
     /* n = N*H*W = 8 per channel: the fused moving variance is var * 8/7 */
-    train_and_check((tg_tf_layers_batch_norm_opts){0}, TG_SHAPE(2, 2, 2, 3), NHWC, true, 3);
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1}, TG_SHAPE(2, 3, 2, 2), NCHW, true, 3);
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {-3}, .n_axis = 1, .fused = TG_TRUE}, TG_SHAPE(2, 3, 2, 2),
-                    NCHW, true, 2);
+    tg_tf_layers_batch_norm_opts d = TG_TF_LAYERS_BATCH_NORM_OPTS_INIT;
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1, .axis = {1}, .n_axis = 1);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, am3, .axis = {-3}, .n_axis = 1, .fused = TG_OPT_TRUE);
+    train_and_check(d, TG_SHAPE(2, 2, 2, 3), NHWC, true, 3);
+    train_and_check(a1, TG_SHAPE(2, 3, 2, 2), NCHW, true, 3);
+    train_and_check(am3, TG_SHAPE(2, 3, 2, 2), NCHW, true, 2);
 }
 END_TEST
 
 START_TEST(test_values_non_fused_4d_and_rank3)
 {
-    train_and_check((tg_tf_layers_batch_norm_opts){.fused = TG_FALSE}, TG_SHAPE(2, 2, 2, 3), NHWC, false, 3);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, nf, .fused = TG_OPT_FALSE);
+    train_and_check(nf, TG_SHAPE(2, 2, 2, 3), NHWC, false, 3);
     /* NCHW non-fused: parameters broadcast as [1, C, 1, 1] */
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1, .fused = TG_FALSE}, TG_SHAPE(2, 3, 2, 2),
-                    NCHW, false, 3);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1nf, .axis = {1}, .n_axis = 1, .fused = TG_OPT_FALSE);
+    train_and_check(a1nf, TG_SHAPE(2, 3, 2, 2), NCHW, false, 3);
     static const bool AX1_OF3[] = {false, true, false};
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1}, TG_SHAPE(4, 3, 2), AX1_OF3, false, 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1, .axis = {1}, .n_axis = 1);
+    train_and_check(a1, TG_SHAPE(4, 3, 2), AX1_OF3, false, 2);
     /* axis 2 of a 4-D input cannot be fused */
     static const bool AX2[] = {false, false, true, false};
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {2}, .n_axis = 1, .fused = TG_TRUE}, TG_SHAPE(2, 2, 3, 2),
-                    AX2, false, 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a2f, .axis = {2}, .n_axis = 1, .fused = TG_OPT_TRUE);
+    train_and_check(a2f, TG_SHAPE(2, 2, 3, 2), AX2, false, 2);
 }
 END_TEST
 
 START_TEST(test_multi_axis)
 {
     static const bool AX12[] = {false, true, true};
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {1, 2}, .n_axis = 2}, TG_SHAPE(5, 4, 3), AX12, false, 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a12, .axis = {1, 2}, .n_axis = 2);
+    train_and_check(a12, TG_SHAPE(5, 4, 3), AX12, false, 2);
     static const bool AX13[] = {false, true, false, true};
-    train_and_check((tg_tf_layers_batch_norm_opts){.axis = {1, -1}, .n_axis = 2}, TG_SHAPE(3, 2, 2, 3), AX13, false,
-                    2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1m1, .axis = {1, -1}, .n_axis = 2);
+    train_and_check(a1m1, TG_SHAPE(3, 2, 2, 3), AX13, false, 2);
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 4, 3), "x");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.axis = {1, 2}, .n_axis = 2});
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &a12);
     tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
     for (int i = 0; i < 4; i++) ck_assert_shape_eq(tg_variable_shape(weight(l, i)), TG_SHAPE(1, 4, 3));
@@ -484,13 +494,14 @@ START_TEST(test_formats_and_fused_agree)
     const int64_t N = 3, H = 2, W = 3, C = 4;
     tg_tensor *xh = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(N, H, W, C), "xh");
     tg_tensor *xc = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(N, C, H, W), "xc");
-    tg_tf_layers_batch_norm_opts oh = {.momentum = TG_F(0.5)}, oc = {.momentum = TG_F(0.5), .axis = {1}, .n_axis = 1};
+    TG_OPTS(tg_tf_layers_batch_norm_opts, oh, .momentum = 0.5);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, oc, .momentum = 0.5, .axis = {1}, .n_axis = 1);
     tg_layer *lh = tg_tf_layers_batch_normalization_new(g, &oh);
     tg_layer *lc = tg_tf_layers_batch_normalization_new(g, &oc);
-    oh.fused = oc.fused = TG_FALSE;
+    oh.fused = oc.fused = TG_OPT_FALSE;
     tg_layer *uh = tg_tf_layers_batch_normalization_new(g, &oh);
     tg_layer *uc = tg_tf_layers_batch_normalization_new(g, &oc);
-    tg_layer_call_opts tr = {.training = TG_TRUE};
+    TG_OPTS(tg_layer_call_opts, tr, .training = TG_OPT_TRUE);
     tg_tensor *y[4] = {tg_layer_call(lh, xh, &tr), tg_layer_call(lc, xc, &tr), tg_layer_call(uh, xh, &tr),
                        tg_layer_call(uc, xc, &tr)};
     ck_assert_tg_ok(g);
@@ -552,11 +563,10 @@ START_TEST(test_float64_and_initializers)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(-1, 2), "x");
-    tg_tf_layers_batch_norm_opts o = {
-        .epsilon = TG_F(0.5),
-        .moving_mean_initializer = tg_constant_initializer(2),
-        .moving_variance_initializer = tg_constant_initializer(3.5),
-    };
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o,
+            .epsilon = 0.5,
+            .moving_mean_initializer = tg_constant_initializer(2),
+            .moving_variance_initializer = tg_constant_initializer(3.5));
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
     tg_tensor *y = tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
@@ -587,11 +597,10 @@ START_TEST(test_regularizers_and_constraints)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x");
-    tg_tf_layers_batch_norm_opts o = {
-        .beta_regularizer = tg_layers_l2_regularizer(0.1),
-        .beta_initializer = tg_constant_initializer(2),
-        .gamma_constraint = {.fn = clip_constraint},
-    };
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o,
+            .beta_regularizer = tg_layers_l2_regularizer(0.1),
+            .beta_initializer = tg_constant_initializer(2),
+            .gamma_constraint = {.fn = clip_constraint});
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
     tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
@@ -648,9 +657,10 @@ static void ghost_case(tg_shape xs, const bool *is_axis, int vbs, tg_shape want_
     tg_shape phs = xs;
     phs.dims[0] = -1;
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, phs, "x");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.virtual_batch_size = vbs, .momentum = TG_F(0.9)});
-    tg_tensor *y = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, vo, .virtual_batch_size = vbs, .momentum = 0.9);
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &vo);
+    tg_tensor *y = tg_layer_call(l, x, &call_tr);
     tg_tensor *yi = tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), 0);
@@ -694,9 +704,10 @@ START_TEST(test_virtual_batch)
     /* axis 1 of [B, 3, 2]: parameters [1, 1, 3, 1] */
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3, 2), "x");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.virtual_batch_size = 2, .axis = {1}, .n_axis = 1});
-    tg_tensor *y = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, vo, .virtual_batch_size = 2, .axis = {1}, .n_axis = 1);
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &vo);
+    tg_tensor *y = tg_layer_call(l, x, &call_tr);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_variable_shape(weight(l, 0)), TG_SHAPE(1, 1, 3, 1));
     double xv[24], want[24], m[3], v[3];
@@ -755,17 +766,17 @@ START_TEST(test_renorm_clipping)
     tg_graph *g = tg_graph_new();
     const int64_t B = 5, C = 2;
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(B, C), "x");
-    tg_tf_layers_batch_norm_opts o = {
-        .renorm = true,
-        .renorm_clipping = {.rmax = TG_F(1.3), .rmin = TG_F(0.9), .dmax = TG_F(0.4)},
-        .momentum = TG_F(0.9),
-        .renorm_momentum = TG_F(0.8),
-        .gamma_initializer = tg_constant_initializer(2),
-        .beta_initializer = tg_constant_initializer(0.5),
-        .fused = TG_TRUE, /* a hint: renorm is never fused */
-    };
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o,
+            .renorm = true,
+            .renorm_clipping.rmax = 1.3, .renorm_clipping.rmin = 0.9, .renorm_clipping.dmax = 0.4,
+            .momentum = 0.9,
+            .renorm_momentum = 0.8,
+            .gamma_initializer = tg_constant_initializer(2),
+            .beta_initializer = tg_constant_initializer(0.5),
+            .fused = TG_OPT_TRUE /* a hint: renorm is never fused */);
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
-    tg_tensor *y = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_tensor *y = tg_layer_call(l, x, &call_tr);
     tg_tensor *yi = tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
     const char *names[] = {"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev", "renorm_mean",
@@ -826,9 +837,8 @@ START_TEST(test_renorm_clipping)
     tg_layer_free(l);
 
     /* the stddev variables start at sqrt(moving_variance_initializer) */
-    tg_layer *l2 = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.renorm = true,
-                                           .moving_variance_initializer = tg_constant_initializer(4)});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, r4, .renorm = true, .moving_variance_initializer = tg_constant_initializer(4));
+    tg_layer *l2 = tg_tf_layers_batch_normalization_new(g, &r4);
     tg_layer_apply(l2, x, NULL);
     ck_assert_tg_ok(g);
     s = init_session(g);
@@ -838,9 +848,9 @@ START_TEST(test_renorm_clipping)
     tg_session_free(s);
     tg_layer_free(l2);
     /* a random one has no square root initializer */
-    tg_layer *l3 = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.renorm = true,
-                                           .moving_variance_initializer = tg_random_uniform_initializer(1, 2)});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, rr, .renorm = true,
+            .moving_variance_initializer = tg_random_uniform_initializer(1, 2));
+    tg_layer *l3 = tg_tf_layers_batch_normalization_new(g, &rr);
     ck_assert_ptr_null(tg_layer_apply(l3, x, NULL));
     expect_graph_error(g, TG_UNIMPLEMENTED, "renorm");
     tg_layer_free(l3);
@@ -859,15 +869,16 @@ START_TEST(test_renorm_same_momentum_train_test)
     const double momentum = 0.9, gamma = 2, beta = 3, eps = 0.001;
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(B, C), "x");
     tg_tensor *training = tg_placeholder(g, TG_BOOL, TG_SCALAR, "training");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.axis = {1},
-                                           .n_axis = 1,
-                                           .gamma_initializer = tg_constant_initializer(gamma),
-                                           .beta_initializer = tg_constant_initializer(beta),
-                                           .epsilon = TG_F(eps),
-                                           .momentum = TG_F(momentum),
-                                           .renorm = true,
-                                           .renorm_momentum = TG_F(momentum)});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, ro,
+            .axis = {1},
+            .n_axis = 1,
+            .gamma_initializer = tg_constant_initializer(gamma),
+            .beta_initializer = tg_constant_initializer(beta),
+            .epsilon = eps,
+            .momentum = momentum,
+            .renorm = true,
+            .renorm_momentum = momentum);
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &ro);
     tg_tensor *yt = tg_layer_apply(l, x, training);
     ck_assert_tg_ok(g);
     tg_op *const *ups = NULL;
@@ -937,14 +948,15 @@ START_TEST(test_adjustment)
     int calls = 0;
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(B, C), "x");
     tg_tensor *training = tg_placeholder(g, TG_BOOL, TG_SCALAR, "training");
-    tg_layer *l = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.axis = {1},
-                                           .n_axis = 1,
-                                           .gamma_initializer = tg_constant_initializer(gamma),
-                                           .beta_initializer = tg_constant_initializer(beta),
-                                           .epsilon = TG_F(eps),
-                                           .momentum = TG_F(momentum),
-                                           .adjustment = {.fn = adjustment, .params = &calls}});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, ao,
+            .axis = {1},
+            .n_axis = 1,
+            .gamma_initializer = tg_constant_initializer(gamma),
+            .beta_initializer = tg_constant_initializer(beta),
+            .epsilon = eps,
+            .momentum = momentum,
+            .adjustment = {.fn = adjustment, .params = &calls});
+    tg_layer *l = tg_tf_layers_batch_normalization_new(g, &ao);
     tg_tensor *yt = tg_layer_apply(l, x, training);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(calls, 1);
@@ -979,15 +991,15 @@ START_TEST(test_adjustment)
     tg_layer_free(l);
     /* no fused kernel with an adjustment; none with ghost batches either */
     tg_tensor *x4 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 2, 2, 3), "x4");
-    tg_tf_layers_batch_normalization(
-        g, x4, &(tg_tf_layers_batch_norm_opts){.training = TG_TRUE, .adjustment = {.fn = adjustment, .params = &calls}});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, at, .training = true, .adjustment = {.fn = adjustment, .params = &calls});
+    tg_tf_layers_batch_normalization(g, x4, &at);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), 0);
-    ck_assert_ptr_null(tg_tf_layers_batch_normalization(
-        g, x4, &(tg_tf_layers_batch_norm_opts){.virtual_batch_size = 1, .adjustment = {.fn = adjustment, .params = &calls}}));
+    TG_OPTS(tg_tf_layers_batch_norm_opts, av, .virtual_batch_size = 1, .adjustment = {.fn = adjustment, .params = &calls});
+    ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, x4, &av));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "When using virtual_batch_size, adjustment cannot be specified");
-    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.fused = TG_TRUE, .adjustment = {.fn = adjustment, .params = &calls}}));
+    TG_OPTS(tg_tf_layers_batch_norm_opts, af, .fused = TG_OPT_TRUE, .adjustment = {.fn = adjustment, .params = &calls});
+    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &af));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Passing fused=True is unsupported when adjustment is specified.");
     tg_graph_free(g);
 }
@@ -1003,11 +1015,13 @@ static void dynamic_case(tg_tf_layers_batch_norm_opts o, tg_shape xs, int expect
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, xs, "x");
     tg_tensor *tr = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
-    o.momentum = TG_F(0.7);
+    o.momentum = 0.7;
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_layer_call_opts, call_inf, .training = TG_OPT_FALSE);
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
     tg_tensor *yd = tg_layer_apply(l, x, tr);
-    tg_tensor *yt = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
-    tg_tensor *yf = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_FALSE});
+    tg_tensor *yt = tg_layer_call(l, x, &call_tr);
+    tg_tensor *yf = tg_layer_call(l, x, &call_inf);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), expect_fused_ops);
     tg_op *const *ups = NULL;
@@ -1066,15 +1080,21 @@ static void dynamic_case(tg_tf_layers_batch_norm_opts o, tg_shape xs, int expect
 
 START_TEST(test_training_tensor)
 {
-    dynamic_case((tg_tf_layers_batch_norm_opts){0}, TG_SHAPE(6, 3), 0);
-    dynamic_case((tg_tf_layers_batch_norm_opts){0}, TG_SHAPE(2, 2, 2, 3), 4);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1}, TG_SHAPE(2, 3, 2, 2), 4);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1, .fused = TG_FALSE}, TG_SHAPE(2, 3, 2, 2), 0);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.virtual_batch_size = 2}, TG_SHAPE(6, 3), 0);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.axis = {1, 2}, .n_axis = 2}, TG_SHAPE(4, 3, 2), 0);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.renorm = true, .renorm_clipping = {.rmax = TG_F(1.1), .dmax = TG_F(0.2)}},
-                 TG_SHAPE(6, 3), 0);
-    dynamic_case((tg_tf_layers_batch_norm_opts){.renorm = true, .virtual_batch_size = 3}, TG_SHAPE(6, 2), 0);
+    tg_tf_layers_batch_norm_opts d = TG_TF_LAYERS_BATCH_NORM_OPTS_INIT;
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1, .axis = {1}, .n_axis = 1);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1nf, .axis = {1}, .n_axis = 1, .fused = TG_OPT_FALSE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, v2, .virtual_batch_size = 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a12, .axis = {1, 2}, .n_axis = 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, rc, .renorm = true, .renorm_clipping.rmax = 1.1, .renorm_clipping.dmax = 0.2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, rv3, .renorm = true, .virtual_batch_size = 3);
+    dynamic_case(d, TG_SHAPE(6, 3), 0);
+    dynamic_case(d, TG_SHAPE(2, 2, 2, 3), 4);
+    dynamic_case(a1, TG_SHAPE(2, 3, 2, 2), 4);
+    dynamic_case(a1nf, TG_SHAPE(2, 3, 2, 2), 0);
+    dynamic_case(v2, TG_SHAPE(6, 3), 0);
+    dynamic_case(a12, TG_SHAPE(4, 3, 2), 0);
+    dynamic_case(rc, TG_SHAPE(6, 3), 0);
+    dynamic_case(rv3, TG_SHAPE(6, 2), 0);
 }
 END_TEST
 
@@ -1093,7 +1113,7 @@ START_TEST(test_functional_reuse)
     tg_tf_layers_batch_normalization(g, x, NULL);
     ck_assert_ptr_nonnull(tg_graph_variable(g, "batch_normalization_1/gamma"));
 
-    tg_tf_layers_batch_norm_opts o = {.name = "bn", .training = TG_TRUE, .momentum = TG_F(0.5)};
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o, .name = "bn", .training = true, .momentum = 0.5);
     tg_tensor *yt = tg_tf_layers_batch_normalization(g, x, &o);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(op_name(yt), "bn/batchnorm/add_1");
@@ -1103,19 +1123,19 @@ START_TEST(test_functional_reuse)
     expect_graph_error(g, TG_INVALID_ARGUMENT,
                        "Variable bn/gamma already exists, disallowed. Did you mean to set reuse=True or "
                        "reuse=tf.AUTO_REUSE in VarScope?");
-    o.scale = TG_FALSE;
+    o.scale = false;
     ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, x, &o));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Variable bn/beta already exists");
-    o.scale = TG_DEFAULT;
+    o.scale = true;
     /* an evaluation branch sharing the variables */
     o.reuse = TG_REUSE_TRUE;
-    o.training = TG_FALSE;
+    o.training = false;
     tg_tensor *ye = tg_tf_layers_batch_normalization(g, x, &o);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(op_name(ye), "bn_3/batchnorm/add_1"); /* the failed calls opened bn_1, bn_2 */
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 12);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_UPDATE_OPS), 2);
-    o.training = TG_TRUE;
+    o.training = true;
     tg_tf_layers_batch_normalization(g, x, &o);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_UPDATE_OPS), 4);
     o.name = "bn2";
@@ -1191,24 +1211,25 @@ static void gc_check_init(tg_graph *g, tg_tensor *y, tg_tensor *const *xs, int n
     tg_session_free(s);
 }
 
-static void grad_case(bool nchw, bool center, bool scale, tg_tristate fused, bool renorm, int vbs) {
+static void grad_case(bool nchw, bool center, bool scale, tg_optional_bool fused, bool renorm, int vbs) {
     tg_graph *g = tg_graph_new();
     tg_shape xs = renorm || vbs ? TG_SHAPE(6, 3) : nchw ? TG_SHAPE(2, 3, 2, 2) : TG_SHAPE(2, 2, 2, 3);
     tg_tensor *x = tg_placeholder(g, TG_FLOAT64, xs, "x");
-    tg_tf_layers_batch_norm_opts o = {.center = center ? TG_TRUE : TG_FALSE,
-                                      .scale = scale ? TG_TRUE : TG_FALSE,
-                                      .fused = fused,
-                                      .renorm = renorm,
-                                      /* r and d clipped to constants: their
-                                       * stop_gradient then hides nothing from
-                                       * the finite differences */
-                                      .renorm_clipping = {.rmin = TG_F(1.1), .rmax = TG_F(1.1), .dmax = TG_F(0.05)},
-                                      .virtual_batch_size = vbs};
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o,
+            .center = center,
+            .scale = scale,
+            .fused = fused,
+            .renorm = renorm,
+            /* r and d clipped to constants: their stop_gradient then hides
+             * nothing from the finite differences */
+            .renorm_clipping.rmin = 1.1, .renorm_clipping.rmax = 1.1, .renorm_clipping.dmax = 0.05,
+            .virtual_batch_size = vbs);
     if (nchw) o.axis[0] = 1, o.n_axis = 1;
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
     tg_layer *l = tg_tf_layers_batch_normalization_new(g, &o);
-    tg_tensor *y = tg_layer_call(l, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_tensor *y = tg_layer_call(l, x, &call_tr);
     ck_assert_tg_ok(g);
-    bool want_fused = xs.rank == 4 && fused != TG_FALSE;
+    bool want_fused = xs.rank == 4 && fused != TG_OPT_FALSE;
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), want_fused);
     tg_tensor *xs_t[3] = {x};
     tg_array *vals[3] = {renorm ? gc_random(xs, -1, 3, 17) : gc_random(xs, -2, 2, 17)};
@@ -1233,10 +1254,10 @@ START_TEST(test_gradients)
     for (int nchw = 0; nchw < 2; nchw++)
         for (int f = 0; f < 2; f++)
             for (int cs = 0; cs < 4; cs++)
-                grad_case(nchw, cs & 1, cs & 2, f ? TG_FALSE : TG_DEFAULT, false, 0);
-    grad_case(false, true, true, TG_DEFAULT, false, 3);
-    grad_case(false, true, true, TG_DEFAULT, true, 0);
-    grad_case(false, false, true, TG_DEFAULT, true, 2);
+                grad_case(nchw, cs & 1, cs & 2, f ? TG_OPT_FALSE : TG_OPT_NONE, false, 0);
+    grad_case(false, true, true, TG_OPT_NONE, false, 3);
+    grad_case(false, true, true, TG_OPT_NONE, true, 0);
+    grad_case(false, false, true, TG_OPT_NONE, true, 2);
 }
 END_TEST
 
@@ -1246,7 +1267,8 @@ START_TEST(test_update_ops_with_train_op)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 2), "x");
-    tg_tensor *h = tg_tf_layers_batch_normalization(g, x, &(tg_tf_layers_batch_norm_opts){.training = TG_TRUE});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bt, .training = true);
+    tg_tensor *h = tg_tf_layers_batch_normalization(g, x, &bt);
     tg_tensor *loss = tg_reduce_sum(g, tg_square(g, tg_subtract(g, h, tg_constant_scalar(g, TG_FLOAT32, 1, NULL), NULL), NULL), NULL);
     tg_op **uo = NULL;
     int nu = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &uo);
@@ -1277,8 +1299,10 @@ START_TEST(test_keras_layer)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x");
-    tg_layer *k = tg_keras_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(0.9), .beta_regularizer = tg_layers_l2_regularizer(0.1)});
+    TG_OPTS(tg_layer_call_opts, call_tr, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_layer_call_opts, call_inf, .training = TG_OPT_FALSE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, ko, .momentum = 0.9, .beta_regularizer = tg_layers_l2_regularizer(0.1));
+    tg_layer *k = tg_keras_layers_batch_normalization_new(g, &ko);
     ck_assert_str_eq(tg_layer_name(k), "batch_normalization"); /* Keras counts from 0 */
     tg_layer *k1 = tg_keras_layers_batch_normalization_new(g, NULL);
     ck_assert_str_eq(tg_layer_name(k1), "batch_normalization_1");
@@ -1338,7 +1362,7 @@ START_TEST(test_keras_layer)
     tg_session_free(s);
 
     /* a static training argument builds one branch */
-    tg_layer_call(k1, x, &(tg_layer_call_opts){.training = TG_FALSE});
+    tg_layer_call(k1, x, &call_inf);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(tg_layer_updates(k1, NULL), 0);
     ck_assert_str_eq(tg_variable_name(weight(k1, 0)), "batch_normalization_1/gamma");
@@ -1346,35 +1370,40 @@ START_TEST(test_keras_layer)
     tg_layer_free(k);
 
     /* Keras' fused: TRUE is fused or an error; DEFAULT fused when possible */
+    TG_OPTS(tg_tf_layers_batch_norm_opts, b0, .fused = TG_OPT_TRUE, .renorm = true);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, b1, .fused = TG_OPT_TRUE, .axis = {2}, .n_axis = 1);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, b2, .fused = TG_OPT_TRUE, .axis = {1, 3}, .n_axis = 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, b3, .fused = TG_OPT_TRUE, .virtual_batch_size = 2);
     struct {
         tg_tf_layers_batch_norm_opts o;
         const char *msg;
     } bad[] = {
-        {{.fused = TG_TRUE, .renorm = true}, "Passing both fused=True and renorm=True is unsupported"},
-        {{.fused = TG_TRUE, .axis = {2}, .n_axis = 1}, "Passing fused=True is only supported when axis is 1 or 3"},
-        {{.fused = TG_TRUE, .axis = {1, 3}, .n_axis = 2}, "Passing fused=True is only supported when axis is 1 or 3"},
-        {{.fused = TG_TRUE, .virtual_batch_size = 2},
-         "Passing fused=True is unsupported when virtual_batch_size is specified."},
+        {b0, "Passing both fused=True and renorm=True is unsupported"},
+        {b1, "Passing fused=True is only supported when axis is 1 or 3"},
+        {b2, "Passing fused=True is only supported when axis is 1 or 3"},
+        {b3, "Passing fused=True is unsupported when virtual_batch_size is specified."},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &bad[i].o));
         expect_graph_error(g, TG_INVALID_ARGUMENT, bad[i].msg);
     }
-    tg_layer *kf = tg_keras_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.fused = TG_TRUE});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, fo, .fused = TG_OPT_TRUE);
+    tg_layer *kf = tg_keras_layers_batch_normalization_new(g, &fo);
     ck_assert_ptr_nonnull(kf);
     ck_assert_ptr_null(tg_layer_apply(kf, x, NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Batch normalization layers with fused=True only support 4D input tensors.");
     tg_layer_free(kf);
     int before = count_ops(g, "FusedBatchNormV3");
     tg_tensor *x4 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3, 2, 2), "x4");
-    tg_layer *kd = tg_keras_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, ka1, .axis = {1}, .n_axis = 1);
+    tg_layer *kd = tg_keras_layers_batch_normalization_new(g, &ka1);
     tg_layer_apply(kd, x4, NULL);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), before + 2); /* both branches of the learning phase */
     tg_layer_free(kd);
-    tg_layer *kt = tg_keras_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.fused = TG_TRUE});
+    tg_layer *kt = tg_keras_layers_batch_normalization_new(g, &fo);
     tg_tensor *x4h = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 2, 2, 3), "x4h");
-    tg_layer_call(kt, x4h, &(tg_layer_call_opts){.training = TG_TRUE});
+    tg_layer_call(kt, x4h, &call_tr);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), before + 3);
     tg_layer_free(kt);

@@ -23,7 +23,7 @@ START_TEST(test_gradient_descent_reaches_least_squares)
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
     tg_tensor *y = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "y");
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &zeros);
     tg_variable *b = tg_get_variable(g, "b", TG_FLOAT32, TG_SCALAR, &zeros);
     tg_tensor *err = tg_subtract(g, tg_add(g, tg_multiply(g, tg_variable_value(w), x, NULL), tg_variable_value(b), NULL), y, NULL);

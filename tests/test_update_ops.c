@@ -18,10 +18,10 @@ static model build(void)
 {
     model m = {.g = tg_graph_new()};
     tg_graph *g = m.g;
-    tg_get_variable_opts ones = {.initializer = tg_ones_initializer()};
+    TG_OPTS(tg_get_variable_opts, ones, .initializer = tg_ones_initializer());
     m.w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &ones);
-    m.moving = tg_get_variable(g, "bn/moving_mean", TG_FLOAT32, TG_SCALAR,
-                               &(tg_get_variable_opts){.initializer = tg_zeros_initializer(), .trainable = TG_FALSE});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer(), .trainable = false);
+    m.moving = tg_get_variable(g, "bn/moving_mean", TG_FLOAT32, TG_SCALAR, &vo);
     tg_tensor *x = tg_constant_scalar(g, TG_FLOAT32, 3, "x");
     /* moving -= (moving - x) * 0.5 */
     tg_tensor *delta = tg_multiply(g, tg_subtract(g, tg_variable_value(m.moving), x, NULL),

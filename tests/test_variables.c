@@ -56,7 +56,8 @@ static tg_variable *getv(tg_graph *g, const char *name, tg_dtype dtype, tg_shape
 static tg_variable *make_var(tg_graph *g, const char *name, tg_dtype dtype, tg_shape shape,
                              tg_initializer init)
 {
-    return tg_get_variable(g, name, dtype, shape, &(tg_get_variable_opts){.initializer = init});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = init);
+    return tg_get_variable(g, name, dtype, shape, &vo);
 }
 
 static int in_collection(tg_graph *g, const char *key, const tg_variable *v)
@@ -104,8 +105,8 @@ START_TEST(test_reuse_errors)
     tg_variable *per_call = NULL;
     TG_WITH_VARIABLE_SCOPE(g, "net", NULL)
     {
-        per_call = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3),
-                                   &(tg_get_variable_opts){.reuse = TG_REUSE_TRUE});
+        TG_OPTS(tg_get_variable_opts, vo, .reuse = TG_REUSE_TRUE);
+        per_call = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3), &vo);
     }
     ck_assert_tg_ok(g);
     ck_assert_ptr_eq(per_call, w);
@@ -146,14 +147,12 @@ START_TEST(test_collections)
     const char *mine[] = {"mine"};
     const char *mine_tr[] = {"mine", TG_GRAPHKEYS_TRAINABLE_VARIABLES};
     tg_variable *v = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(2), NULL);
-    tg_variable *f = tg_get_variable(g, "f", TG_FLOAT32, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.trainable = TG_FALSE});
-    tg_variable *c = tg_get_variable(g, "c", TG_FLOAT32, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.collections = mine,
-                                                             .n_collections = 1});
-    tg_variable *d = tg_get_variable(g, "d", TG_FLOAT32, TG_SHAPE(2),
-                                     &(tg_get_variable_opts){.collections = mine_tr,
-                                                             .n_collections = 2});
+    TG_OPTS(tg_get_variable_opts, vo, .trainable = false);
+    tg_variable *f = tg_get_variable(g, "f", TG_FLOAT32, TG_SHAPE(2), &vo);
+    TG_OPTS(tg_get_variable_opts, vo2, .collections = mine, .n_collections = 1);
+    tg_variable *c = tg_get_variable(g, "c", TG_FLOAT32, TG_SHAPE(2), &vo2);
+    TG_OPTS(tg_get_variable_opts, vo3, .collections = mine_tr, .n_collections = 2);
+    tg_variable *d = tg_get_variable(g, "d", TG_FLOAT32, TG_SHAPE(2), &vo3);
     ck_assert_tg_ok(g);
     const char *GV = TG_GRAPHKEYS_GLOBAL_VARIABLES, *TV = TG_GRAPHKEYS_TRAINABLE_VARIABLES;
     ck_assert(tg_variable_trainable(v));
@@ -412,7 +411,7 @@ END_TEST
 START_TEST(test_random_op_streams)
 {
     tg_graph *g = tg_graph_new();
-    tg_random_opts seeded = {.has_seed = true, .seed = 3};
+    TG_OPTS(tg_random_opts, seeded, .seed = 3);
     tg_tensor *r = tg_random_uniform(g, TG_SHAPE(1000), &seeded);
     tg_tensor *u = tg_random_uniform(g, TG_SHAPE(1000), NULL);
     ck_assert_tg_ok(g);
@@ -464,30 +463,29 @@ START_TEST(test_regularizer)
     tg_variable *w = NULL, *w2 = NULL, *n = NULL, *sv = NULL;
     TG_WITH_VARIABLE_SCOPE(g, "net", NULL)
     {
-        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3),
-                            &(tg_get_variable_opts){.initializer = tg_ones_initializer(),
-                                                    .regularizer = reg});
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_ones_initializer(), .regularizer = reg);
+        w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3), &vo);
     }
     ck_assert_tg_ok(g);
     ck_assert_int_eq(reg_calls, 1);
     /* reuse adds nothing */
     TG_WITH_VARIABLE_SCOPE(g, "net", &(tg_variable_scope_opts){.reuse = TG_REUSE_TRUE})
     {
-        w2 = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3),
-                             &(tg_get_variable_opts){.regularizer = reg});
+        TG_OPTS(tg_get_variable_opts, vo2, .regularizer = reg);
+        w2 = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2, 3), &vo2);
     }
     ck_assert_ptr_eq(w2, w);
     ck_assert_int_eq(reg_calls, 1);
     /* a NULL loss adds nothing */
-    n = tg_get_variable(g, "n", TG_FLOAT32, TG_SHAPE(2),
-                        &(tg_get_variable_opts){.regularizer = {.fn = null_reg}});
+    TG_OPTS(tg_get_variable_opts, vo3, .regularizer = {.fn = null_reg});
+    n = tg_get_variable(g, "n", TG_FLOAT32, TG_SHAPE(2), &vo3);
     ck_assert_int_eq(reg_calls, 2);
     /* the scope's regularizer is the default */
     reg_expect_scope = "s/v/Regularizer/";
     TG_WITH_VARIABLE_SCOPE(g, "s", &(tg_variable_scope_opts){.regularizer = reg})
     {
-        sv = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(4),
-                             &(tg_get_variable_opts){.initializer = tg_constant_initializer(2)});
+        TG_OPTS(tg_get_variable_opts, vo4, .initializer = tg_constant_initializer(2));
+        sv = tg_get_variable(g, "v", TG_FLOAT32, TG_SHAPE(4), &vo4);
     }
     ck_assert_int_eq(reg_calls, 3);
     ck_assert_tg_ok(g);

@@ -50,23 +50,20 @@ int main(void) {
         tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 1, NULL), TG_SCALAR, "is_training");
 
     /* normalizer_params={'decay': 0.9, 'is_training': is_training} */
-    tg_layers_batch_norm_opts conv_bn = {.decay = TG_F(DECAY), .is_training_t = is_training};
+    TG_OPTS(tg_layers_batch_norm_opts, conv_bn, .decay = DECAY, .is_training_t = is_training);
     /* net = slim.conv2d(x, 3, [3, 3], scope='conv1', normalizer_fn=slim.batch_norm, ...) */
-    tg_tensor *net = tg_layers_conv2d(g, x, C1, TG_KERNEL(3, 3),
-                                      &(tg_layers_conv2d_opts){.scope = "conv1",
-                                                               .normalizer_fn = tg_layers_batch_norm_fn,
-                                                               .normalizer_params = &conv_bn});
+    TG_OPTS(tg_layers_conv2d_opts, conv1, .scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &conv_bn);
+    tg_tensor *net = tg_layers_conv2d(g, x, C1, TG_KERNEL(3, 3), &conv1);
     net = tg_layers_flatten(g, net, NULL); /* net = slim.flatten(net) */
     /* {'decay': 0.9, 'is_training': is_training, 'updates_collections': None,
      *  'zero_debias_moving_mean': True} */
-    tg_layers_batch_norm_opts fc_bn = {.decay = TG_F(DECAY), .is_training_t = is_training,
-                                       .updates_collections = TG_UPDATES_IN_PLACE,
-                                       .zero_debias_moving_mean = true};
+    TG_OPTS(tg_layers_batch_norm_opts, fc_bn, .decay = DECAY, .is_training_t = is_training,
+            .updates_collections = NULL, .n_updates_collections = 0, .zero_debias_moving_mean = true);
     /* logits = slim.fully_connected(net, 2, activation_fn=None, scope='fc', normalizer_fn=...) */
-    tg_tensor *logits = tg_layers_fully_connected(g, net, C2,
-                                                  &(tg_layers_fc_opts){.scope = "fc", .activation_fn = tg_linear,
-                                                                       .normalizer_fn = tg_layers_batch_norm_fn,
-                                                                       .normalizer_params = &fc_bn});
+    TG_OPTS(tg_layers_fc_opts, fc, .scope = "fc", .activation_fn = tg_linear, .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &fc_bn);
+    tg_tensor *logits = tg_layers_fully_connected(g, net, C2, &fc);
     tg_tensor *loss = tg_losses_mean_squared_error(g, y, logits, NULL);
 
     /* update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS) */

@@ -42,12 +42,12 @@ int main(void) {
     tg_tensor *x_test = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, H, W, C), "x_test");
     tg_tensor *y = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(N, OUT), "y");
     /* bn = BatchNormalization(momentum=0.9); bn_plain = ...(momentum=0.9, fused=False) */
-    tg_layer *bn =
-        tg_keras_layers_batch_normalization_new(g, &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(MOMENTUM)});
-    tg_layer *bn_plain = tg_keras_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(MOMENTUM), .fused = TG_FALSE});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bn_opts, .momentum = MOMENTUM);
+    tg_layer *bn = tg_keras_layers_batch_normalization_new(g, &bn_opts);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, plain_opts, .momentum = MOMENTUM, .fused = TG_OPT_FALSE);
+    tg_layer *bn_plain = tg_keras_layers_batch_normalization_new(g, &plain_opts);
     /* h = bn(x, training=True) + bn_plain(x, training=True) */
-    tg_layer_call_opts train_call = {.training = TG_TRUE};
+    TG_OPTS(tg_layer_call_opts, train_call, .training = TG_OPT_TRUE);
     tg_tensor *h = tg_add(g, tg_layer_call(bn, x, &train_call), tg_layer_call(bn_plain, x, &train_call), NULL);
     tg_tensor *h_test = tg_layer_call(bn, x_test, NULL); /* h_test = bn(x_test): training=None */
     /* pred = tf.layers.dense(tf.layers.flatten(h), 2) */

@@ -47,12 +47,14 @@ int main(void) {
     tg_tensor *training =
         tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "training");
     /* h = tf.layers.dense(x, 4, name='dense') */
-    tg_tensor *h = tg_tf_layers_dense(g, x, F, &(tg_tf_layers_dense_opts){.name = "dense"});
+    TG_OPTS(tg_tf_layers_dense_opts, dense, .name = "dense");
+    tg_tensor *h = tg_tf_layers_dense(g, x, F, &dense);
     /* h_bn = tf.layers.batch_normalization(h, momentum=0.9, training=training, name='bn') */
-    tg_tensor *h_bn = tg_tf_layers_batch_normalization(
-        g, h, &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(MOMENTUM), .training_t = training, .name = "bn"});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bn, .momentum = MOMENTUM, .training_t = training, .name = "bn");
+    tg_tensor *h_bn = tg_tf_layers_batch_normalization(g, h, &bn);
     /* pred = tf.layers.dense(tf.nn.relu(h_bn), 1, name='out') */
-    tg_tensor *pred = tg_tf_layers_dense(g, tg_nn_relu(g, h_bn, NULL), 1, &(tg_tf_layers_dense_opts){.name = "out"});
+    TG_OPTS(tg_tf_layers_dense_opts, out, .name = "out");
+    tg_tensor *pred = tg_tf_layers_dense(g, tg_nn_relu(g, h_bn, NULL), 1, &out);
     tg_tensor *loss = tg_losses_mean_squared_error(g, y, pred, NULL);
 
     /* update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS) */
@@ -67,12 +69,11 @@ int main(void) {
     tg_variable **globals = NULL;
     int n_before = tg_get_collection_variables(g, TG_GRAPHKEYS_GLOBAL_VARIABLES, NULL, &globals);
     tg_free(globals);
-    tg_tensor *h_eval =
-        tg_tf_layers_dense(g, x, F, &(tg_tf_layers_dense_opts){.name = "dense", .reuse = TG_REUSE_TRUE});
-    tg_tensor *h_eval_bn = tg_tf_layers_batch_normalization(
-        g, h_eval,
-        &(tg_tf_layers_batch_norm_opts){.momentum = TG_F(MOMENTUM), .training = TG_FALSE, .name = "bn",
-                                        .reuse = TG_REUSE_TRUE});
+    TG_OPTS(tg_tf_layers_dense_opts, dense_eval, .name = "dense", .reuse = TG_REUSE_TRUE);
+    tg_tensor *h_eval = tg_tf_layers_dense(g, x, F, &dense_eval);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bn_eval, .momentum = MOMENTUM, .training = false, .name = "bn",
+            .reuse = TG_REUSE_TRUE);
+    tg_tensor *h_eval_bn = tg_tf_layers_batch_normalization(g, h_eval, &bn_eval);
     tg_op *init = tg_global_variables_initializer(g);
     tg_variable *mm = tg_graph_variable(g, "bn/moving_mean"), *mv = tg_graph_variable(g, "bn/moving_variance");
     tg_variable *gamma_v = tg_graph_variable(g, "bn/gamma"), *beta_v = tg_graph_variable(g, "bn/beta");

@@ -42,16 +42,17 @@ int main(void) {
     tg_tensor *x_eval = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, CIN, H, W), "x_eval");
     tg_tensor *y = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(N, OUT), "y");
     /* conv = tf.layers.Conv2D(3, 3, padding='same', data_format='channels_first') */
-    tg_layer *conv = tg_tf_layers_conv2d_new(g, C, TG_KERNEL(3, 3),
-                                             &(tg_tf_layers_conv2d_opts){.padding = TG_PADDING_SAME,
-                                                                         .data_format = TG_NCHW});
+    TG_OPTS(tg_tf_layers_conv2d_opts, conv_opts, .padding = TG_PADDING_SAME, .data_format = TG_NCHW);
+    tg_layer *conv = tg_tf_layers_conv2d_new(g, C, TG_KERNEL(3, 3), &conv_opts);
     /* bn = tf.layers.BatchNormalization(axis=1, momentum=0.9) */
-    tg_layer *bn = tg_tf_layers_batch_normalization_new(
-        g, &(tg_tf_layers_batch_norm_opts){.axis = {1}, .n_axis = 1, .momentum = TG_F(MOMENTUM)});
-    tg_tensor *c = tg_layer_apply(conv, x, NULL);                                      /* c = conv.apply(x) */
-    tg_tensor *h = tg_layer_call(bn, c, &(tg_layer_call_opts){.training = TG_TRUE});   /* training=True */
+    TG_OPTS(tg_tf_layers_batch_norm_opts, bn_opts, .axis = {1}, .n_axis = 1, .momentum = MOMENTUM);
+    tg_layer *bn = tg_tf_layers_batch_normalization_new(g, &bn_opts);
+    TG_OPTS(tg_layer_call_opts, call_train, .training = TG_OPT_TRUE);
+    TG_OPTS(tg_layer_call_opts, call_eval, .training = TG_OPT_FALSE);
+    tg_tensor *c = tg_layer_apply(conv, x, NULL);              /* c = conv.apply(x) */
+    tg_tensor *h = tg_layer_call(bn, c, &call_train);          /* training=True */
     tg_tensor *c_eval = tg_layer_apply(conv, x_eval, NULL);
-    tg_tensor *h_eval = tg_layer_call(bn, c_eval, &(tg_layer_call_opts){.training = TG_FALSE});
+    tg_tensor *h_eval = tg_layer_call(bn, c_eval, &call_eval); /* training=False */
     /* logits = tf.layers.dense(tf.layers.flatten(tf.nn.relu(h)), 2) */
     tg_tensor *logits = tg_tf_layers_dense(g, tg_tf_layers_flatten(g, tg_nn_relu(g, h, NULL), NULL), OUT, NULL);
     tg_tensor *loss = tg_losses_mean_squared_error(g, y, logits, NULL);

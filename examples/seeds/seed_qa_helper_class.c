@@ -59,9 +59,10 @@ typedef struct conv_batch_normalizer {
 /* __init__(self, depth, epsilon, ewma_trainer, scale_after_norm) */
 static void cbn_init(tg_graph *g, conv_batch_normalizer *self, int depth, double epsilon, tg_ema *ewma_trainer,
                      bool scale_after_norm) {
-    tg_get_variable_opts zeros = {.initializer = tg_zeros_initializer()}, ones = {.initializer = tg_ones_initializer()};
+    TG_OPTS(tg_get_variable_opts, zeros, .initializer = tg_zeros_initializer());
+    TG_OPTS(tg_get_variable_opts, ones, .initializer = tg_ones_initializer());
     tg_get_variable_opts zeros_nt = zeros, ones_nt = ones;
-    zeros_nt.trainable = ones_nt.trainable = TG_FALSE;
+    zeros_nt.trainable = ones_nt.trainable = false;
     TG_WITH_NAME_SCOPE(g, "bn") {
         self->mean = tg_variable_new(g, "mean", TG_FLOAT32, TG_SHAPE(depth), &zeros_nt);
         self->variance = tg_variable_new(g, "variance", TG_FLOAT32, TG_SHAPE(depth), &ones_nt);

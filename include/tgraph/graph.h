@@ -71,10 +71,16 @@ TG_API int tg_graph_unique_object_name(tg_graph *g, const char *base, bool zero_
 TG_API void tg_graph_set_random_seed(tg_graph *g, int64_t seed);
 
 /* Called with every error recorded on any graph or session (code, message,
- * user pointer). NULL restores the default, which is silence. Not thread-safe:
- * set it once at start-up. */
+ * user pointer) the moment it is recorded. Until a program sets one, build
+ * errors (the first error of a graph, its sticky one) go to stderr through
+ * tg_log_stderr, so a model that fails to build says where at once even if
+ * the program never checks tg_graph_status; run errors, which
+ * tg_session_run returns, are not printed. NULL silences everything. Not
+ * thread-safe: set it once at start-up. Errors: none. */
 typedef void (*tg_log_fn)(tg_code code, const char *message, void *user);
 TG_API void tg_set_log_callback(tg_log_fn fn, void *user);
+/* Writes "tgraph: CODE_NAME: message" and a newline to stderr. Errors: none. */
+TG_API void tg_log_stderr(tg_code code, const char *message, void *user);
 
 /* ---- ops and tensors ----------------------------------------------------- */
 
@@ -112,7 +118,10 @@ TG_API tg_op *tg_graph_op_at(const tg_graph *g, int i);
  * also repairs an inner block that was left by an early return. Popping to a
  * depth above the current one (a token already popped) is a sticky
  * FAILED_PRECONDITION error. The TG_WITH_* macros below do push and pop around
- * a block; `break`, `return` or `goto` inside one skips its pop. */
+ * a block. With gcc and clang (__attribute__((cleanup))) leaving the block by
+ * `break`, `return` or `goto` pops it too; other compilers skip the pop then,
+ * and tg_graph_check_scopes (or the warning of tg_session_new) names the
+ * scope left open. */
 
 /* Enters name scope `name` (tf.name_scope): uniquified like an op name
  * ("loss", then "loss_1"); a name ending in '/' re-enters that exact scope;
@@ -147,10 +156,32 @@ TG_API int tg_graph_control_dependencies(const tg_graph *g, tg_op *const **ops);
 
 #define TG__CAT2(a, b) a##b
 #define TG__CAT(a, b) TG__CAT2(a, b)
-#define TG__WITH(g, push)                                                                  \
-    for (int TG__CAT(tg__tok_, __LINE__) = (push), TG__CAT(tg__once_, __LINE__) = 1;       \
-         TG__CAT(tg__once_, __LINE__);                                                      \
-         TG__CAT(tg__once_, __LINE__) = 0, tg_scope_pop((g), TG__CAT(tg__tok_, __LINE__)))
+/* FAILED_PRECONDITION (sticky) when the scope stack is not empty, naming the
+ * outermost open scope ("name scope 'loss/'", "variable scope 'layer1'",
+ * "control_dependencies block"): a block left early on a compiler without
+ * the cleanup attribute, or a push without its tg_scope_pop. Call it when
+ * the model is built. Returns the graph's status (TG_OK when nothing is
+ * open and no earlier error). Errors: INVALID_ARGUMENT for a NULL graph. */
+TG_API tg_code tg_graph_check_scopes(tg_graph *g);
+
+/* The state of one TG_WITH_* block; tg__with_end pops it at the normal end,
+ * tg__with_cleanup on any other exit (no-op when already popped). */
+typedef struct tg__with_block {
+    tg_graph *g;
+    int token;
+    bool done;
+} tg__with_block;
+TG_API void tg__with_end(tg__with_block *b);
+TG_API void tg__with_cleanup(tg__with_block *b);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TG__WITH_CLEANUP __attribute__((cleanup(tg__with_cleanup)))
+#else
+#define TG__WITH_CLEANUP
+#endif
+#define TG__WITH(g, push)                                                                               \
+    for (tg__with_block TG__CAT(tg__with_, __LINE__) TG__WITH_CLEANUP = {(g), (push), false};           \
+         !TG__CAT(tg__with_, __LINE__).done; tg__with_end(&TG__CAT(tg__with_, __LINE__)))
 
 /* with tf.name_scope(name): */
 #define TG_WITH_NAME_SCOPE(g, name) TG__WITH(g, tg_name_scope_push((g), (name)))

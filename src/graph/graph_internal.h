@@ -139,6 +139,13 @@ bool tg__valid_name(const char *name);
  * NULL keeps the variable out of the store (TF's tf.Variable). */
 bool tg__register_variable(tg_graph *g, tg_variable *v, const char *key);
 const tg__var_scope *tg__current_var_scope(const tg_graph *g);
+/* Writes what is still open on the scope stack into buf; returns the
+ * number of open entries (0: nothing open, buf untouched). */
+int tg__open_scopes_message(const tg_graph *g, char *buf, size_t size);
+/* Passes a message to the user's log callback (tg_set_log_callback). */
+void tg__log(tg_code code, const char *message);
+/* The same for build problems: stderr until the program sets a callback. */
+void tg__log_build(tg_code code, const char *message);
 
 /* Array helpers. */
 size_t tg__array_nbytes(const tg_array *a);

@@ -1,6 +1,7 @@
 /* The scope stack: name scopes, variable scopes and control-dependency
  * blocks share one stack so that their interleaving is undone in order.
  * Each entry saves the state it replaced; popping restores it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,4 +218,53 @@ void tg_scope_pop(tg_graph *g, int token) {
         g->var_scope = e->saved_var_scope;
         if (e->opened_var_scope) reset_subscope_counts(g, e->opened_var_scope);
     }
+}
+
+void tg__with_end(tg__with_block *b) {
+    b->done = true;
+    tg_scope_pop(b->g, b->token);
+}
+
+void tg__with_cleanup(tg__with_block *b) {
+    /* An early exit: pop unless an outer pop or the user already did. */
+    if (b->done || !b->g || b->token > b->g->depth) return;
+    b->done = true;
+    tg_scope_pop(b->g, b->token);
+}
+
+/* "variable scope 'layer1'" for stack entry i: what the entry opened is the
+ * state saved by the entry above it, or the current state for the top. */
+static void describe_entry(const tg_graph *g, int i, char *buf, size_t size) {
+    const tg__scope_entry *e = &g->stack[i];
+    bool top = i + 1 == g->depth;
+    switch (e->kind) {
+    case TG__SCOPE_NAME:
+        snprintf(buf, size, "name scope '%s'", top ? g->name_scope : g->stack[i + 1].saved_name_scope);
+        break;
+    case TG__SCOPE_VAR:
+        snprintf(buf, size, "variable scope '%s'", top ? g->var_scope.name : g->stack[i + 1].saved_var_scope.name);
+        break;
+    case TG__SCOPE_CONTROL:
+        snprintf(buf, size, "control_dependencies block on %d op(s)", e->n_all);
+        break;
+    }
+}
+
+int tg__open_scopes_message(const tg_graph *g, char *buf, size_t size) {
+    if (!g || g->depth == 0) return 0;
+    char what[512];
+    describe_entry(g, 0, what, sizeof what);
+    snprintf(buf, size,
+             "%d scope(s) still open, the outermost %s: a TG_WITH_* block was left by return, break or goto "
+             "on a compiler without __attribute__((cleanup)), or a push has no tg_scope_pop",
+             g->depth, what);
+    return g->depth;
+}
+
+tg_code tg_graph_check_scopes(tg_graph *g) {
+    if (!g) return TG_INVALID_ARGUMENT;
+    char msg[1024];
+    if (tg__open_scopes_message(g, msg, sizeof msg))
+        tg__fail(g, TG_FAILED_PRECONDITION, "tg_graph_check_scopes: %s", msg);
+    return g->code;
 }

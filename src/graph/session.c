@@ -15,8 +15,6 @@
 #include "graph_internal.h"
 #include "thread_pool.h"
 
-void tg__log(tg_code code, const char *message);
-
 typedef struct step {
     tg_op *op;
     tg__kernel_fn kernel;
@@ -161,6 +159,14 @@ tg_session *tg_session_new_opts(tg_graph *g, const tg_session_options *opts) {
     }
     s->g = g;
     tg__graph_ref(g);
+    /* Legal in TF (a session made inside a `with`), but in C it almost
+     * always means a block was left without its pop: say so, once. */
+    char open[1024];
+    if (tg__open_scopes_message(g, open, sizeof open)) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "tg_session_new: warning: %s", open);
+        tg__log_build(TG_FAILED_PRECONDITION, msg);
+    }
     /* Unseeded random ops must differ between sessions, as in TF. */
     s->entropy = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s ^ ((uint64_t)clock() << 32);
     return s;

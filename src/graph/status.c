@@ -10,15 +10,28 @@
 
 static tg_log_fn log_fn;
 static void *log_user;
+static bool log_set; /* false: the default, build errors to stderr */
+
+void tg_log_stderr(tg_code code, const char *message, void *user) {
+    (void)user;
+    fprintf(stderr, "tgraph: %s: %s\n", tg_code_name(code), message);
+}
 
 void tg_set_log_callback(tg_log_fn fn, void *user) {
     log_fn = fn;
     log_user = user;
+    log_set = true;
 }
 
-void tg__log(tg_code code, const char *message);
 void tg__log(tg_code code, const char *message) {
     if (log_fn) log_fn(code, message, log_user);
+}
+
+/* Build errors reach stderr by default: the sticky error otherwise waits
+ * silently until someone asks for it. */
+void tg__log_build(tg_code code, const char *message) {
+    if (log_set) tg__log(code, message);
+    else tg_log_stderr(code, message, NULL);
 }
 
 const char *tg_code_name(tg_code code) {
@@ -81,7 +94,7 @@ tg_code tg__vfail(tg_graph *g, tg_code code, const char *fmt, va_list ap) {
     if (!g || g->code != TG_OK) return code; /* the first error wins */
     g->code = code;
     g->message = vformat(fmt, ap);
-    tg__log(code, g->message ? g->message : "");
+    tg__log_build(code, g->message ? g->message : "");
     return code;
 }
 

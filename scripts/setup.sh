@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc libc6-dev meson ninja-build pkg-config libopenblas-dev check zlib1g-dev graphviz gnuplot-nox
+pkgs=(gcc clang libc6-dev meson ninja-build pkg-config libopenblas-dev check zlib1g-dev graphviz gnuplot-nox
       dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -172,60 +172,88 @@ typedef struct tcase {
     bool weights;     /* batch_weights fed */
     bool dynamic;     /* is_training a placeholder_with_default(true), plus an inference run per step */
     const char *path; /* an op the path must have built, e.g. "BatchNorm/FusedBatchNormV3" */
+    double decay;     /* the decay the case trains with; 0: 0.9 */
 } tcase;
+
+/* The tables start each case's options from TG_LAYERS_BATCH_NORM_OPTS_INIT
+ * (DEFAULTS, in the member's place) and set the case's fields with
+ * `.o.field = v` designators at the end of the entry (O_INPLACE, O_NCHW).
+ * Overriding a field of a member initialised before is defined C (C11
+ * 6.7.9p19) that -Wextra warns about, so the warning is off for the tables
+ * only (TABLE_BEGIN ... TABLE_END), as TG_OPTS does. */
+#define DEFAULTS TG_LAYERS_BATCH_NORM_OPTS_INIT
+#if defined(__clang__)
+#define TABLE_BEGIN \
+    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Winitializer-overrides\"")
+#define TABLE_END _Pragma("clang diagnostic pop")
+#else
+#define TABLE_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Woverride-init\"")
+#define TABLE_END _Pragma("GCC diagnostic pop")
+#endif
 
 #define NHWC4 4, {2, 2, 2, 3}
 #define NCHW4 4, {2, 3, 2, 2}
-#define INPLACE .updates_collections = TG_UPDATES_IN_PLACE
+/* updates_collections=None: in place (no list, so no count) */
+#define INPLACE .updates_collections = NULL, .n_updates_collections = 0
 #define NCHW .data_format = TG_NCHW
+#define O_INPLACE .o.updates_collections = NULL, .o.n_updates_collections = 0
+#define O_NCHW .o.data_format = TG_NCHW
+#define O_MY_UPDATES .o.updates_collections = MY_UPDATES, .o.n_updates_collections = 1
 #define FUSED_OP "BatchNorm/FusedBatchNormV3"
 #define MOMENTS_OP "BatchNorm/moments/mean"
 #define WMOMENTS_OP "BatchNorm/weighted_moments/weighted_input_sum"
 
+TABLE_BEGIN
 static const tcase cases[] = {
-    {"F rank 2 defaults", 2, {6, 3}, {.decay = {.set = true, .v = 0.999}}, true, false, false, false, FUSED_OP},
-    {"F rank 2 in place", 2, {5, 4}, {.scale = true, INPLACE}, true, false, false, false, FUSED_OP},
-    {"F rank 2 NCHW", 2, {5, 4}, {.scale = true, NCHW}, true, false, false, false, FUSED_OP},
-    {"F rank 4 NHWC in place", NHWC4, {.scale = true, INPLACE}, true, false, false, false, FUSED_OP},
-    {"F rank 4 NCHW in place", NCHW4, {.scale = true, INPLACE, NCHW}, true, false, false, false, FUSED_OP},
-    {"F rank 4 custom collection", NHWC4, {.updates_collections = MY_UPDATES, .n_updates_collections = 1},
-     true, false, false, false, FUSED_OP},
-    {"F zero-debias", NHWC4, {.scale = true, .zero_debias_moving_mean = true}, true, false, false, false, FUSED_OP},
-    {"F zero-debias rank 2 in place", 2, {4, 3}, {.zero_debias_moving_mean = true, INPLACE}, true, false, false,
-     false, FUSED_OP},
-    {"F no center", 2, {4, 3}, {.center = TG_FALSE, .scale = true}, true, false, false, false, FUSED_OP},
-    {"L fused NHWC", NHWC4, {.scale = true}, true, true, false, false, FUSED_OP},
-    {"L fused NCHW", NCHW4, {.scale = true, NCHW}, true, true, false, false, FUSED_OP},
-    {"L fused no center", NHWC4, {.center = TG_FALSE}, true, true, false, false, FUSED_OP},
-    {"L non-fused NHWC", NHWC4, {.scale = true, .fused = TG_FALSE}, false, false, false, false, MOMENTS_OP},
-    {"L non-fused NCHW", NCHW4, {.scale = true, .fused = TG_FALSE, NCHW}, false, false, false, false, MOMENTS_OP},
-    {"L non-fused rank 2", 2, {6, 3}, {.fused = TG_FALSE}, false, false, false, false, MOMENTS_OP},
-    {"L rank 3", 3, {2, 3, 2}, {.scale = true}, false, false, false, false, MOMENTS_OP},
-    {"N in place NHWC", NHWC4, {.scale = true, .fused = TG_FALSE, INPLACE}, false, false, false, false, MOMENTS_OP},
-    {"N in place NCHW", NCHW4, {.scale = true, .fused = TG_FALSE, INPLACE, NCHW}, false, false, false, false,
-     MOMENTS_OP},
-    {"N rank 3 NCHW in place", 3, {3, 2, 2}, {.fused = TG_FALSE, INPLACE, NCHW}, false, false, false, false,
-     MOMENTS_OP},
-    {"N zero-debias", NHWC4, {.scale = true, .fused = TG_FALSE, .zero_debias_moving_mean = true}, false, false,
-     false, false, MOMENTS_OP},
-    {"N no center", NHWC4, {.center = TG_FALSE, .fused = TG_FALSE, INPLACE}, false, false, false, false,
-     MOMENTS_OP},
-    {"N batch_weights rank 2", 2, {5, 3}, {.scale = true}, false, false, true, false, WMOMENTS_OP},
-    {"N batch_weights NCHW", NCHW4, {.scale = true, NCHW, INPLACE}, false, false, true, false, WMOMENTS_OP},
+    {"F rank 2 defaults", 2, {6, 3}, DEFAULTS, true, false, false, false, FUSED_OP, .decay = 0.999},
+    {"F rank 2 in place", 2, {5, 4}, DEFAULTS, true, false, false, false, FUSED_OP, .o.scale = true, O_INPLACE},
+    {"F rank 2 NCHW", 2, {5, 4}, DEFAULTS, true, false, false, false, FUSED_OP, .o.scale = true, O_NCHW},
+    {"F rank 4 NHWC in place", NHWC4, DEFAULTS, true, false, false, false, FUSED_OP, .o.scale = true, O_INPLACE},
+    {"F rank 4 NCHW in place", NCHW4, DEFAULTS, true, false, false, false, FUSED_OP, .o.scale = true, O_INPLACE,
+     O_NCHW},
+    {"F rank 4 custom collection", NHWC4, DEFAULTS, true, false, false, false, FUSED_OP, O_MY_UPDATES},
+    {"F zero-debias", NHWC4, DEFAULTS, true, false, false, false, FUSED_OP, .o.scale = true,
+     .o.zero_debias_moving_mean = true},
+    {"F zero-debias rank 2 in place", 2, {4, 3}, DEFAULTS, true, false, false, false, FUSED_OP,
+     .o.zero_debias_moving_mean = true, O_INPLACE},
+    {"F no center", 2, {4, 3}, DEFAULTS, true, false, false, false, FUSED_OP, .o.center = false, .o.scale = true},
+    {"L fused NHWC", NHWC4, DEFAULTS, true, true, false, false, FUSED_OP, .o.scale = true},
+    {"L fused NCHW", NCHW4, DEFAULTS, true, true, false, false, FUSED_OP, .o.scale = true, O_NCHW},
+    {"L fused no center", NHWC4, DEFAULTS, true, true, false, false, FUSED_OP, .o.center = false},
+    {"L non-fused NHWC", NHWC4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true,
+     .o.fused = false},
+    {"L non-fused NCHW", NCHW4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true,
+     .o.fused = false, O_NCHW},
+    {"L non-fused rank 2", 2, {6, 3}, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.fused = false},
+    {"L rank 3", 3, {2, 3, 2}, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true},
+    {"N in place NHWC", NHWC4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true, .o.fused = false,
+     O_INPLACE},
+    {"N in place NCHW", NCHW4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true, .o.fused = false,
+     O_INPLACE, O_NCHW},
+    {"N rank 3 NCHW in place", 3, {3, 2, 2}, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.fused = false,
+     O_INPLACE, O_NCHW},
+    {"N zero-debias", NHWC4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.scale = true, .o.fused = false,
+     .o.zero_debias_moving_mean = true},
+    {"N no center", NHWC4, DEFAULTS, false, false, false, false, MOMENTS_OP, .o.center = false, .o.fused = false,
+     O_INPLACE},
+    {"N batch_weights rank 2", 2, {5, 3}, DEFAULTS, false, false, true, false, WMOMENTS_OP, .o.scale = true},
+    {"N batch_weights NCHW", NCHW4, DEFAULTS, false, false, true, false, WMOMENTS_OP, .o.scale = true, O_NCHW,
+     O_INPLACE},
     /* is_training decided at run time */
-    {"F rank 2 dynamic", 2, {6, 3}, {.scale = true}, true, false, false, true, FUSED_OP},
-    {"F in place dynamic", NCHW4, {INPLACE, NCHW}, true, false, false, true, FUSED_OP},
-    {"F zero-debias dynamic", NHWC4, {.zero_debias_moving_mean = true}, true, false, false, true, FUSED_OP},
-    {"F zero-debias in place dynamic", 2, {4, 3}, {.zero_debias_moving_mean = true, INPLACE}, true, false, false,
-     true, FUSED_OP},
-    {"L fused dynamic", NHWC4, {.scale = true}, true, true, false, true, FUSED_OP},
-    {"L non-fused dynamic", NCHW4, {.fused = TG_FALSE, NCHW}, false, false, false, true, MOMENTS_OP},
-    {"N in place dynamic", NHWC4, {.fused = TG_FALSE, INPLACE, .scale = true}, false, false, false, true,
-     MOMENTS_OP},
-    {"N zero-debias in place dynamic", NCHW4, {.fused = TG_FALSE, .zero_debias_moving_mean = true, INPLACE, NCHW},
-     false, false, false, true, MOMENTS_OP},
-    {"N batch_weights dynamic", 2, {5, 3}, {.scale = true}, false, false, true, true, WMOMENTS_OP},
+    {"F rank 2 dynamic", 2, {6, 3}, DEFAULTS, true, false, false, true, FUSED_OP, .o.scale = true},
+    {"F in place dynamic", NCHW4, DEFAULTS, true, false, false, true, FUSED_OP, O_INPLACE, O_NCHW},
+    {"F zero-debias dynamic", NHWC4, DEFAULTS, true, false, false, true, FUSED_OP, .o.zero_debias_moving_mean = true},
+    {"F zero-debias in place dynamic", 2, {4, 3}, DEFAULTS, true, false, false, true, FUSED_OP,
+     .o.zero_debias_moving_mean = true, O_INPLACE},
+    {"L fused dynamic", NHWC4, DEFAULTS, true, true, false, true, FUSED_OP, .o.scale = true},
+    {"L non-fused dynamic", NCHW4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false, O_NCHW},
+    {"N in place dynamic", NHWC4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false, O_INPLACE,
+     .o.scale = true},
+    {"N zero-debias in place dynamic", NCHW4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false,
+     .o.zero_debias_moving_mean = true, O_INPLACE, O_NCHW},
+    {"N batch_weights dynamic", 2, {5, 3}, DEFAULTS, false, false, true, true, WMOMENTS_OP, .o.scale = true},
 };
+TABLE_END
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
 #define BETA0 0.25
@@ -238,10 +266,10 @@ START_TEST(test_training_cases)
     const tcase *tc = &cases[_i];
     tg_graph *g = tg_graph_new();
     tg_layers_batch_norm_opts o = tc->o;
-    bool nchw = o.data_format == TG_NCHW, center = o.center != TG_FALSE, scale = o.scale;
-    bool zd = o.zero_debias_moving_mean, in_place = o.updates_collections == TG_UPDATES_IN_PLACE;
-    double decay = o.decay.set ? o.decay.v : 0.9;
-    o.decay = TG_F(decay);
+    bool nchw = o.data_format == TG_NCHW, center = o.center, scale = o.scale;
+    bool zd = o.zero_debias_moving_mean, in_place = o.updates_collections == NULL;
+    double decay = tc->decay ? tc->decay : 0.9;
+    o.decay = decay;
     o.param_initializers = (tg_layers_batch_norm_initializers){
         .beta = tg_constant_initializer(BETA0),
         .gamma = tg_constant_initializer(GAMMA0),
@@ -356,7 +384,8 @@ START_TEST(test_train_op_with_update_ops)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "x");
-    tg_tensor *y = tg_layers_batch_norm(g, x, &(tg_layers_batch_norm_opts){.decay = TG_F(0.5)});
+    TG_OPTS(tg_layers_batch_norm_opts, bo, .decay = 0.5);
+    tg_tensor *y = tg_layers_batch_norm(g, x, &bo);
     float wv[12];
     fill(wv, 12, 3, -1, 1);
     tg_tensor *loss = tg_reduce_sum(g, tg_multiply(g, y, tg_constant_data(g, TG_FLOAT32, TG_SHAPE(4, 3), wv, "W"),
@@ -434,20 +463,22 @@ END_TEST
 START_TEST(test_static_inference)
 {
     /* is_training=False: moving statistics, no moments, no update ops */
+    TABLE_BEGIN
     static const struct {
         int rank;
         int64_t dims[4];
         tg_layers_batch_norm_opts o;
         const char *op;
     } cs[] = {
-        {2, {4, 3}, {.is_training = TG_FALSE, .scale = true}, "BatchNorm/FusedBatchNormV3"},
-        {4, {2, 2, 2, 3}, {.is_training = TG_FALSE}, "BatchNorm/FusedBatchNormV3"},
-        {4, {2, 3, 2, 2}, {.is_training = TG_FALSE, .fused = TG_FALSE, .data_format = TG_NCHW}, "BatchNorm/batchnorm/add_1"},
-        {3, {2, 2, 3}, {.is_training = TG_FALSE, .fused = TG_FALSE, .updates_collections = TG_UPDATES_IN_PLACE},
-         "BatchNorm/batchnorm/add_1"},
-        {4, {2, 2, 2, 3}, {.is_training = TG_FALSE, .updates_collections = TG_UPDATES_IN_PLACE,
-                           .zero_debias_moving_mean = true}, "BatchNorm/FusedBatchNormV3"},
+        {2, {4, 3}, DEFAULTS, "BatchNorm/FusedBatchNormV3", .o.is_training = false, .o.scale = true},
+        {4, {2, 2, 2, 3}, DEFAULTS, "BatchNorm/FusedBatchNormV3", .o.is_training = false},
+        {4, {2, 3, 2, 2}, DEFAULTS, "BatchNorm/batchnorm/add_1", .o.is_training = false, .o.fused = false,
+         .o.data_format = TG_NCHW},
+        {3, {2, 2, 3}, DEFAULTS, "BatchNorm/batchnorm/add_1", .o.is_training = false, .o.fused = false, O_INPLACE},
+        {4, {2, 2, 2, 3}, DEFAULTS, "BatchNorm/FusedBatchNormV3", .o.is_training = false, O_INPLACE,
+         .o.zero_debias_moving_mean = true},
     };
+    TABLE_END
     for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
         tg_graph *g = tg_graph_new();
         tg_shape xs = {.rank = cs[k].rank};
@@ -486,14 +517,14 @@ static void train_two_steps(tg_layers_batch_norm_opts o, bool nchw, double *y, d
     tg_graph *g = tg_graph_new();
     o.data_format = nchw ? TG_NCHW : TG_NHWC;
     o.scale = true;
-    o.decay = TG_F(0.8);
+    o.decay = 0.8;
     o.param_initializers.beta = tg_constant_initializer(0.3);
     o.param_initializers.gamma = tg_constant_initializer(1.7);
     int64_t nhwc[4] = {2, 3, 3, 2}, nchw_d[4] = {2, 2, 3, 3};
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, nchw ? TG_SHAPE(2, 2, 3, 3) : TG_SHAPE(2, 3, 3, 2), "x");
     tg_tensor *out = tg_layers_batch_norm(g, x, &o);
     tg_op *train = NULL;
-    if (o.updates_collections != TG_UPDATES_IN_PLACE) {
+    if (o.updates_collections != NULL) {
         tg_op **ups = NULL;
         int nu = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &ups);
         ck_assert_int_eq(nu, 2);
@@ -528,13 +559,17 @@ static void train_two_steps(tg_layers_batch_norm_opts o, bool nchw, double *y, d
     tg_graph_free(g);
 }
 
+TABLE_BEGIN
 static const tg_layers_batch_norm_opts variants[] = {
-    {.scale = false},                                                             /* L fused */
-    {.fused = TG_FALSE},                                                          /* L non-fused */
-    {.updates_collections = TG_UPDATES_IN_PLACE},                                 /* F */
-    {.updates_collections = TG_UPDATES_IN_PLACE, .fused = TG_FALSE},              /* N */
-    {.updates_collections = TG_UPDATES_IN_PLACE, .zero_debias_moving_mean = true}, /* F, debiased */
+    [0] = DEFAULTS, [0].scale = false,                                         /* L fused */
+    [1] = DEFAULTS, [1].fused = false,                                         /* L non-fused */
+    [2] = DEFAULTS, [2].updates_collections = NULL, [2].n_updates_collections = 0, /* F */
+    [3] = DEFAULTS, [3].updates_collections = NULL, [3].n_updates_collections = 0,
+    [3].fused = false,                                                         /* N */
+    [4] = DEFAULTS, [4].updates_collections = NULL, [4].n_updates_collections = 0,
+    [4].zero_debias_moving_mean = true,                                        /* F, debiased */
 };
+TABLE_END
 
 START_TEST(test_nhwc_equals_nchw)
 {
@@ -589,43 +624,47 @@ typedef struct vcase {
     int n_trainable, n_updates;
 } vcase;
 
+TABLE_BEGIN
 static const vcase vcases[] = {
-    {"rank 2 defaults (F)", 2, {4, 3}, TG_FLOAT32, {.scale = false}, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2},
-    {"rank 2 scale (F)", 2, {4, 3}, TG_FLOAT32, {.scale = true}, false, {BETA, GAMMA, MM, MV}, 4, 4,
-     {BETA, GAMMA}, 2, 2},
-    {"rank 4 scale (L, gamma first)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true}, false, {GAMMA, BETA, MM, MV}, 4,
-     4, {GAMMA, BETA}, 2, 2},
-    {"rank 4 scale fused=False (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true, .fused = TG_FALSE}, false,
-     {GAMMA, BETA, MM, MV}, 4, 4, {GAMMA, BETA}, 2, 2},
-    {"rank 4 in place (F)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true, INPLACE}, false, {BETA, GAMMA, MM, MV}, 4,
-     4, {BETA, GAMMA}, 2, 0},
-    {"rank 4 in place fused=False (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true, INPLACE, .fused = TG_FALSE},
-     false, {BETA, GAMMA, MM, MV}, 4, 4, {BETA, GAMMA}, 2, 0},
-    {"zero-debias (F)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true, .zero_debias_moving_mean = true}, false,
-     {BETA, GAMMA, MM, MV, BIASED, STEP}, 6, 4, {BETA, GAMMA}, 2, 2},
-    {"zero-debias fused=False (N)", 4, {2, 2, 2, 3}, TG_FLOAT32,
-     {.scale = true, .zero_debias_moving_mean = true, .fused = TG_FALSE}, false, {BETA, GAMMA, MM, MV, BIASED, STEP},
-     6, 6, {BETA, GAMMA}, 2, 2},
-    {"batch_weights (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.scale = true}, true, {BETA, GAMMA, MM, MV}, 4, 4,
-     {BETA, GAMMA}, 2, 2},
-    {"rank 3 (L)", 3, {2, 2, 3}, TG_FLOAT32, {.scale = false}, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2},
-    {"no center, no scale (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.center = TG_FALSE}, false, {MM, MV}, 2, 2, {0}, 0,
-     2},
-    {"not trainable (F)", 2, {4, 3}, TG_FLOAT32, {.trainable = TG_FALSE, .scale = true}, false,
-     {BETA, GAMMA, MM, MV}, 4, 4, {0}, 0, 2},
-    {"not trainable (L): no update ops exposed", 4, {2, 2, 2, 3}, TG_FLOAT32,
-     {.trainable = TG_FALSE, .scale = true}, false, {GAMMA, BETA, MM, MV}, 4, 4, {0}, 0, 0},
-    {"not trainable (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.trainable = TG_FALSE}, true, {BETA, MM, MV}, 3, 3, {0}, 0,
-     2},
-    {"float64 (F)", 2, {4, 3}, TG_FLOAT64, {.scale = true}, false, {BETA, GAMMA, MM, MV}, 4, 4, {BETA, GAMMA}, 2,
-     2},
-    {"float64 (L)", 4, {2, 2, 2, 3}, TG_FLOAT64, {.fused = TG_FALSE}, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2},
-    {"float64 (N)", 4, {2, 2, 2, 3}, TG_FLOAT64, {INPLACE, .fused = TG_FALSE, .zero_debias_moving_mean = true},
-     false, {BETA, MM, MV, BIASED, STEP}, 5, 5, {BETA}, 1, 0},
-    {"is_training=False (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, {.is_training = TG_FALSE}, false, {BETA, MM, MV}, 3, 3,
-     {BETA}, 1, 0},
-    {"NCHW (L)", 4, {2, 3, 2, 2}, TG_FLOAT32, {NCHW}, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2},
+    {"rank 2 defaults (F)", 2, {4, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2,
+     .o.scale = false},
+    {"rank 2 scale (F)", 2, {4, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, GAMMA, MM, MV}, 4, 4, {BETA, GAMMA}, 2, 2,
+     .o.scale = true},
+    {"rank 4 scale (L, gamma first)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {GAMMA, BETA, MM, MV}, 4, 4,
+     {GAMMA, BETA}, 2, 2, .o.scale = true},
+    {"rank 4 scale fused=False (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {GAMMA, BETA, MM, MV}, 4, 4,
+     {GAMMA, BETA}, 2, 2, .o.scale = true, .o.fused = false},
+    {"rank 4 in place (F)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, GAMMA, MM, MV}, 4, 4,
+     {BETA, GAMMA}, 2, 0, .o.scale = true, O_INPLACE},
+    {"rank 4 in place fused=False (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, GAMMA, MM, MV}, 4, 4,
+     {BETA, GAMMA}, 2, 0, .o.scale = true, O_INPLACE, .o.fused = false},
+    {"zero-debias (F)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, GAMMA, MM, MV, BIASED, STEP}, 6, 4,
+     {BETA, GAMMA}, 2, 2, .o.scale = true, .o.zero_debias_moving_mean = true},
+    {"zero-debias fused=False (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false,
+     {BETA, GAMMA, MM, MV, BIASED, STEP}, 6, 6, {BETA, GAMMA}, 2, 2, .o.scale = true,
+     .o.zero_debias_moving_mean = true, .o.fused = false},
+    {"batch_weights (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, true, {BETA, GAMMA, MM, MV}, 4, 4, {BETA, GAMMA},
+     2, 2, .o.scale = true},
+    {"rank 3 (L)", 3, {2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2, .o.scale = false},
+    {"no center, no scale (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {MM, MV}, 2, 2, {0}, 0, 2,
+     .o.center = false},
+    {"not trainable (F)", 2, {4, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, GAMMA, MM, MV}, 4, 4, {0}, 0, 2,
+     .o.trainable = false, .o.scale = true},
+    {"not trainable (L): no update ops exposed", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false,
+     {GAMMA, BETA, MM, MV}, 4, 4, {0}, 0, 0, .o.trainable = false, .o.scale = true},
+    {"not trainable (N)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, true, {BETA, MM, MV}, 3, 3, {0}, 0, 2,
+     .o.trainable = false},
+    {"float64 (F)", 2, {4, 3}, TG_FLOAT64, DEFAULTS, false, {BETA, GAMMA, MM, MV}, 4, 4, {BETA, GAMMA}, 2, 2,
+     .o.scale = true},
+    {"float64 (L)", 4, {2, 2, 2, 3}, TG_FLOAT64, DEFAULTS, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2,
+     .o.fused = false},
+    {"float64 (N)", 4, {2, 2, 2, 3}, TG_FLOAT64, DEFAULTS, false, {BETA, MM, MV, BIASED, STEP}, 5, 5, {BETA}, 1, 0,
+     O_INPLACE, .o.fused = false, .o.zero_debias_moving_mean = true},
+    {"is_training=False (L)", 4, {2, 2, 2, 3}, TG_FLOAT32, DEFAULTS, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 0,
+     .o.is_training = false},
+    {"NCHW (L)", 4, {2, 3, 2, 2}, TG_FLOAT32, DEFAULTS, false, {BETA, MM, MV}, 3, 3, {BETA}, 1, 2, O_NCHW},
 };
+TABLE_END
 
 START_TEST(test_variables_matrix)
 {
@@ -690,7 +729,7 @@ END_TEST
 START_TEST(test_variables_collections)
 {
     static const char *const mine[] = {"my_vars"}, *const betas[] = {"betas"}, *const mvs[] = {"mvs", "more"};
-    tg_layers_batch_norm_opts o = {.scale = true, .variables_collections = mine, .n_variables_collections = 1};
+    TG_OPTS(tg_layers_batch_norm_opts, o, .scale = true, .variables_collections = mine, .n_variables_collections = 1);
     /* F: passed to get_variable, in creation order */
     tg_graph *g = tg_graph_new();
     tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "x"), &o);
@@ -710,9 +749,8 @@ START_TEST(test_variables_collections)
     tg_graph_free(g);
     /* the dict form, on N */
     g = tg_graph_new();
-    tg_layers_batch_norm_opts od = {.scale = true, .fused = TG_FALSE, INPLACE, .beta_collections = betas,
-                                    .n_beta_collections = 1, .moving_variance_collections = mvs,
-                                    .n_moving_variance_collections = 2};
+    TG_OPTS(tg_layers_batch_norm_opts, od, .scale = true, .fused = false, INPLACE, .beta_collections = betas,
+            .n_beta_collections = 1, .moving_variance_collections = mvs, .n_moving_variance_collections = 2);
     tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 2, 2, 3), "x"), &od);
     ck_assert_tg_ok(g);
     assert_vars(g, "betas", (const char *[]){BETA}, 1);
@@ -725,17 +763,15 @@ END_TEST
 
 START_TEST(test_regularizers)
 {
-    tg_layers_batch_norm_opts o = {
-        .scale = true,
-        .param_initializers = {.beta = tg_constant_initializer(0.25), .gamma = tg_constant_initializer(2)},
-        .param_regularizers = {.beta = tg_layers_l2_regularizer(0.1), .gamma = tg_layers_l2_regularizer(0.2)},
-    };
+    TG_OPTS(tg_layers_batch_norm_opts, o, .scale = true,
+            .param_initializers = {.beta = tg_constant_initializer(0.25), .gamma = tg_constant_initializer(2)},
+            .param_regularizers = {.beta = tg_layers_l2_regularizer(0.1), .gamma = tg_layers_l2_regularizer(0.2)});
     for (int path = 0; path < 3; path++) {
         tg_graph *g = tg_graph_new();
         tg_layers_batch_norm_opts oo = o;
         tg_shape xs = TG_SHAPE(4, 3); /* F */
         if (path == 1) xs = TG_SHAPE(2, 2, 2, 3); /* L */
-        if (path == 2) oo.fused = TG_FALSE, oo.updates_collections = TG_UPDATES_IN_PLACE; /* N */
+        if (path == 2) oo.fused = false, oo.updates_collections = NULL, oo.n_updates_collections = 0; /* N */
         tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, xs, "x"), &oo);
         ck_assert_tg_ok(g);
         tg_tensor **losses = NULL;
@@ -768,7 +804,8 @@ START_TEST(test_scope_numbering)
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "x");
     tg_tensor *y0 = tg_layers_batch_norm(g, x, NULL);
     tg_tensor *y1 = tg_layers_batch_norm(g, x, NULL);
-    tg_tensor *y2 = tg_layers_batch_norm(g, x, &(tg_layers_batch_norm_opts){.scope = "bn"});
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .scope = "bn");
+    tg_tensor *y2 = tg_layers_batch_norm(g, x, &bn);
     ck_assert_tg_ok(g);
     ck_assert_ptr_nonnull(tg_graph_variable(g, "BatchNorm/beta"));
     ck_assert_ptr_nonnull(tg_graph_variable(g, "BatchNorm_1/beta"));
@@ -782,7 +819,8 @@ START_TEST(test_scope_numbering)
     ck_assert_ptr_nonnull(tg_graph_op(g, "BatchNorm/FusedBatchNormV3"));
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 9);
     /* the legacy path's output is tf.nn.batch_normalization's */
-    tg_tensor *y3 = tg_layers_batch_norm(g, x, &(tg_layers_batch_norm_opts){.fused = TG_FALSE, INPLACE});
+    TG_OPTS(tg_layers_batch_norm_opts, legacy, .fused = false, INPLACE);
+    tg_tensor *y3 = tg_layers_batch_norm(g, x, &legacy);
     ck_assert_str_eq(tg_op_name(tg_tensor_op(y3)), "BatchNorm_2/batchnorm/add_1");
     tg_graph_free(g);
 }
@@ -792,7 +830,7 @@ START_TEST(test_normalizer_fn)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 4, 4, 3), "x");
-    tg_layers_conv2d_opts co = {.normalizer_fn = tg_layers_batch_norm_fn};
+    TG_OPTS(tg_layers_conv2d_opts, co, .normalizer_fn = tg_layers_batch_norm_fn);
     tg_tensor *c0 = tg_layers_conv2d(g, x, 5, TG_KERNEL(3, 3), &co);
     tg_tensor *c1 = tg_layers_conv2d(g, c0, 5, TG_KERNEL(3, 3), &co);
     ck_assert_tg_ok(g);
@@ -816,10 +854,9 @@ START_TEST(test_normalizer_fn)
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 8);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_UPDATE_OPS), 6);
     /* fully_connected with parameters: rank 2, so the fused contrib path */
-    tg_layers_batch_norm_opts bn = {.scale = true, INPLACE};
-    tg_tensor *f = tg_layers_fully_connected(g, tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "z"), 2,
-                                             &(tg_layers_fc_opts){.normalizer_fn = tg_layers_batch_norm_fn,
-                                                                  .normalizer_params = &bn});
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .scale = true, INPLACE);
+    TG_OPTS(tg_layers_fc_opts, fo, .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
+    tg_tensor *f = tg_layers_fully_connected(g, tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "z"), 2, &fo);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(f), "fully_connected/Relu:0");
     ck_assert_ptr_nonnull(tg_graph_variable(g, "fully_connected/BatchNorm/gamma"));
@@ -853,13 +890,13 @@ START_TEST(test_reuse)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4, 3), "x");
-    tg_layers_batch_norm_opts o = {.scope = "bn", .decay = TG_F(0.5)};
+    TG_OPTS(tg_layers_batch_norm_opts, o, .scope = "bn", .decay = 0.5);
     tg_tensor *train_y = tg_layers_batch_norm(g, x, &o);
     /* an evaluation branch sharing the variables */
     o.reuse = TG_REUSE_TRUE;
-    o.is_training = TG_FALSE;
+    o.is_training = false;
     tg_tensor *eval_y = tg_layers_batch_norm(g, x, &o);
-    o.is_training = TG_DEFAULT;
+    o.is_training = true; /* TF's default */
     tg_layers_batch_norm(g, x, &o); /* a second training branch */
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 3);
@@ -895,13 +932,14 @@ START_TEST(test_reuse)
     /* the core layer path: gamma first; AUTO_REUSE creates, then shares */
     g = tg_graph_new();
     tg_tensor *x4 = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 2, 2, 3), "x");
-    tg_layers_batch_norm_opts a = {.scope = "auto", .reuse = TG_AUTO_REUSE, .scale = true};
+    TG_OPTS(tg_layers_batch_norm_opts, a, .scope = "auto", .reuse = TG_AUTO_REUSE, .scale = true);
     tg_layers_batch_norm(g, x4, &a);
     tg_layers_batch_norm(g, x4, &a);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 4);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_UPDATE_OPS), 4);
-    tg_layers_batch_norm(g, x4, &(tg_layers_batch_norm_opts){.scope = "auto", .scale = true});
+    TG_OPTS(tg_layers_batch_norm_opts, plain, .scope = "auto", .scale = true);
+    tg_layers_batch_norm(g, x4, &plain);
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_graph_message(g), "Variable auto/gamma already exists, disallowed.");
     tg_graph_free(g);
@@ -923,50 +961,59 @@ typedef struct ecase {
 static const char *const EMPTY[] = {"x"};
 #define RENORM_MSG "renorm is not supported with batch_weights, updates_collections or zero_debias_moving_mean"
 
+TABLE_BEGIN
 static const ecase ecases[] = {
-    {"data_format (F)", {2, {4, 3}}, TG_FLOAT32, {.data_format = (tg_data_format)7}, 0, TG_INVALID_ARGUMENT,
-     "data_format has to be either NCHW or NHWC."},
-    {"data_format (L)", {4, {2, 2, 2, 3}}, TG_FLOAT32, {.data_format = TG_DATA_FORMAT_INVALID}, 0,
-     TG_INVALID_ARGUMENT, "data_format has to be either NCHW or NHWC."},
-    {"data_format (N)", {4, {2, 2, 2, 3}}, TG_FLOAT32, {.data_format = (tg_data_format)2, .fused = TG_FALSE, INPLACE},
-     0, TG_INVALID_ARGUMENT, "data_format has to be either NCHW or NHWC."},
-    {"undefined rank (L)", {-1, {0}}, TG_FLOAT32, {.scale = false}, 0, TG_INVALID_ARGUMENT, "Input has undefined rank: None"},
-    {"undefined rank (N)", {-1, {0}}, TG_FLOAT32, {INPLACE}, 0, TG_INVALID_ARGUMENT, "Inputs x:0 has undefined rank."},
-    {"undefined C rank 2 (F)", {2, {4, -1}}, TG_FLOAT32, {.scale = false}, 0, TG_INVALID_ARGUMENT,
-     "`C` dimension must be known but is None"},
-    {"undefined C rank 4 (F)", {4, {2, 2, 2, -1}}, TG_FLOAT32, {INPLACE}, 0, TG_INVALID_ARGUMENT,
-     "Inputs x:0 has undefined `C` dimension (?,)."},
-    {"undefined C NCHW (F)", {4, {2, -1, 2, 2}}, TG_FLOAT32, {INPLACE, NCHW}, 0, TG_INVALID_ARGUMENT,
-     "Inputs x:0 has undefined `C` dimension (?,)."},
-    {"undefined C (L)", {4, {2, 2, 2, -1}}, TG_FLOAT32, {.scale = false}, 0, TG_INVALID_ARGUMENT,
-     "Input has undefined `axis` dimension. Input shape: [2, 2, 2, None]"},
-    {"undefined C (N)", {3, {2, 2, -1}}, TG_FLOAT32, {.fused = TG_FALSE, INPLACE}, 0, TG_INVALID_ARGUMENT,
-     "Inputs x:0 has undefined channels dimension (?,)."},
-    {"renorm + batch_weights", {2, {4, 3}}, TG_FLOAT32, {.renorm = true}, 1, TG_INVALID_ARGUMENT, RENORM_MSG},
-    {"renorm + updates_collections", {2, {4, 3}}, TG_FLOAT32, {.renorm = true, INPLACE}, 0, TG_INVALID_ARGUMENT,
-     RENORM_MSG},
-    {"renorm + custom collections", {2, {4, 3}}, TG_FLOAT32,
-     {.renorm = true, .updates_collections = MY_UPDATES, .n_updates_collections = 1}, 0, TG_INVALID_ARGUMENT,
-     RENORM_MSG},
-    {"renorm + zero_debias", {4, {2, 2, 2, 3}}, TG_FLOAT32, {.renorm = true, .zero_debias_moving_mean = true}, 0,
-     TG_INVALID_ARGUMENT, RENORM_MSG},
-    {"reuse without scope", {2, {4, 3}}, TG_FLOAT32, {.reuse = TG_REUSE_TRUE}, 0, TG_INVALID_ARGUMENT,
-     "reuse=True cannot be used without a name_or_scope"},
-    {"auto reuse without scope", {4, {2, 2, 2, 3}}, TG_FLOAT32, {.reuse = TG_AUTO_REUSE}, 0, TG_INVALID_ARGUMENT,
-     "reuse=True cannot be used without a name_or_scope"},
-    {"reuse of nothing", {2, {4, 3}}, TG_FLOAT32, {.reuse = TG_REUSE_TRUE, .scope = "nope"}, 0, TG_INVALID_ARGUMENT,
-     "Variable nope/beta does not exist"},
-    {"int input", {2, {4, 3}}, TG_INT32, {.scale = false}, 0, TG_INVALID_ARGUMENT, "float32 or float64"},
-    {"rank 1", {1, {4}}, TG_FLOAT32, {.scale = false}, 0, TG_INVALID_ARGUMENT, "2 or more dimensions"},
-    {"batch_weights of another batch", {2, {4, 3}}, TG_FLOAT32, {.scale = false}, 2, TG_INVALID_ARGUMENT,
-     "Shapes (4,) and (3,) are incompatible"},
-    {"is_training not bool", {2, {4, 3}}, TG_FLOAT32, {.scale = false}, 3, TG_INVALID_ARGUMENT, "is_training must be a bool scalar"},
-    {"is_training not scalar", {4, {2, 2, 2, 3}}, TG_FLOAT32, {.scale = false}, 4, TG_INVALID_ARGUMENT,
-     "is_training must be a bool scalar"},
-    {"empty updates_collections", {2, {4, 3}}, TG_FLOAT32, {.updates_collections = EMPTY}, 0, TG_INVALID_ARGUMENT,
-     "updates_collections"},
-    {"bad fused value", {2, {4, 3}}, TG_FLOAT32, {.fused = (tg_tristate)5}, 0, TG_INVALID_ARGUMENT, "fused"},
+    {"data_format (F)", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "data_format has to be either NCHW or NHWC.", .o.data_format = (tg_data_format)7},
+    {"data_format (L)", {4, {2, 2, 2, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "data_format has to be either NCHW or NHWC.", .o.data_format = TG_DATA_FORMAT_INVALID},
+    {"data_format (N)", {4, {2, 2, 2, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "data_format has to be either NCHW or NHWC.", .o.data_format = (tg_data_format)2, .o.fused = false, O_INPLACE},
+    {"undefined rank (L)", {-1, {0}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, "Input has undefined rank: None",
+     .o.scale = false},
+    {"undefined rank (N)", {-1, {0}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, "Inputs x:0 has undefined rank.",
+     O_INPLACE},
+    {"undefined C rank 2 (F)", {2, {4, -1}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "`C` dimension must be known but is None", .o.scale = false},
+    {"undefined C rank 4 (F)", {4, {2, 2, 2, -1}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "Inputs x:0 has undefined `C` dimension (?,).", O_INPLACE},
+    {"undefined C NCHW (F)", {4, {2, -1, 2, 2}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "Inputs x:0 has undefined `C` dimension (?,).", O_INPLACE, O_NCHW},
+    {"undefined C (L)", {4, {2, 2, 2, -1}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "Input has undefined `axis` dimension. Input shape: [2, 2, 2, None]", .o.scale = false},
+    {"undefined C (N)", {3, {2, 2, -1}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "Inputs x:0 has undefined channels dimension (?,).", .o.fused = false, O_INPLACE},
+    {"renorm + batch_weights", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 1, TG_INVALID_ARGUMENT, RENORM_MSG,
+     .o.renorm = true},
+    {"renorm + updates_collections", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, RENORM_MSG,
+     .o.renorm = true, O_INPLACE},
+    {"renorm + custom collections", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, RENORM_MSG,
+     .o.renorm = true, O_MY_UPDATES},
+    {"renorm + zero_debias", {4, {2, 2, 2, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, RENORM_MSG,
+     .o.renorm = true, .o.zero_debias_moving_mean = true},
+    {"reuse without scope", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "reuse=True cannot be used without a name_or_scope", .o.reuse = TG_REUSE_TRUE},
+    {"auto reuse without scope", {4, {2, 2, 2, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "reuse=True cannot be used without a name_or_scope", .o.reuse = TG_AUTO_REUSE},
+    {"reuse of nothing", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT,
+     "Variable nope/beta does not exist", .o.reuse = TG_REUSE_TRUE, .o.scope = "nope"},
+    {"int input", {2, {4, 3}}, TG_INT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, "float32 or float64", .o.scale = false},
+    {"rank 1", {1, {4}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, "2 or more dimensions", .o.scale = false},
+    {"batch_weights of another batch", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 2, TG_INVALID_ARGUMENT,
+     "Shapes (4,) and (3,) are incompatible", .o.scale = false},
+    {"is_training not bool", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 3, TG_INVALID_ARGUMENT,
+     "is_training must be a bool scalar", .o.scale = false},
+    {"is_training not scalar", {4, {2, 2, 2, 3}}, TG_FLOAT32, DEFAULTS, 4, TG_INVALID_ARGUMENT,
+     "is_training must be a bool scalar", .o.scale = false},
+    /* a list given with no collection in it (n_updates_collections 0) */
+    {"empty updates_collections", {2, {4, 3}}, TG_FLOAT32, DEFAULTS, 0, TG_INVALID_ARGUMENT, "updates_collections",
+     .o.updates_collections = EMPTY, .o.n_updates_collections = 0},
+    /* options not started from the INIT macro (as a compound literal
+     * would be): refused, naming the macro */
+    {"options without TG_LAYERS_BATCH_NORM_OPTS_INIT", {2, {4, 3}}, TG_FLOAT32, {.fused = true}, 0,
+     TG_INVALID_ARGUMENT, "TG_LAYERS_BATCH_NORM_OPTS_INIT"},
 };
+TABLE_END
 
 START_TEST(test_errors)
 {
@@ -1032,9 +1079,9 @@ START_TEST(test_activation_and_outputs)
         float xd[24];
         fill(xd, 24, 9, -2, 2);
         tg_tensor *x = tg_constant_data(g, TG_FLOAT32, xs, xd, "x");
-        tg_layers_batch_norm_opts o = {.activation_fn = tg_nn_relu, .outputs_collections = outs,
-                                       .n_outputs_collections = 2};
-        if (path == 2) o.fused = TG_FALSE;
+        TG_OPTS(tg_layers_batch_norm_opts, o, .activation_fn = tg_nn_relu, .outputs_collections = outs,
+                .n_outputs_collections = 2);
+        if (path == 2) o.fused = false;
         tg_tensor *y = tg_layers_batch_norm(g, x, &o);
         ck_assert_tg_ok(g);
         ck_assert_str_eq(tg_tensor_name(y), "BatchNorm/Relu:0");
@@ -1066,9 +1113,8 @@ START_TEST(test_epsilon)
         tg_graph *g = tg_graph_new();
         float xd[6] = {1, 2, 3, 5, 6, 9};
         tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(3, 2), xd, "x");
-        tg_tensor *y = tg_layers_batch_norm(g, x, &(tg_layers_batch_norm_opts){.epsilon = TG_F(0),
-                                                                           .fused = fused ? TG_TRUE : TG_FALSE,
-                                                                           INPLACE});
+        TG_OPTS(tg_layers_batch_norm_opts, eo, .epsilon = 0, .fused = fused != 0, INPLACE);
+        tg_tensor *y = tg_layers_batch_norm(g, x, &eo);
         ck_assert_tg_ok(g);
         ck_assert_ptr_nonnull(tg_graph_op(g, fused ? "BatchNorm/FusedBatchNormV3" : "BatchNorm/batchnorm/add_1"));
         tg_session *s = init_session(g);
@@ -1093,32 +1139,26 @@ typedef struct gcase {
     const char *op;
 } gcase;
 
+TABLE_BEGIN
 static const gcase gcases[] = {
-    {"F rank 2", 2, {4, 3}, {.scale = true}, false, FUSED_OP},
-    {"F rank 4 NHWC", NHWC4, {.scale = true, .updates_collections = MY_UPDATES, .n_updates_collections = 1}, false,
-     FUSED_OP},
-    {"F rank 4 NCHW no center", NCHW4,
-     {.center = TG_FALSE, .scale = true, .updates_collections = MY_UPDATES, .n_updates_collections = 1, NCHW}, false,
-     FUSED_OP},
-    {"L fused NHWC", NHWC4, {.scale = true}, false, FUSED_OP},
-    {"L fused NCHW", NCHW4, {.scale = true, NCHW}, false, FUSED_OP},
-    {"L fused no scale", NHWC4, {.scale = false}, false, FUSED_OP},
-    {"L non-fused NHWC", NHWC4, {.scale = true, .fused = TG_FALSE}, false, MOMENTS_OP},
-    {"L non-fused NCHW", NCHW4, {.fused = TG_FALSE, NCHW}, false, MOMENTS_OP},
-    {"L rank 3", 3, {2, 3, 2}, {.scale = true}, false, MOMENTS_OP},
-    {"N NHWC", NHWC4,
-     {.scale = true, .fused = TG_FALSE, .updates_collections = MY_UPDATES, .n_updates_collections = 1}, false,
-     MOMENTS_OP},
-    {"N NCHW no center", NCHW4,
-     {.center = TG_FALSE, .scale = true, .fused = TG_FALSE, .updates_collections = MY_UPDATES,
-      .n_updates_collections = 1, NCHW},
-     false, MOMENTS_OP},
-    {"N neither", 2, {5, 2},
-     {.center = TG_FALSE, .fused = TG_FALSE, .updates_collections = MY_UPDATES, .n_updates_collections = 1}, false,
-     MOMENTS_OP},
-    {"N batch_weights", 2, {5, 3}, {.scale = true}, true, WMOMENTS_OP},
-    {"N batch_weights NCHW", NCHW4, {.scale = true, NCHW}, true, WMOMENTS_OP},
+    {"F rank 2", 2, {4, 3}, DEFAULTS, false, FUSED_OP, .o.scale = true},
+    {"F rank 4 NHWC", NHWC4, DEFAULTS, false, FUSED_OP, .o.scale = true, O_MY_UPDATES},
+    {"F rank 4 NCHW no center", NCHW4, DEFAULTS, false, FUSED_OP, .o.center = false, .o.scale = true, O_MY_UPDATES,
+     O_NCHW},
+    {"L fused NHWC", NHWC4, DEFAULTS, false, FUSED_OP, .o.scale = true},
+    {"L fused NCHW", NCHW4, DEFAULTS, false, FUSED_OP, .o.scale = true, O_NCHW},
+    {"L fused no scale", NHWC4, DEFAULTS, false, FUSED_OP, .o.scale = false},
+    {"L non-fused NHWC", NHWC4, DEFAULTS, false, MOMENTS_OP, .o.scale = true, .o.fused = false},
+    {"L non-fused NCHW", NCHW4, DEFAULTS, false, MOMENTS_OP, .o.fused = false, O_NCHW},
+    {"L rank 3", 3, {2, 3, 2}, DEFAULTS, false, MOMENTS_OP, .o.scale = true},
+    {"N NHWC", NHWC4, DEFAULTS, false, MOMENTS_OP, .o.scale = true, .o.fused = false, O_MY_UPDATES},
+    {"N NCHW no center", NCHW4, DEFAULTS, false, MOMENTS_OP, .o.center = false, .o.scale = true, .o.fused = false,
+     O_MY_UPDATES, O_NCHW},
+    {"N neither", 2, {5, 2}, DEFAULTS, false, MOMENTS_OP, .o.center = false, .o.fused = false, O_MY_UPDATES},
+    {"N batch_weights", 2, {5, 3}, DEFAULTS, true, WMOMENTS_OP, .o.scale = true},
+    {"N batch_weights NCHW", NCHW4, DEFAULTS, true, WMOMENTS_OP, .o.scale = true, O_NCHW},
 };
+TABLE_END
 
 START_TEST(test_gradients)
 {
@@ -1139,7 +1179,7 @@ START_TEST(test_gradients)
     tg_tensor *xs_[3] = {x};
     tg_array *vals[3] = {gc_random(xs, -2, 2, (unsigned)_i)};
     int n = 1;
-    if (o.center != TG_FALSE) {
+    if (o.center) {
         xs_[n] = tg_variable_value(var(g, "BatchNorm/beta"));
         vals[n++] = gc_random(TG_SHAPE(c), -1, 1, 50 + (unsigned)_i);
     }
@@ -1165,23 +1205,21 @@ typedef struct rcase {
     bool dynamic;                /* is_training a placeholder_with_default(true), plus inference runs */
 } rcase;
 
-/* TG_F for static initializers */
-#define OPTF(x) {.set = true, .v = (x)}
-
+TABLE_BEGIN
 static const rcase rcases[] = {
-    {"rank 2, clipped both sides, renorm_decay", 2, {5, 3},
-     {.scale = true, .renorm_clipping = {.rmax = OPTF(1.3), .rmin = OPTF(0.9), .dmax = OPTF(0.4)},
-      .renorm_decay = OPTF(0.8)},
-     false},
-    {"rank 4 NHWC, rmax only, default renorm_decay", NHWC4, {.scale = true, .renorm_clipping = {.rmax = OPTF(1.2)}},
-     false},
-    {"rank 4 NCHW, no clipping, no center", NCHW4, {.center = TG_FALSE, .scale = true, NCHW, .fused = TG_TRUE},
-     false},
-    {"rank 3, dmax only, dynamic", 3, {2, 3, 2}, {.renorm_clipping = {.dmax = OPTF(0.3)}, .renorm_decay = OPTF(0.5)},
-     true},
-    {"rank 4 NCHW, clipped, dynamic", NCHW4,
-     {.scale = true, NCHW, .renorm_clipping = {.rmin = OPTF(0.95), .rmax = OPTF(1.05), .dmax = OPTF(0.1)}}, true},
+    {"rank 2, clipped both sides, renorm_decay", 2, {5, 3}, DEFAULTS, false, .o.scale = true,
+     .o.renorm_clipping.rmax = 1.3, .o.renorm_clipping.rmin = 0.9, .o.renorm_clipping.dmax = 0.4,
+     .o.renorm_decay = 0.8},
+    {"rank 4 NHWC, rmax only, default renorm_decay", NHWC4, DEFAULTS, false, .o.scale = true,
+     .o.renorm_clipping.rmax = 1.2},
+    {"rank 4 NCHW, no clipping, no center", NCHW4, DEFAULTS, false, .o.center = false, .o.scale = true, O_NCHW,
+     .o.fused = true},
+    {"rank 3, dmax only, dynamic", 3, {2, 3, 2}, DEFAULTS, true, .o.renorm_clipping.dmax = 0.3,
+     .o.renorm_decay = 0.5},
+    {"rank 4 NCHW, clipped, dynamic", NCHW4, DEFAULTS, true, .o.scale = true, O_NCHW,
+     .o.renorm_clipping.rmin = 0.95, .o.renorm_clipping.rmax = 1.05, .o.renorm_clipping.dmax = 0.1},
 };
+TABLE_END
 
 /* One renorm training step of TF 1.15 per channel, on the statistics of
  * the step: writes y and advances the five moving variables. */
@@ -1189,7 +1227,7 @@ typedef struct rstate {
     double rmean[MAXC], rstd[MAXC], mm[MAXC], mstd[MAXC], mv[MAXC];
 } rstate;
 
-static void ref_renorm_step(const layout *L, const float *x, const tg_layers_renorm_clipping *clip, double d_mom,
+static void ref_renorm_step(const layout *L, const float *x, const tg_renorm_clipping *clip, double d_mom,
                             double d_renorm, double beta, double gamma, double eps, rstate *st, double *y)
 {
     double mean[MAXC], var[MAXC], n[MAXC], r[MAXC], d[MAXC], s[MAXC];
@@ -1199,9 +1237,9 @@ static void ref_renorm_step(const layout *L, const float *x, const tg_layers_ren
         double rs = fmax(st->rstd[c], sqrt(eps)); /* the pre-update values */
         r[c] = s[c] / rs;
         d[c] = (mean[c] - st->rmean[c]) / rs;
-        if (clip->rmin.set) r[c] = fmax(r[c], clip->rmin.v);
-        if (clip->rmax.set) r[c] = fmin(r[c], clip->rmax.v);
-        if (clip->dmax.set) d[c] = fmin(fmax(d[c], -clip->dmax.v), clip->dmax.v);
+        /* the keys left out are rmin 0, rmax and dmax inf: no clipping */
+        r[c] = fmin(fmax(r[c], clip->rmin), clip->rmax);
+        d[c] = fmin(fmax(d[c], -clip->dmax), clip->dmax);
     }
     for (int64_t i = 0; i < L->n; i++) {
         int64_t c = chan(L, i);
@@ -1233,14 +1271,14 @@ START_TEST(test_renorm_training)
     tg_graph *g = tg_graph_new();
     tg_layers_batch_norm_opts o = rc->o;
     o.renorm = true;
-    o.decay = TG_F(0.9);
+    o.decay = 0.9;
     o.param_initializers = (tg_layers_batch_norm_initializers){
         .beta = tg_constant_initializer(BETA0),
         .gamma = tg_constant_initializer(GAMMA0),
         .moving_mean = tg_constant_initializer(MEAN0),
         .moving_variance = tg_constant_initializer(VAR0),
     };
-    bool nchw = o.data_format == TG_NCHW, center = o.center != TG_FALSE, scale = o.scale;
+    bool nchw = o.data_format == TG_NCHW, center = o.center, scale = o.scale;
     layout L = make_layout(rc->rank, rc->dims, nchw);
     tg_shape xs = {.rank = rc->rank};
     for (int i = 0; i < rc->rank; i++) xs.dims[i] = rc->dims[i];
@@ -1283,7 +1321,7 @@ START_TEST(test_renorm_training)
     tg_tensor *eval_y = NULL;
     if (!rc->dynamic) {
         tg_layers_batch_norm_opts eo = o;
-        eo.scope = "BatchNorm", eo.reuse = TG_REUSE_TRUE, eo.is_training = TG_FALSE;
+        eo.scope = "BatchNorm", eo.reuse = TG_REUSE_TRUE, eo.is_training = false;
         eval_y = tg_layers_batch_norm(g, x, &eo);
         ck_assert_tg_ok(g);
         ck_assert_int_eq(count(g, TG_GRAPHKEYS_UPDATE_OPS), 2);
@@ -1295,7 +1333,7 @@ START_TEST(test_renorm_training)
 
     double eps = 0.001, beta = center ? BETA0 : 0, gamma = scale ? GAMMA0 : 1;
     double d_mom = (double)(float)(1.0 - 0.9);
-    double d_renorm = (double)(float)(1.0 - (o.renorm_decay.set ? o.renorm_decay.v : 0.99));
+    double d_renorm = (double)(float)(1.0 - o.renorm_decay); /* default 0.99 */
     rstate st;
     for (int c = 0; c < L.c; c++) {
         st.mm[c] = st.rmean[c] = MEAN0;
@@ -1357,8 +1395,8 @@ START_TEST(test_renorm_collections)
     /* variables_collections: the four core variables (moving statistics
      * first), not the renorm ones */
     tg_graph *g = tg_graph_new();
-    tg_layers_batch_norm_opts o = {.renorm = true, .scale = true, .variables_collections = mine,
-                                   .n_variables_collections = 1};
+    TG_OPTS(tg_layers_batch_norm_opts, o, .renorm = true, .scale = true, .variables_collections = mine,
+            .n_variables_collections = 1);
     tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, xs, "x"), &o);
     ck_assert_tg_ok(g);
     assert_vars(g, "my_vars", (const char *[]){MM, MV, BETA, GAMMA}, 4);
@@ -1367,8 +1405,8 @@ START_TEST(test_renorm_collections)
 
     /* not trainable: nothing trainable, no update ops exposed */
     g = tg_graph_new();
-    tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, xs, "x"),
-                         &(tg_layers_batch_norm_opts){.renorm = true, .trainable = TG_FALSE});
+    TG_OPTS(tg_layers_batch_norm_opts, frozen, .renorm = true, .trainable = false);
+    tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, xs, "x"), &frozen);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 0);
     ck_assert_int_eq(count(g, TG_GRAPHKEYS_MODEL_VARIABLES), 6);
@@ -1379,9 +1417,8 @@ START_TEST(test_renorm_collections)
      * param_regularizers are honoured once */
     g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, xs, "x");
-    tg_layers_batch_norm_opts r = {.renorm = true, .scale = true, .scope = "bn",
-                                   .param_regularizers = {.beta = tg_layers_l2_regularizer(0.1),
-                                                          .gamma = tg_layers_l2_regularizer(0.2)}};
+    TG_OPTS(tg_layers_batch_norm_opts, r, .renorm = true, .scale = true, .scope = "bn",
+            .param_regularizers = {.beta = tg_layers_l2_regularizer(0.1), .gamma = tg_layers_l2_regularizer(0.2)});
     tg_layers_batch_norm(g, x, &r);
     r.reuse = TG_REUSE_TRUE;
     tg_layers_batch_norm(g, x, &r);
@@ -1404,7 +1441,7 @@ START_TEST(test_renorm_collections)
     /* moving_stddev starts at sqrt(moving_variance_initializer): a random
      * one has no such initializer */
     g = tg_graph_new();
-    tg_layers_batch_norm_opts ro = {.renorm = true};
+    TG_OPTS(tg_layers_batch_norm_opts, ro, .renorm = true);
     ro.param_initializers.moving_variance = tg_random_uniform_initializer(1, 2);
     ck_assert_ptr_null(tg_layers_batch_norm(g, tg_placeholder(g, TG_FLOAT32, xs, "x"), &ro));
     ck_assert_tg_code(g, TG_UNIMPLEMENTED);
@@ -1426,13 +1463,9 @@ START_TEST(test_renorm_gradients)
     tg_graph *g = tg_graph_new();
     tg_shape xs = {.rank = cs[_i].rank};
     for (int i = 0; i < xs.rank; i++) xs.dims[i] = cs[_i].dims[i];
-    tg_layers_batch_norm_opts o = {
-        .renorm = true,
-        .scale = true,
-        .data_format = cs[_i].nchw ? TG_NCHW : TG_NHWC,
-        .renorm_clipping = {.rmin = TG_F(1.1), .rmax = TG_F(1.1), .dmax = TG_F(0.05)},
-        .param_initializers = {.moving_mean = tg_constant_initializer(-5)},
-    };
+    TG_OPTS(tg_layers_batch_norm_opts, o, .renorm = true, .scale = true, .data_format = cs[_i].nchw ? TG_NCHW : TG_NHWC,
+            .renorm_clipping.rmin = 1.1, .renorm_clipping.rmax = 1.1, .renorm_clipping.dmax = 0.05,
+            .param_initializers = {.moving_mean = tg_constant_initializer(-5)});
     tg_tensor *x = tg_placeholder(g, TG_FLOAT64, xs, "x");
     tg_tensor *y = tg_layers_batch_norm(g, x, &o);
     ck_assert_tg_ok(g);

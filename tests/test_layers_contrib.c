@@ -582,7 +582,8 @@ START_TEST(test_conv_defaults_and_shapes)
         {{.padding = TG_PADDING_VALID, .stride = {1, 2}}, {3, 1}, TG_SHAPE(-1, 6, 4, 5), "Conv_4"},
         {{.padding = TG_PADDING_VALID, .rate = {2, 2}}, {3, 3}, TG_SHAPE(-1, 4, 4, 5), "Conv_5"},
         {{.rate = {2, 2}}, {3, 3}, TG_SHAPE(-1, 8, 8, 5), "Conv_6"},
-        {{.scope = "conv1", .stride = {3, 0}}, {2, 2}, TG_SHAPE(-1, 3, 8, 5), "conv1"},
+        /* a lone first component is TF's int form: stride=3 is (3, 3) */
+        {{.scope = "conv1", .stride = {3, 0}}, {2, 2}, TG_SHAPE(-1, 3, 3, 5), "conv1"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         tg_layers_conv2d_opts o = conv_opts(&cases[k].o);
@@ -815,7 +816,8 @@ START_TEST(test_pool_shapes)
         {{3, 3}, {0}, TG_SHAPE(-1, 3, 3, 3)},                             /* stride 2, VALID */
         {{3, 3}, {.padding = TG_PADDING_SAME}, TG_SHAPE(-1, 4, 4, 3)},
         {{2, 2}, {.stride = {1, 1}}, TG_SHAPE(-1, 7, 7, 3)},
-        {{2, 1}, {.stride = {1, 0}}, TG_SHAPE(-1, 7, 4, 3)},
+        {{2, 1}, {.stride = {1, 0}}, TG_SHAPE(-1, 7, 8, 3)},               /* stride=1: (1, 1) */
+        {{2, 1}, {.stride = {0, 1}}, TG_SHAPE(-1, 4, 8, 3)},               /* (default 2, 1) */
         {{8, 8}, {0}, TG_SHAPE(-1, 1, 1, 3)},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

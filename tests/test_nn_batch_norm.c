@@ -107,9 +107,9 @@ static void to_doubles(const tg_array *a, double *out)
     for (int64_t i = 0; i < tg_array_size(a); i++) out[i] = tg_array_get(a, i);
 }
 
-/* Runs the fused op on NHWC data in fmt/dt; y comes back in NHWC. */
+/* Runs the fused op on NHWC data in fmt/dt; y comes back in NHWC. eps 0.001 is TF's default. */
 static void run_fused(tg_data_format fmt, tg_dtype dt, bool training, dims4 d, const double *x, const double *scale,
-                      const double *offset, const double *mean, const double *var, tg_optf eps, double *y,
+                      const double *offset, const double *mean, const double *var, double eps, double *y,
                       double *bmean, double *bvar)
 {
     int64_t nx = count4(d);
@@ -122,7 +122,7 @@ static void run_fused(tg_data_format fmt, tg_dtype dt, bool training, dims4 d, c
     tg_tensor *mt = training ? NULL : konst(g, dt, TG_SHAPE(d.c), mean, "mean");
     tg_tensor *vt = training ? NULL : konst(g, dt, TG_SHAPE(d.c), var, "variance");
     tg_tensor *out[3];
-    tg_fused_batch_norm_opts o = {.epsilon = eps, .data_format = fmt, .is_training = training ? TG_TRUE : TG_FALSE};
+    TG_OPTS(tg_fused_batch_norm_opts, o, .epsilon = eps, .data_format = fmt, .is_training = training);
     ck_assert_int_eq(tg_nn_fused_batch_norm(g, xt, st, ot, mt, vt, &o, &out[0], &out[1], &out[2]), TG_OK);
     ck_assert_tg_ok(g);
     ck_assert_shape_eq(tg_tensor_shape(out[0]), shape_in(fmt, d));
@@ -152,18 +152,18 @@ START_TEST(test_fused_hand_cases)
     /* x = [1, 3] in one channel: mean 2, biased variance 1, Bessel 2. */
     dims4 d = {1, 1, 2, 1};
     double x[2] = {1, 3}, one = 1, zero = 0, y[2], m, v;
-    run_fused(TG_NHWC, TG_FLOAT64, true, d, x, &one, &zero, NULL, NULL, (tg_optf){0}, y, &m, &v);
+    run_fused(TG_NHWC, TG_FLOAT64, true, d, x, &one, &zero, NULL, NULL, 0.001, y, &m, &v);
     ck_assert_close(m, 2, 1e-12);
     ck_assert_close(v, 2, 1e-12); /* n / (n - 1) = 2 */
     ck_assert_close(y[0], -1 / sqrt(1 + (double)0.001f), 1e-12);
     ck_assert_close(y[1], 1 / sqrt(1 + (double)0.001f), 1e-12);
     /* epsilon 0 is raised to 1.001e-5 */
-    run_fused(TG_NHWC, TG_FLOAT64, true, d, x, &one, &zero, NULL, NULL, TG_F(0), y, &m, &v);
+    run_fused(TG_NHWC, TG_FLOAT64, true, d, x, &one, &zero, NULL, NULL, 0, y, &m, &v);
     ck_assert_close(y[1], 1 / sqrt(1 + (double)1.001e-5f), 1e-12);
     /* one element per channel: variance 0 and no Bessel factor; y = offset */
     dims4 d1 = {1, 1, 1, 2};
     double x1[2] = {4, -7}, sc[2] = {2, 3}, of[2] = {0.5, -0.25}, y1[2], m1[2], v1[2];
-    run_fused(TG_NHWC, TG_FLOAT32, true, d1, x1, sc, of, NULL, NULL, (tg_optf){0}, y1, m1, v1);
+    run_fused(TG_NHWC, TG_FLOAT32, true, d1, x1, sc, of, NULL, NULL, 0.001, y1, m1, v1);
     ck_assert_close(v1[0], 0, 0);
     ck_assert_close(v1[1], 0, 0);
     ck_assert_close(m1[1], -7, 0);
@@ -186,7 +186,7 @@ START_TEST(test_fused_training_reference)
     for (int f = 0; f < 2; f++)
         for (int t = 0; t < 2; t++) {
             double tol = DTYPES[t] == TG_FLOAT32 ? 2e-6 : 1e-12;
-            run_fused(FORMATS[f], DTYPES[t], true, d, x, sc, of, NULL, NULL, (tg_optf){0}, y, gm, gv);
+            run_fused(FORMATS[f], DTYPES[t], true, d, x, sc, of, NULL, NULL, 0.001, y, gm, gv);
             assert_near(y, want, nx, tol, "y");
             assert_near(gm, m, 3, tol, "batch_mean");
             assert_near(gv, vu, 3, tol, "batch_variance");
@@ -216,7 +216,7 @@ START_TEST(test_fused_inference_reference)
     for (int f = 0; f < 2; f++)
         for (int t = 0; t < 2; t++) {
             double tol = DTYPES[t] == TG_FLOAT32 ? 2e-6 : 1e-12;
-            run_fused(FORMATS[f], DTYPES[t], false, d, x, sc, of, mean, var, TG_F(0.01), y, gm, gv);
+            run_fused(FORMATS[f], DTYPES[t], false, d, x, sc, of, mean, var, 0.01, y, gm, gv);
             assert_near(y, want, nx, tol, "y");
             assert_near(gm, mean, 4, tol, "batch_mean"); /* the given statistics pass through */
             assert_near(gv, var, 4, tol, "batch_variance");
@@ -250,7 +250,7 @@ START_TEST(test_fused_matches_composed)
             tg_tensor *m1 = training ? NULL : konst(g, TG_FLOAT32, TG_SHAPE(3), mean, NULL);
             tg_tensor *v1 = training ? NULL : konst(g, TG_FLOAT32, TG_SHAPE(3), var, NULL);
             tg_tensor *fused;
-            tg_fused_batch_norm_opts o = {.data_format = fmt, .is_training = training ? TG_TRUE : TG_FALSE};
+            TG_OPTS(tg_fused_batch_norm_opts, o, .data_format = fmt, .is_training = training);
             ck_assert_int_eq(tg_nn_fused_batch_norm(g, x, s1, o1, m1, v1, &o, &fused, NULL, NULL), TG_OK);
             /* composed: parameters shaped to broadcast against the format */
             tg_shape ps = fmt == TG_NCHW ? TG_SHAPE(1, 3, 1, 1) : TG_SHAPE(3);
@@ -294,7 +294,7 @@ START_TEST(test_fused_run_time_shapes)
     tg_tensor *sc = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(-1), "scale");
     tg_tensor *of = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(-1), "offset");
     tg_tensor *y, *bv;
-    tg_fused_batch_norm_opts o = {.data_format = TG_NCHW};
+    TG_OPTS(tg_fused_batch_norm_opts, o, .data_format = TG_NCHW);
     ck_assert_int_eq(tg_nn_fused_batch_norm(g, x, sc, of, NULL, NULL, &o, &y, NULL, &bv), TG_OK);
     ck_assert_shape_eq(tg_tensor_shape(y), TG_SHAPE(-1, -1, -1, -1));
     tg_session *s = tg_session_new(g);
@@ -373,7 +373,7 @@ START_TEST(test_fused_names_and_shapes)
     ck_assert_str_eq(tg_op_name(tg_tensor_op(y2)), "FusedBatchNormV3_1");
     /* NCHW with an unknown rank takes C from scale; a name */
     tg_tensor *xu = tg_placeholder(g, TG_FLOAT32, TG_SHAPE_UNKNOWN, "xu");
-    tg_fused_batch_norm_opts o = {.name = "bn", .data_format = TG_NCHW, .is_training = TG_FALSE};
+    TG_OPTS(tg_fused_batch_norm_opts, o, .name = "bn", .data_format = TG_NCHW, .is_training = false);
     ck_assert_int_eq(tg_nn_fused_batch_norm(g, xu, sc, sc, sc, sc, &o, &y, NULL, NULL), TG_OK);
     ck_assert_str_eq(tg_op_name(tg_tensor_op(y)), "bn");
     ck_assert_shape_eq(tg_tensor_shape(y), TG_SHAPE(-1, 3, -1, -1));
@@ -411,20 +411,21 @@ START_TEST(test_fused_errors)
     tg_tensor *d3 = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(3), "d3");
     ck_assert_tg_ok(g);
     EXPECT_FBN_ERROR(g, "input must be 4-dimensional, not shape (4, 3)", x2, c3, c3, NULL, NULL, NULL);
-    EXPECT_FBN_ERROR(g, "Invalid data format", x4, c3, c3, NULL, NULL,
-                     &(tg_fused_batch_norm_opts){.data_format = (tg_data_format)7});
-    EXPECT_FBN_ERROR(g, "Invalid data format", x4, c3, c3, NULL, NULL,
-                     &(tg_fused_batch_norm_opts){.data_format = TG_DATA_FORMAT_INVALID});
+    TG_OPTS(tg_fused_batch_norm_opts, f7, .data_format = (tg_data_format)7);
+    EXPECT_FBN_ERROR(g, "Invalid data format", x4, c3, c3, NULL, NULL, &f7);
+    TG_OPTS(tg_fused_batch_norm_opts, finv, .data_format = TG_DATA_FORMAT_INVALID);
+    EXPECT_FBN_ERROR(g, "Invalid data format", x4, c3, c3, NULL, NULL, &finv);
     EXPECT_FBN_ERROR(g, "FusedBatchNormV3: Both 'mean' and 'variance' must be None if is_training is True.", x4, c3,
                      c3, c3, NULL, NULL);
+    TG_OPTS(tg_fused_batch_norm_opts, inf, .is_training = false);
     EXPECT_FBN_ERROR(g, "estimated_mean must have the same number of elements as the channels of x, got 0 and 3", x4,
-                     c3, c3, NULL, c3, &(tg_fused_batch_norm_opts){.is_training = TG_FALSE});
-    EXPECT_FBN_ERROR(g, "estimated_variance must have the same number", x4, c3, c3, c3, NULL,
-                     &(tg_fused_batch_norm_opts){.is_training = TG_FALSE});
+                     c3, c3, NULL, c3, &inf);
+    EXPECT_FBN_ERROR(g, "estimated_variance must have the same number", x4, c3, c3, c3, NULL, &inf);
     EXPECT_FBN_ERROR(g, "scale must have the same number of elements as the channels of x, got 2 and 3", x4, c2, c3,
                      NULL, NULL, NULL);
+    TG_OPTS(tg_fused_batch_norm_opts, infbn, .name = "bn", .is_training = false);
     EXPECT_FBN_ERROR(g, "bn: estimated_mean must have the same number of elements as the channels of x, got 2 and 3",
-                     x4, c3, c3, c2, c3, &(tg_fused_batch_norm_opts){.name = "bn", .is_training = TG_FALSE});
+                     x4, c3, c3, c2, c3, &infbn);
     EXPECT_FBN_ERROR(g, "offset must have dtype float32 like the input, not float64", x4, c3, d3, NULL, NULL, NULL);
     EXPECT_FBN_ERROR(g, "scale must be 1-dimensional", x4, x2, c3, NULL, NULL, NULL);
     /* the string form reports TF's attr error */
@@ -456,7 +457,7 @@ static void grad_case(tg_data_format fmt, bool training, unsigned seed)
     tg_tensor *m = training ? NULL : tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), mv, "mean");
     tg_tensor *v = training ? NULL : tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), vv, "variance");
     tg_tensor *y;
-    tg_fused_batch_norm_opts o = {.data_format = fmt, .is_training = training ? TG_TRUE : TG_FALSE};
+    TG_OPTS(tg_fused_batch_norm_opts, o, .data_format = fmt, .is_training = training);
     ck_assert_int_eq(tg_nn_fused_batch_norm(g, x, sc, of, m, v, &o, &y, NULL, NULL), TG_OK);
     tg_array *vals[3] = {gc_random(shape_in(fmt, d), -2, 2, seed), gc_random(TG_SHAPE(2), 0.5, 1.5, seed + 1),
                          gc_random(TG_SHAPE(2), -1, 1, seed + 2)};
@@ -500,7 +501,7 @@ static void grad_grad_case(tg_data_format fmt, bool training, int which, unsigne
     tg_tensor *m = training ? NULL : tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), mv, "mean");
     tg_tensor *v = training ? NULL : tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), vv, "variance");
     tg_tensor *y, *dd[2];
-    tg_fused_batch_norm_opts o = {.data_format = fmt, .is_training = training ? TG_TRUE : TG_FALSE};
+    TG_OPTS(tg_fused_batch_norm_opts, o, .data_format = fmt, .is_training = training);
     ck_assert_int_eq(tg_nn_fused_batch_norm(g, x, sc, of, m, v, &o, &y, NULL, NULL), TG_OK);
     tg_tensor *wrt[2] = {x, sc};
     ck_assert_int_eq(tg_gradients(g, &y, 1, wrt, 2, dd, &(tg_gradients_opts){.grad_ys = &u}), TG_OK);

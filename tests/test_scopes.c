@@ -2,7 +2,8 @@
  *
  * Covers name-scope nesting ("a/b/op"), re-entry with a trailing '/',
  * uniquified scope names (shared with op names), resetting to the root;
- * scope-stack tokens, an outer pop repairing inner blocks, the sticky
+ * scope-stack tokens, an outer pop repairing inner blocks, TG_WITH_* blocks
+ * left by break/return/goto (popped), tg_graph_check_scopes, the sticky
  * FAILED_PRECONDITION for a stale token; variable scopes: names, their
  * name scopes, independence from name scopes, reuse inheritance (a child
  * cannot turn reuse off), AUTO_REUSE, re-entry by name ("net/w" but ops
@@ -184,21 +185,124 @@ START_TEST(test_pop_stale_token)
 }
 END_TEST
 
-START_TEST(test_with_break_repaired_by_outer_pop)
+/* ---- early exits out of TG_WITH_* blocks --------------------------------------
+ * Before the cleanup attribute, a break, return or goto left the block open
+ * and later names silently nested under it ("layer1/layer2/w"). Each exit
+ * from each macro must now leave the stack as it was before the block. */
+
+typedef enum { EXIT_BREAK, EXIT_RETURN, EXIT_GOTO } exit_kind;
+typedef enum { WITH_NAME, WITH_VARIABLE, WITH_CONTROL } with_kind;
+
+/* Enters one block of `with` and leaves it by `how`; returns 1 when the
+ * block's body ran. */
+static int leave_early(tg_graph *g, with_kind with, exit_kind how, tg_op *dep) {
+    int ran = 0;
+    switch (with) {
+    case WITH_NAME:
+        TG_WITH_NAME_SCOPE(g, "inner") {
+            ran = 1;
+            if (how == EXIT_BREAK) break;
+            if (how == EXIT_RETURN) return ran;
+            goto out;
+        }
+        break;
+    case WITH_VARIABLE:
+        TG_WITH_VARIABLE_SCOPE(g, "inner", NULL) {
+            ran = 1;
+            if (how == EXIT_BREAK) break;
+            if (how == EXIT_RETURN) return ran;
+            goto out;
+        }
+        break;
+    case WITH_CONTROL:
+        TG_WITH_CONTROL_DEPENDENCIES(g, &dep, 1) {
+            ran = 1;
+            if (how == EXIT_BREAK) break;
+            if (how == EXIT_RETURN) return ran;
+            goto out;
+        }
+        break;
+    }
+out:
+    return ran;
+}
+
+START_TEST(test_with_early_exit_pops)
+{
+    for (int with = WITH_NAME; with <= WITH_CONTROL; with++)
+        for (int how = EXIT_BREAK; how <= EXIT_GOTO; how++) {
+            tg_graph *g = tg_graph_new();
+            tg_tensor *c = tg_constant_scalar(g, TG_FLOAT32, 1, "c");
+            int tok = tg_name_scope_push(g, "outer");
+            tg_variable_scope_push(g, "vouter", NULL);
+            ck_assert_int_eq(leave_early(g, (with_kind)with, (exit_kind)how, tg_tensor_op(c)), 1);
+            ck_assert_int_eq(tg_scope_depth(g), 2);
+            ck_assert_str_eq(tg_graph_name_scope(g), "outer/vouter/"); /* variable_scope opens one too */
+            ck_assert_str_eq(tg_variable_scope_name(g), "vouter");
+            ck_assert_int_eq(tg_graph_control_dependencies(g, NULL), 0);
+            /* what TF's `with` gives after the block: no nesting */
+            tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, NULL);
+            ck_assert_str_eq(tg_variable_name(w), "vouter/w");
+            ck_assert_int_eq(tg_op_num_control_inputs(tg_tensor_op(tg_identity(g, c, "id"))), 0);
+            tg_scope_pop(g, tok);
+            ck_assert_int_eq(tg_scope_depth(g), 0);
+            ck_assert_int_eq(tg_graph_check_scopes(g), TG_OK);
+            ck_assert_tg_ok(g);
+            tg_graph_free(g);
+        }
+}
+END_TEST
+
+/* A block already popped by an outer pop is not popped twice. */
+START_TEST(test_with_outer_pop_then_exit)
 {
     tg_graph *g = tg_graph_new();
     int tok = tg_name_scope_push(g, "outer");
     TG_WITH_NAME_SCOPE(g, "inner")
     {
-        break; /* skips the macro's pop */
+        tg_scope_pop(g, tok);
+        break;
     }
-    ck_assert_int_eq(tg_scope_depth(g), 2);
-    ck_assert_str_eq(tg_graph_name_scope(g), "outer/inner/");
-    tg_scope_pop(g, tok);
     ck_assert_int_eq(tg_scope_depth(g), 0);
     ck_assert_str_eq(tg_graph_name_scope(g), "");
     ck_assert_tg_ok(g);
     tg_graph_free(g);
+}
+END_TEST
+
+static char logged[2048];
+static void keep_log(tg_code code, const char *message, void *user) {
+    (void)user;
+    snprintf(logged, sizeof logged, "%s: %s", tg_code_name(code), message);
+}
+
+/* A push without its pop is named by tg_graph_check_scopes, and by the
+ * warning of tg_session_new. */
+START_TEST(test_check_scopes_names_open_scope)
+{
+    tg_set_log_callback(keep_log, NULL);
+    tg_graph *g = tg_graph_new();
+    ck_assert_int_eq(tg_graph_check_scopes(g), TG_OK);
+    tg_variable_scope_push(g, "layer1", NULL);
+    tg_name_scope_push(g, "loss");
+    logged[0] = 0;
+    tg_session *s = tg_session_new(g);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_nonnull(strstr(logged, "tg_session_new: warning: 2 scope(s) still open"));
+    ck_assert_ptr_nonnull(strstr(logged, "variable scope 'layer1'"));
+    tg_session_free(s);
+    ck_assert_int_eq(tg_graph_check_scopes(g), TG_FAILED_PRECONDITION);
+    ck_assert_ptr_nonnull(strstr(tg_graph_message(g), "tg_graph_check_scopes: 2 scope(s) still open"));
+    ck_assert_ptr_nonnull(strstr(tg_graph_message(g), "the outermost variable scope 'layer1'"));
+    tg_graph_clear_status(g);
+    tg_scope_pop(g, 1);
+    ck_assert_int_eq(tg_graph_check_scopes(g), TG_FAILED_PRECONDITION);
+    ck_assert_ptr_nonnull(strstr(tg_graph_message(g), "1 scope(s) still open, the outermost variable scope 'layer1'"));
+    tg_graph_clear_status(g);
+    tg_scope_pop(g, 0);
+    ck_assert_int_eq(tg_graph_check_scopes(g), TG_OK);
+    tg_graph_free(g);
+    tg_set_log_callback(NULL, NULL);
 }
 END_TEST
 
@@ -498,7 +602,9 @@ static Suite *scopes_suite(void)
     TCase *stack = tcase_create("stack");
     tcase_add_test(stack, test_scope_tokens);
     tcase_add_test(stack, test_pop_stale_token);
-    tcase_add_test(stack, test_with_break_repaired_by_outer_pop);
+    tcase_add_test(stack, test_with_early_exit_pops);
+    tcase_add_test(stack, test_with_outer_pop_then_exit);
+    tcase_add_test(stack, test_check_scopes_names_open_scope);
     tcase_set_timeout(stack, TGC_TIMEOUT);
     suite_add_tcase(s, stack);
 

@@ -47,7 +47,8 @@ START_TEST(test_dense_names_and_collections)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = ph(g, TG_SHAPE(-1, 3), "x");
-    tg_layer *l1 = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.activation = tg_nn_relu});
+    TG_OPTS(tg_tf_layers_dense_opts, relu, .activation = tg_nn_relu);
+    tg_layer *l1 = tg_tf_layers_dense_new(g, 2, &relu);
     ck_assert_str_eq(tg_layer_name(l1), "dense_1"); /* tf.layers count from 1 ... */
     ck_assert_ptr_null(tg_layer_scope_name(l1));
     tg_tensor *y = tg_layer_apply(l1, x, NULL);
@@ -82,8 +83,9 @@ START_TEST(test_dense_names_and_collections)
     ck_assert_str_eq(tg_layer_scope_name(l3), "dense_3");
 
     /* a class layer's name is the default name of its scope */
-    tg_layer *m1 = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.name = "my_dense"});
-    tg_layer *m2 = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.name = "my_dense"});
+    TG_OPTS(tg_tf_layers_dense_opts, my, .name = "my_dense");
+    tg_layer *m1 = tg_tf_layers_dense_new(g, 2, &my);
+    tg_layer *m2 = tg_tf_layers_dense_new(g, 2, &my);
     ck_assert_str_eq(tg_layer_name(m2), "my_dense");
     tg_layer_apply(m1, x, NULL);
     tg_layer_apply(m2, x, NULL);
@@ -118,29 +120,33 @@ START_TEST(test_dense_functional_reuse)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = ph(g, TG_SHAPE(5, 3), "x");
-    tg_tensor *y = tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "my_dense", .activation = tg_nn_relu});
+    TG_OPTS(tg_tf_layers_dense_opts, myr, .name = "my_dense", .activation = tg_nn_relu);
+    tg_tensor *y = tg_tf_layers_dense(g, x, 2, &myr);
     ck_assert_str_eq(op_name(y), "my_dense/Relu");
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 2);
     /* the same name again without reuse: TF's error, nothing added */
     int n_ops = tg_graph_num_ops(g);
-    ck_assert_ptr_null(tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "my_dense"}));
+    TG_OPTS(tg_tf_layers_dense_opts, my, .name = "my_dense");
+    ck_assert_ptr_null(tg_tf_layers_dense(g, x, 2, &my));
     expect_graph_error(g, TG_INVALID_ARGUMENT,
                        "Variable my_dense/kernel already exists, disallowed. Did you mean to set reuse=True or "
                        "reuse=tf.AUTO_REUSE in VarScope?");
     ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
     /* with reuse the variables are shared; ops go to a new name scope */
-    tg_tensor *y2 =
-        tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "my_dense", .reuse = TG_REUSE_TRUE});
+    TG_OPTS(tg_tf_layers_dense_opts, myt, .name = "my_dense", .reuse = TG_REUSE_TRUE);
+    tg_tensor *y2 = tg_tf_layers_dense(g, x, 2, &myt);
     ck_assert_tg_ok(g);
     /* (the failed call above took name scope "my_dense_1", as in TF) */
     ck_assert_str_eq(op_name(y2), "my_dense_2/BiasAdd");
     ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_graph_op(g, "my_dense_2/MatMul"), 1)), "my_dense/kernel/read:0");
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 2);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 2);
-    tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "my_dense", .reuse = TG_AUTO_REUSE});
+    TG_OPTS(tg_tf_layers_dense_opts, mya, .name = "my_dense", .reuse = TG_AUTO_REUSE);
+    tg_tf_layers_dense(g, x, 2, &mya);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 2);
     /* reuse of nothing */
-    ck_assert_ptr_null(tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "nothing", .reuse = TG_REUSE_TRUE}));
+    TG_OPTS(tg_tf_layers_dense_opts, nothing, .name = "nothing", .reuse = TG_REUSE_TRUE);
+    ck_assert_ptr_null(tg_tf_layers_dense(g, x, 2, &nothing));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Variable nothing/kernel does not exist, or was not created with tf.get_variable()");
 
     /* without a name: new scopes each time; reuse=True means the scope "dense" */
@@ -149,14 +155,16 @@ START_TEST(test_dense_functional_reuse)
     ck_assert_ptr_nonnull(tg_graph_variable(g, "dense/kernel"));
     ck_assert_ptr_nonnull(tg_graph_variable(g, "dense_1/kernel"));
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 6);
-    tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.reuse = TG_REUSE_TRUE});
+    TG_OPTS(tg_tf_layers_dense_opts, reuse, .reuse = TG_REUSE_TRUE);
+    tg_tf_layers_dense(g, x, 2, &reuse);
     ck_assert_tg_ok(g);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 6);
 
     /* reuse inherited from an enclosing variable scope */
-    TG_WITH_VARIABLE_SCOPE(g, "scope", NULL) { tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "d"}); }
+    TG_OPTS(tg_tf_layers_dense_opts, dn, .name = "d");
+    TG_WITH_VARIABLE_SCOPE(g, "scope", NULL) { tg_tf_layers_dense(g, x, 2, &dn); }
     TG_WITH_VARIABLE_SCOPE(g, "scope", &(tg_variable_scope_opts){.reuse = TG_REUSE_TRUE}) {
-        tg_tf_layers_dense(g, x, 2, &(tg_tf_layers_dense_opts){.name = "d"});
+        tg_tf_layers_dense(g, x, 2, &dn);
     }
     ck_assert_tg_ok(g);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 8);
@@ -185,7 +193,8 @@ START_TEST(test_dense_values)
     tg_tensor *x = c32(g, TG_SHAPE(2, 3), (float[]){1, 0, -1, 2, 1, 0});
     tg_tensor *x3 = c32(g, TG_SHAPE(2, 2, 3), (float[]){1, 0, -1, 2, 1, 0, 0, 0, 0, 1, 1, 1});
     tg_tensor *xu = ph(g, TG_SHAPE(-1, -1, 3), "xu");
-    tg_layer *l = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.activation = tg_nn_relu});
+    TG_OPTS(tg_tf_layers_dense_opts, relu, .activation = tg_nn_relu);
+    tg_layer *l = tg_tf_layers_dense_new(g, 2, &relu);
     tg_tensor *y = tg_layer_apply(l, x, NULL);
     tg_tensor *y3 = tg_layer_apply(l, x3, NULL); /* rank 3: contracted on the last axis */
     tg_tensor *yu = tg_layer_apply(l, xu, NULL); /* two unknown dims: shape from Shape */
@@ -206,13 +215,15 @@ START_TEST(test_dense_values)
     tg_session_free(s);
 
     /* no bias: the MatMul is the output */
-    tg_layer *nb = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.use_bias = TG_FALSE, .name = "nb"});
+    TG_OPTS(tg_tf_layers_dense_opts, nbo, .use_bias = false, .name = "nb");
+    tg_layer *nb = tg_tf_layers_dense_new(g, 2, &nbo);
     tg_tensor *ynb = tg_layer_apply(nb, x, NULL);
     ck_assert_str_eq(op_name(ynb), "nb/MatMul");
     ck_assert_int_eq(tg_layer_weights(nb, NULL), 1);
     /* float64 inputs give float64 weights */
     tg_tensor *x64 = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(1, 2), (double[]){1, 2}, NULL);
-    tg_layer *d64 = tg_tf_layers_dense_new(g, 1, &(tg_tf_layers_dense_opts){.kernel_initializer = tg_ones_initializer()});
+    TG_OPTS(tg_tf_layers_dense_opts, k1, .kernel_initializer = tg_ones_initializer());
+    tg_layer *d64 = tg_tf_layers_dense_new(g, 1, &k1);
     tg_tensor *y64 = tg_layer_apply(d64, x64, NULL);
     ck_assert_int_eq(tg_layer_dtype(d64), TG_FLOAT64);
     ck_assert_int_eq(tg_variable_dtype(weight(d64, 0)), TG_FLOAT64);
@@ -263,7 +274,8 @@ START_TEST(test_dense_errors)
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 0);
 
     /* built for a last dimension of 3, then given 4 */
-    tg_layer *d = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.name = "d"});
+    TG_OPTS(tg_tf_layers_dense_opts, dn, .name = "d");
+    tg_layer *d = tg_tf_layers_dense_new(g, 2, &dn);
     ck_assert_ptr_nonnull(tg_layer_apply(d, ph(g, TG_SHAPE(5, 3), "a"), NULL));
     ck_assert_ptr_null(tg_layer_apply(d, ph(g, TG_SHAPE(5, 4), "b"), NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT,
@@ -465,7 +477,8 @@ START_TEST(test_non_trainable)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = ph(g, TG_SHAPE(5, 2), "x");
-    tg_layer *l = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.trainable = TG_FALSE, .name = "my_dense"});
+    TG_OPTS(tg_tf_layers_dense_opts, frozen, .trainable = false, .name = "my_dense");
+    tg_layer *l = tg_tf_layers_dense_new(g, 2, &frozen);
     tg_layer_apply(l, x, NULL);
     tg_variable *const *w = NULL;
     ck_assert_int_eq(tg_layer_trainable_weights(l, &w), 0);
@@ -501,13 +514,12 @@ START_TEST(test_regularizers)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(2, 3), (float[]){1, 0, -1, 2, 1, 0});
-    tg_tf_layers_dense_opts o = {
-        .kernel_initializer = tg_constant_initializer(0.5),
-        .bias_initializer = tg_constant_initializer(1),
-        .kernel_regularizer = tg_layers_l2_regularizer(0.1),
-        .bias_regularizer = tg_layers_l1_regularizer(0.2),
-        .activity_regularizer = tg_layers_l2_regularizer(0.01),
-    };
+    TG_OPTS(tg_tf_layers_dense_opts, o,
+            .kernel_initializer = tg_constant_initializer(0.5),
+            .bias_initializer = tg_constant_initializer(1),
+            .kernel_regularizer = tg_layers_l2_regularizer(0.1),
+            .bias_regularizer = tg_layers_l1_regularizer(0.2),
+            .activity_regularizer = tg_layers_l2_regularizer(0.01));
     tg_layer *l = tg_tf_layers_dense_new(g, 2, &o);
     tg_tensor *y = tg_layer_apply(l, x, NULL);
     ck_assert_tg_ok(g);
@@ -549,7 +561,7 @@ START_TEST(test_regularizers)
     /* functional reuse adds no second regularizer term */
     tg_graph *g2 = tg_graph_new();
     tg_tensor *x3 = ph(g2, TG_SHAPE(5, 3), "x");
-    tg_tf_layers_dense_opts r = {.name = "my_dense", .kernel_regularizer = tg_layers_l2_regularizer(1e-3)};
+    TG_OPTS(tg_tf_layers_dense_opts, r, .name = "my_dense", .kernel_regularizer = tg_layers_l2_regularizer(1e-3));
     tg_tf_layers_dense(g2, x3, 2, &r);
     ck_assert_int_eq(coll(g2, TG_GRAPHKEYS_REGULARIZATION_LOSSES), 1);
     r.reuse = TG_REUSE_TRUE;
@@ -570,8 +582,8 @@ START_TEST(test_updates_and_losses)
     tg_layer *l = tg_tf_layers_dense_new(g, 2, NULL);
     tg_layer_apply(l, x1, NULL);
     tg_tensor *y2 = tg_layer_apply(l, x2, NULL);
-    tg_variable *counter =
-        tg_get_variable(g, "counter", TG_FLOAT32, TG_SCALAR, &(tg_get_variable_opts){.initializer = tg_zeros_initializer()});
+    TG_OPTS(tg_get_variable_opts, zo, .initializer = tg_zeros_initializer());
+    tg_variable *counter = tg_get_variable(g, "counter", TG_FLOAT32, TG_SCALAR, &zo);
     /* depends on x1 through data; on nothing; on x2 through a control edge */
     tg_op *u1 = tg_tensor_op(tg_assign_add(g, tg_variable_ref(counter), tg_reduce_sum(g, x1, NULL), NULL));
     tg_op *u0 = tg_tensor_op(tg_assign_add(g, tg_variable_ref(counter), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), NULL));
@@ -650,24 +662,25 @@ END_TEST
 START_TEST(test_add_variable)
 {
     tg_graph *g = tg_graph_new();
-    tg_layer *l = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.name = "my_layer"});
-    tg_layer_add_variable_opts zeros = {.initializer = tg_zeros_initializer()};
+    TG_OPTS(tg_tf_layers_dense_opts, mine, .name = "my_layer");
+    tg_layer *l = tg_tf_layers_dense_new(g, 2, &mine);
+    TG_OPTS(tg_layer_add_variable_opts, zeros, .initializer = tg_zeros_initializer());
     tg_variable *v = tg_layer_add_variable(l, "my_var", TG_FLOAT32, TG_SHAPE(2, 2), &zeros);
     ck_assert_str_eq(tg_variable_name(v), "my_layer/my_var");
     ck_assert_str_eq(tg_layer_scope_name(l), "my_layer");
     ck_assert(!tg_layer_built(l));
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 1);
-    tg_variable *v2 = tg_layer_add_variable(l, "non_trainable_var", TG_FLOAT32, TG_SHAPE(2, 2),
-                                            &(tg_layer_add_variable_opts){.trainable = TG_FALSE});
+    TG_OPTS(tg_layer_add_variable_opts, frozen, .trainable = false);
+    tg_variable *v2 = tg_layer_add_variable(l, "non_trainable_var", TG_FLOAT32, TG_SHAPE(2, 2), &frozen);
     tg_variable *const *w = NULL;
     ck_assert_int_eq(tg_layer_trainable_weights(l, &w), 1);
     ck_assert_ptr_eq(w[0], v);
     ck_assert_int_eq(tg_layer_non_trainable_weights(l, &w), 1);
     ck_assert_ptr_eq(w[0], v2);
     ck_assert_int_eq(coll(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 1);
-    tg_variable *v3 = tg_layer_add_variable(
-        l, "reg_var", TG_FLOAT32, TG_SHAPE(2, 2),
-        &(tg_layer_add_variable_opts){.initializer = tg_ones_initializer(), .regularizer = tg_layers_l2_regularizer(0.1)});
+    TG_OPTS(tg_layer_add_variable_opts, reg, .initializer = tg_ones_initializer(),
+            .regularizer = tg_layers_l2_regularizer(0.1));
+    tg_variable *v3 = tg_layer_add_variable(l, "reg_var", TG_FLOAT32, TG_SHAPE(2, 2), &reg);
     ck_assert_int_eq(tg_layer_losses(l, NULL), 1);
     ck_assert_ptr_nonnull(tg_graph_op(g, "my_layer/reg_var/Regularizer/l2_regularizer"));
     /* apply builds in the scope chosen above, from the root */
@@ -688,7 +701,8 @@ START_TEST(test_add_variable)
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Variable my_layer/late does not exist");
 
     /* a scope chosen at the root cannot be re-entered from another scope */
-    tg_layer *o = tg_tf_layers_dense_new(g, 2, &(tg_tf_layers_dense_opts){.name = "other"});
+    TG_OPTS(tg_tf_layers_dense_opts, oo, .name = "other");
+    tg_layer *o = tg_tf_layers_dense_new(g, 2, &oo);
     tg_layer_add_variable(o, "a", TG_FLOAT32, TG_SHAPE(1), NULL);
     TG_WITH_VARIABLE_SCOPE(g, "elsewhere", NULL) { ck_assert_ptr_null(tg_layer_apply(o, ph(g, TG_SHAPE(1, 2), "z"), NULL)); }
     expect_graph_error(g, TG_UNIMPLEMENTED, "Layer other: cannot create other/kernel from variable scope 'elsewhere'");
@@ -708,7 +722,7 @@ START_TEST(test_conv2d)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 4, 4, 1), GRID);
-    tg_tf_layers_conv2d_opts ones = {.kernel_initializer = tg_ones_initializer()};
+    TG_OPTS(tg_tf_layers_conv2d_opts, ones, .kernel_initializer = tg_ones_initializer());
     tg_layer *c = tg_tf_layers_conv2d_new(g, 2, TG_KERNEL(3, 3), &ones);
     tg_tensor *y = tg_layer_apply(c, x, NULL);
     ck_assert_tg_ok(g);
@@ -735,8 +749,8 @@ START_TEST(test_conv2d)
     tg_tensor *yc = tg_tf_layers_conv2d(g, c32(g, TG_SHAPE(1, 1, 4, 4), GRID), 2, TG_KERNEL(3, 3), &nchw);
     ck_assert_shape_eq(tg_tensor_shape(yc), TG_SHAPE(1, 2, 2, 2));
     /* functional with a name and reuse */
-    tg_tensor *yr = tg_tf_layers_conv2d(g, x, 2, TG_KERNEL(3, 3),
-                                        &(tg_tf_layers_conv2d_opts){.name = "conv2d", .reuse = TG_REUSE_TRUE});
+    TG_OPTS(tg_tf_layers_conv2d_opts, reuse, .name = "conv2d", .reuse = TG_REUSE_TRUE);
+    tg_tensor *yr = tg_tf_layers_conv2d(g, x, 2, TG_KERNEL(3, 3), &reuse);
     ck_assert_tg_ok(g);
     ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_tensor_op(tg_op_input(tg_tensor_op(yr), 0)), 1)),
                      "conv2d/kernel/read:0");
@@ -772,17 +786,18 @@ START_TEST(test_conv2d)
     expect_graph_error(g, TG_INVALID_ARGUMENT, "The `kernel_size` argument must be a tuple of 2 integers >= 1. Received: None");
     ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 0), NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "Received: (3, 0)");
-    ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 3), &(tg_tf_layers_conv2d_opts){.padding = (tg_padding)7}));
+    TG_OPTS(tg_tf_layers_conv2d_opts, pad7, .padding = (tg_padding)7);
+    ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 3), &pad7));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "The `padding` argument must be one of \"valid\", \"same\"");
-    ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 3),
-                                               &(tg_tf_layers_conv2d_opts){.data_format = TG_DATA_FORMAT_INVALID}));
+    TG_OPTS(tg_tf_layers_conv2d_opts, badfmt, .data_format = TG_DATA_FORMAT_INVALID);
+    ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 3), &badfmt));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "The `data_format` argument must be one of \"channels_first\"");
-    ck_assert_ptr_null(tg_tf_layers_conv2d_new(
-        g, 1, TG_KERNEL(3, 3), &(tg_tf_layers_conv2d_opts){.strides = {2, 2}, .dilation_rate = {2, 2}}));
+    TG_OPTS(tg_tf_layers_conv2d_opts, both, .strides = {2, 2}, .dilation_rate = {2, 2});
+    ck_assert_ptr_null(tg_tf_layers_conv2d_new(g, 1, TG_KERNEL(3, 3), &both));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "strides > 1 not supported in conjunction with dilation_rate > 1");
     /* a dilated kernel: 2x2 with rate 2 spans 3x3 */
-    tg_tensor *yd = tg_tf_layers_conv2d(g, c32(g, TG_SHAPE(1, 4, 4, 1), GRID), 1, TG_KERNEL(2, 2),
-                                        &(tg_tf_layers_conv2d_opts){.dilation_rate = {2, 2}, .kernel_initializer = tg_ones_initializer()});
+    TG_OPTS(tg_tf_layers_conv2d_opts, dil, .dilation_rate = {2, 2}, .kernel_initializer = tg_ones_initializer());
+    tg_tensor *yd = tg_tf_layers_conv2d(g, c32(g, TG_SHAPE(1, 4, 4, 1), GRID), 1, TG_KERNEL(2, 2), &dil);
     ck_assert_shape_eq(tg_tensor_shape(yd), TG_SHAPE(1, 2, 2, 1));
     s = init_session(g);
     ck_assert_fetch(s, yd, TG_FLOAT32, TG_SHAPE(1, 2, 2, 1), ((double[]){1 + 3 + 9 + 11, 2 + 4 + 10 + 12,
@@ -881,15 +896,19 @@ START_TEST(test_dropout)
     float ones[100];
     for (int i = 0; i < 100; i++) ones[i] = 1;
     tg_tensor *x = c32(g, TG_SHAPE(100), ones);
-    tg_layer *d = tg_tf_layers_dropout_new(g, &(tg_tf_layers_dropout_opts){.has_seed = true, .seed = 3});
+    TG_OPTS(tg_tf_layers_dropout_opts, seeded, .seed = 3);
+    tg_layer *d = tg_tf_layers_dropout_new(g, &seeded);
     ck_assert_str_eq(tg_layer_name(d), "dropout_1");
     tg_tensor *off = tg_layer_apply(d, x, NULL); /* tf.layers: training=False */
     ck_assert_str_eq(op_name(off), "dropout/Identity");
-    tg_tensor *on = tg_layer_call(d, x, &(tg_layer_call_opts){.training = TG_TRUE});
+    TG_OPTS(tg_layer_call_opts, training, .training = TG_OPT_TRUE);
+    tg_tensor *on = tg_layer_call(d, x, &training);
     tg_tensor *tr = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "training");
     tg_tensor *dyn = tg_layer_apply(d, x, tr);
-    tg_tensor *fq = tg_tf_layers_dropout(g, x, &(tg_tf_layers_dropout_opts){.rate = TG_F(0.25), .training = TG_TRUE});
-    tg_tensor *ff = tg_tf_layers_dropout(g, x, &(tg_tf_layers_dropout_opts){.rate = TG_F(1)}); /* never checked */
+    TG_OPTS(tg_tf_layers_dropout_opts, quarter, .rate = 0.25, .training = true);
+    tg_tensor *fq = tg_tf_layers_dropout(g, x, &quarter);
+    TG_OPTS(tg_tf_layers_dropout_opts, all, .rate = 1);
+    tg_tensor *ff = tg_tf_layers_dropout(g, x, &all); /* never checked */
     ck_assert_tg_ok(g);
     ck_assert_int_eq(tg_layer_weights(d, NULL), 0);
     tg_session *s = init_session(g);
@@ -923,7 +942,8 @@ START_TEST(test_dropout)
     tg_array_free(t);
     tg_session_free(s);
     /* rate 1 with training: tg_nn_dropout's error */
-    ck_assert_ptr_null(tg_tf_layers_dropout(g, x, &(tg_tf_layers_dropout_opts){.rate = TG_F(1), .training = TG_TRUE}));
+    TG_OPTS(tg_tf_layers_dropout_opts, all_on, .rate = 1, .training = true);
+    ck_assert_ptr_null(tg_tf_layers_dropout(g, x, &all_on));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     tg_graph_clear_status(g);
     /* a training argument means nothing to Dense */

@@ -34,7 +34,9 @@ extern "C" {
 /* Kernel sizes, strides and rates are (height, width) pairs, int[2] as in
  * tf_layers.h. TG_KERNEL(5, 5) spells a kernel_size argument in place; in
  * option fields ({.stride = {2, 2}}) a 0 component means the layer's
- * default for it (TF has no meaning for a 0 stride or rate). */
+ * default for it (TF has no meaning for a 0 stride or rate), except that a
+ * lone first component stands for both, as TF's int form: `.stride = 2`
+ * (which C stores as {2, 0}) is (2, 2). */
 #define TG_KERNEL(h_, w_) ((const int[2]){(h_), (w_)})
 
 /* An activation: tg_nn_relu, tg_nn_relu6, tg_nn_elu, tg_sigmoid, tg_tanh,
@@ -297,9 +299,9 @@ typedef struct tg_layers_batch_norm_opts {
     /* Honoured by the fused path and the core-layer path; ignored by the
      * legacy path (as TF). */
     tg_layers_batch_norm_regularizers param_regularizers;
-    /* Where the two update ops go. Default {UPDATE_OPS}
+    /* Where the two update ops go (n_updates_collections entries). Default {UPDATE_OPS}
      * (tg_layers_update_ops_collections; any one-element list
-     * {"update_ops"} counts as the default too); NULL: TF's None, the
+     * {"update_ops"} counts as the default too); NULL (any count): TF's None, the
      * moving statistics are updated in place (the output depends on the
      * update ops through a control dependency); another list: those
      * collections. */

@@ -301,10 +301,10 @@ TG_API tg_tensor *tg_tf_layers_dense(tg_graph *g, tg_tensor *inputs, int units, 
 typedef struct tg_tf_layers_conv2d_opts {
     unsigned tg__init;           /* set by TG_TF_LAYERS_CONV2D_OPTS_INIT only */
     const char *name;
-    int strides[2];              /* 0 components: 1 */
+    int strides[2];              /* 0 components: 1; `.strides = 2` ({2, 0}) is (2, 2) */
     tg_padding padding;          /* 0: VALID */
     tg_data_format data_format;  /* NHWC */
-    int dilation_rate[2];        /* 0 components: 1; > 1 needs strides 1 */
+    int dilation_rate[2];        /* as strides; > 1 needs strides 1 */
     tg_layers_activation_fn activation;
     bool use_bias;
     tg_initializer kernel_initializer;

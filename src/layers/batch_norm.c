@@ -112,7 +112,10 @@ static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
                     o->n_moving_variance_collections) ||
         !check_list(g, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
         return false;
-    if (!check_list(g, "updates_collections", o->updates_collections, o->n_updates_collections)) return false;
+    /* NULL is TF's None whatever the count says (the INIT default's is 1). */
+    if (o->updates_collections &&
+        !check_list(g, "updates_collections", o->updates_collections, o->n_updates_collections))
+        return false;
     if (o->updates_collections && o->n_updates_collections == 0) {
         /* TF would build update ops that nothing can reach: never what was meant. */
         tg_graph_fail(g, TG_INVALID_ARGUMENT,

@@ -118,15 +118,20 @@ typedef struct layer_opts {
                   .n_outputs_collections = (o).n_outputs_collections,                                   \
                   .trainable = (o).trainable})
 
+/* A count with a NULL list, or a negative count: an error naming the option. */
+static bool list_ok(tg_graph *g, const layer_opts *o, const char *what, const char *const *list, int n) {
+    if (n >= 0 && (n == 0 || list)) return true;
+    tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option '%s' has %d entries but is %s",
+                  o->scope ? o->scope : o->default_scope, what, n, list ? "given" : "NULL");
+    return false;
+}
+
 static bool check_lists(tg_graph *g, const layer_opts *o) {
-    if (o->n_variables_collections < 0 || o->n_weights_collections < 0 || o->n_biases_collections < 0 ||
-        o->n_outputs_collections < 0 || (o->n_variables_collections && !o->variables_collections) ||
-        (o->n_weights_collections && !o->weights_collections) || (o->n_biases_collections && !o->biases_collections) ||
-        (o->n_outputs_collections && !o->outputs_collections)) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: a collection list has a negative count or is NULL",
-                      o->scope ? o->scope : o->default_scope);
+    if (!list_ok(g, o, "variables_collections", o->variables_collections, o->n_variables_collections) ||
+        !list_ok(g, o, "weights_collections", o->weights_collections, o->n_weights_collections) ||
+        !list_ok(g, o, "biases_collections", o->biases_collections, o->n_biases_collections) ||
+        !list_ok(g, o, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
         return false;
-    }
     if ((unsigned)o->reuse > TG_AUTO_REUSE) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option 'reuse' has the invalid value %d",
                       o->scope ? o->scope : o->default_scope, (int)o->reuse);
@@ -316,6 +321,8 @@ static bool resolve_hw(tg_graph *g, const char *who, const char *what, const int
         return false;
     }
     for (int i = 0; i < 2; i++) out[i] = zero_ok && in[i] == 0 ? dflt : in[i];
+    /* `.stride = 2` is {2, 0} in C: TF's int form, (2, 2), not (2, default). */
+    if (zero_ok && in[0] > 0 && in[1] == 0) out[1] = in[0];
     if (out[0] > 0 && out[1] > 0) return true;
     tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: %s must be positive, got (%d, %d)", who, what, in[0], in[1]);
     return false;

@@ -28,6 +28,8 @@ static bool resolve_pair(tg_graph *g, const char *what, const int v[2], const in
         return false;
     }
     for (int i = 0; i < 2; i++) out[i] = v && v[i] ? v[i] : dflt[i];
+    /* `.strides = 2` is {2, 0} in C: TF's int form, (2, 2), not (2, default). */
+    if (v && v[0] > 0 && v[1] == 0) out[1] = v[0];
     return true;
 }
 

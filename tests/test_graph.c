@@ -6,6 +6,8 @@
  * list, op/tensor accessors, the sticky error model (failing builder returns
  * NULL and leaves no op, later builders return NULL, clear_status, the log
  * callback), NULL graph / NULL input handling, and DOT export. */
+#include <unistd.h>
+
 #include "tg_check.h"
 
 static tg_tensor *scalar(tg_graph *g, double v, const char *name)
@@ -288,6 +290,69 @@ START_TEST(test_log_callback)
 }
 END_TEST
 
+/* Until a program sets a callback, a build error reaches stderr at once. */
+START_TEST(test_log_default_stderr)
+{
+    FILE *cap = tmpfile();
+    ck_assert_ptr_nonnull(cap);
+    fflush(stderr);
+    int saved = dup(fileno(stderr));
+    dup2(fileno(cap), fileno(stderr));
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(2), (float[]){1, 2}, "x");
+    tg_tensor *y = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(3), (float[]){1, 2, 3}, "y");
+    ck_assert_ptr_null(tg_add(g, x, y, "told_add"));
+    fflush(stderr);
+    dup2(saved, fileno(stderr));
+    close(saved);
+    char text[1024] = {0};
+    rewind(cap);
+    size_t n = fread(text, 1, sizeof text - 1, cap);
+    fclose(cap);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_str_contains(text, "tgraph: INVALID_ARGUMENT: ");
+    ck_assert_str_contains(text, "told_add");
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- objects owned by the graph -------------------------------------------------- */
+
+static char freed[16];
+static void note_free(void *obj) {
+    size_t n = strlen(freed);
+    freed[n] = *(const char *)obj;
+    freed[n + 1] = 0;
+}
+
+START_TEST(test_graph_frees_owned_objects)
+{
+    freed[0] = 0;
+    static const char a = 'a', b = 'b', c = 'c';
+    tg_graph *g = tg_graph_new();
+    ck_assert(tg_graph_own(g, (void *)&a, note_free));
+    ck_assert(tg_graph_own(g, (void *)&b, note_free));
+    ck_assert(tg_graph_own(g, (void *)&c, note_free));
+    ck_assert(!tg_graph_own(g, NULL, note_free));
+    tg_graph_disown(g, (void *)&b);
+    /* tgraph's own objects, none freed by hand: the leak checker of the
+     * sanitizer build fails this test if the graph does not free them */
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3), "x");
+    tg_tensor *loss = tg_reduce_mean(g, tg_tf_layers_dense(g, x, 2, NULL), NULL);
+    tg_layer *dense = tg_tf_layers_dense_new(g, 4, NULL);
+    ck_assert_ptr_nonnull(tg_layer_apply(dense, x, NULL));
+    ck_assert_ptr_nonnull(tg_optimizer_minimize(tg_train_adam_optimizer_new(g, 1e-3, NULL), loss, NULL));
+    ck_assert_ptr_nonnull(tg_train_saver_new(g, NULL, 0, NULL));
+    ck_assert_ptr_nonnull(tg_train_ema_new(g, 0.9, NULL));
+    tg_optimizer *early = tg_train_gradient_descent_optimizer_new(g, 0.1, NULL);
+    tg_optimizer_free(early); /* freed by hand before the graph: not freed twice */
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(freed, "");
+    tg_graph_free(g);
+    ck_assert_str_eq(freed, "ca"); /* newest first, the disowned one left alone */
+}
+END_TEST
+
 /* ---- NULL handling ------------------------------------------------------------ */
 
 START_TEST(test_null_graph)
@@ -511,6 +576,8 @@ static Suite *graph_suite(void)
     tcase_add_test(errors, test_sticky_error);
     tcase_add_test(errors, test_failed_builder_rolls_back);
     tcase_add_test(errors, test_log_callback);
+    tcase_add_test(errors, test_log_default_stderr);
+    tcase_add_test(errors, test_graph_frees_owned_objects);
     tcase_add_test(errors, test_null_graph);
     tcase_add_test(errors, test_null_inputs);
     tcase_set_timeout(errors, TGC_TIMEOUT);

@@ -65,6 +65,15 @@ TG_API bool tg_graph_check_opts(tg_graph *g, unsigned tag, const char *fn, const
  * For layer objects and other named things that are not ops. */
 TG_API int tg_graph_unique_object_name(tg_graph *g, const char *base, bool zero_based, char *buf, size_t size);
 
+/* For objects built on a graph (tgraph's optimizers, savers, layers and EMA
+ * objects, and your own): the graph calls free_fn(obj) when it is freed,
+ * newest first, so such objects need no free of their own. Returns false
+ * (and adds nothing) for a NULL argument, or with a sticky RESOURCE_EXHAUSTED
+ * when out of memory. tg_graph_disown takes obj back (the object's own _free
+ * calls it), so an object freed early is not freed twice. Errors: as said. */
+TG_API bool tg_graph_own(tg_graph *g, void *obj, void (*free_fn)(void *obj));
+TG_API void tg_graph_disown(tg_graph *g, void *obj);
+
 /* Sets the graph-level random seed (tf.set_random_seed). Random ops created
  * afterwards derive their seeds from it exactly as TF does: with a graph seed
  * and no op seed, the op seed is the op's creation index. Errors: none. */

@@ -138,9 +138,9 @@ TG_API tg_tensor *tg_train_weighted_moving_average(tg_graph *g, tg_tensor *value
 /* ---- tf.train.ExponentialMovingAverage ---------------------------------------------
  *
  * An EMA object keeps a shadow variable per averaged variable or tensor.
- * Ownership: the tg_ema is the caller's (tg_ema_free); the shadows and ops
- * it creates belong to the graph and outlive it. One EMA object serves one
- * graph; use it only while that graph is alive (tg_ema_free excepted). */
+ * Ownership: the tg_ema belongs to its graph, which frees it with itself
+ * (tg_ema_free frees it earlier); the shadows and ops it creates belong to
+ * the graph and outlive it. One EMA object serves one graph. */
 typedef struct tg_ema tg_ema;
 
 typedef struct tg_ema_opts {
@@ -158,7 +158,7 @@ typedef struct tg_ema_opts {
 
 /* tf.train.ExponentialMovingAverage(decay, num_updates, zero_debias, name).
  * opts may be NULL. Builds nothing until applied.
- * Ownership: the caller frees the object with tg_ema_free; opts and the name
+ * Ownership: the graph's (tg_ema_free frees it earlier); opts and the name
  * are copied. Errors: NULL on a NULL or erroneous graph; sticky
  * INVALID_ARGUMENT (and NULL) for an empty name, a decay tensor that is not
  * a float scalar, a decay tensor other than float32 together with
@@ -167,7 +167,7 @@ typedef struct tg_ema_opts {
  * memory. */
 TG_API tg_ema *tg_train_ema_new(tg_graph *g, double decay, const tg_ema_opts *opts);
 
-/* Frees the object, not what it added to the graph. NULL is ignored. */
+/* Frees the object, not what it added to the graph. NULL is ignored. Optional: the graph frees it with itself; call it only before tg_graph_free. */
 TG_API void tg_ema_free(tg_ema *ema);
 
 /* The EMA's name ("ExponentialMovingAverage"). Ownership: owned by ema. */

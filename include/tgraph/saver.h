@@ -26,9 +26,9 @@ typedef struct tg_saver tg_saver;
  * variable's dtype and shape and an Assign ("save/Assign", "save/Assign_1",
  * ...), and the NoOp "save/restore_all" grouping the assigns.
  *
- * Ownership: the caller frees the saver with tg_saver_free. The list is
- * copied. The saver refers to ops of g: use it only while g (or a session on
- * g) is alive; the ops stay in g after the saver is freed.
+ * Ownership: the graph's, freed with it (tg_saver_free frees it earlier).
+ * The list is copied. The saver refers to ops of g: use it only while g (or
+ * a session on g) is alive; the ops stay in g after the saver is freed.
  * Errors (sticky on g, NULL back, nothing added): NULL or erroneous g;
  * INVALID_ARGUMENT for n < 0, vars NULL with n > 0, a NULL variable or one of
  * another graph, two variables with the same name ("At least two variables
@@ -88,7 +88,8 @@ TG_API tg_code tg_saver_restore(tg_saver *s, tg_session *sess, const char *path)
  * Errors: a static "invalid saver (NULL)" for NULL. */
 TG_API const char *tg_saver_message(const tg_saver *s);
 
-/* Frees the saver (not its ops, which belong to the graph). NULL is ignored. */
+/* Frees the saver (not its ops, which belong to the graph). NULL is ignored.
+ * Optional: the graph frees it with itself; call it only before tg_graph_free. */
 TG_API void tg_saver_free(tg_saver *s);
 
 #ifdef __cplusplus

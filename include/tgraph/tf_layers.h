@@ -5,9 +5,9 @@
  * conv2d, max_pooling2d, ...). tf.layers.X is tg_tf_layers_X (tf.contrib.layers
  * owns tg_layers_X); the Layer methods and properties are tg_layer_*.
  *
- * Objects. A layer is a heap object created by tg_tf_layers_<class>_new and
- * freed by tg_layer_free; it may be freed before or after its graph (after
- * the graph is freed, tg_layer_free is the only call allowed). The ops and
+ * Objects. A layer is created by tg_tf_layers_<class>_new and belongs to its
+ * graph, which frees it with itself; tg_layer_free frees it earlier (before
+ * tg_graph_free only). The ops and
  * variables it creates belong to the graph and stay there when the layer is
  * freed. The functional forms create a layer, apply it once and free it.
  *
@@ -250,7 +250,7 @@ TG_API tg_code tg_layer_get_output_shape_at(tg_layer *layer, int node_index, tg_
  * success). Owned by the layer; "" for a NULL layer. */
 TG_API const char *tg_layer_message(const tg_layer *layer);
 
-/* Frees the layer object (not its ops or variables). NULL is ignored. */
+/* Frees the layer object (not its ops or variables). NULL is ignored. Optional: the graph frees it with itself; call it only before tg_graph_free. */
 TG_API void tg_layer_free(tg_layer *layer);
 
 /* ---- tf.layers.Dense / tf.layers.dense ---------------------------------------------- */
@@ -282,7 +282,7 @@ typedef struct tg_tf_layers_dense_opts {
  * contracted on their last axis in name scope "Tensordot", as TF's
  * tensordot), bias [units] ("BiasAdd"). Needs a float input of rank >= 2
  * whose last dimension is known. opts may be NULL.
- * Ownership: free with tg_layer_free.
+ * Ownership: the graph's (see Objects above).
  * Errors (sticky, NULL back): INVALID_ARGUMENT "Received an invalid value for
  * `units`, expected a positive integer. Received: units=0"; at build
  * "The last dimension of the inputs to `Dense` should be defined. Found
@@ -324,7 +324,7 @@ typedef struct tg_tf_layers_conv2d_opts {
  * [kh, kw, in_channels, filters] (dilations passed to the op itself, where TF
  * wraps the op in SpaceToBatchND), "BiasAdd" in data_format, activation.
  * Rank-4 inputs with a known channel dimension. opts may be NULL.
- * Ownership: free with tg_layer_free.
+ * Ownership: the graph's (see Objects above).
  * Errors (sticky, NULL back): INVALID_ARGUMENT for filters or kernel_size
  * below 1 (or a NULL kernel_size), negative strides or dilation_rate, a bad padding ("The `padding`
  * argument must be one of \"valid\", \"same\" ...") or data_format,
@@ -351,7 +351,7 @@ typedef struct tg_tf_layers_pooling2d_opts {
 /* tf.layers.MaxPooling2D(pool_size, strides, ...): "MaxPool" over
  * (height, width) windows of pool_size, moved by strides (NULL, or a 0
  * component: pool_size's, as Keras' strides=None). No variables; ops in
- * scope "max_pooling2d". Rank-4 input. Ownership: free with tg_layer_free.
+ * scope "max_pooling2d". Rank-4 input. Ownership: the graph's (see Objects above).
  * Errors (sticky): INVALID_ARGUMENT "The `pool_size` argument must be a tuple
  * of 2 integers >= 1. Received: (0, 2)" (also for a NULL pool_size;
  * strides likewise for negative values), a bad padding or data_format; the
@@ -381,7 +381,7 @@ typedef struct tg_tf_layers_flatten_opts {
 /* tf.layers.Flatten(): [batch, d1, d2, ...] to [batch, d1*d2*...] with a
  * "Reshape" (a rank-1 input becomes [batch, 1]); the batch size comes from
  * the input's Shape when neither it nor the other dimensions are known
- * statically. Needs a known rank. Ownership: free with tg_layer_free.
+ * statically. Needs a known rank. Ownership: the graph's (see Objects above).
  * Errors: INVALID_ARGUMENT for a bad data_format; at apply the input spec's. */
 TG_API tg_layer *tg_tf_layers_flatten_new(tg_graph *g, const tg_tf_layers_flatten_opts *opts);
 TG_API tg_tensor *tg_tf_layers_flatten(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_flatten_opts *opts);
@@ -402,8 +402,8 @@ typedef struct tg_tf_layers_dropout_opts {
 
 /* tf.layers.Dropout(rate, seed): at apply with training False, an
  * "Identity" (scope "dropout"); with training True tg_nn_dropout; with a
- * training tensor tg_nn_dropout deciding at run time. Ownership: free with
- * tg_layer_free. Errors: tg_nn_dropout's at apply (a rate outside [0, 1), a
+ * training tensor tg_nn_dropout deciding at run time. Ownership: the graph's
+ * (see Objects above). Errors: tg_nn_dropout's at apply (a rate outside [0, 1), a
  * non-float input, a training tensor that is not a bool scalar). */
 TG_API tg_layer *tg_tf_layers_dropout_new(tg_graph *g, const tg_tf_layers_dropout_opts *opts);
 /* tf.layers.dropout(inputs, rate, noise_shape=None, seed, training, name). */
@@ -478,8 +478,8 @@ typedef struct tg_tf_layers_batch_norm_opts {
 #define TG_TF_LAYERS_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_batch_norm_opts}
 
 /* tf.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, ...)
- * (TF 1.15, V1 behaviour). opts may be NULL. Ownership: free with
- * tg_layer_free.
+ * (TF 1.15, V1 behaviour). opts may be NULL. Ownership: the graph's
+ * (see Objects above).
  *
  * Build (first apply or tg_layer_build): the input rank must be known; the
  * axes are resolved (negative + rank) and every axis dimension must be
@@ -576,7 +576,7 @@ TG_API tg_tensor *tg_keras_backend_learning_phase(tg_graph *g);
  *   input tensors."; DEFAULT is fused when possible; FALSE never.
  * The moving statistics follow moving = moving * momentum + batch * (1 -
  * momentum) (computed as TF does, moving -= (moving - batch) * (1 - momentum)).
- * Ownership: free with tg_layer_free. Errors: as tf.layers' class, plus the
+ * Ownership: the graph's (see Objects above). Errors: as tf.layers' class, plus the
  * fused ones above. */
 TG_API tg_layer *tg_keras_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts);
 

@@ -22,8 +22,8 @@ TG_API tg_variable *tg_train_get_global_step(tg_graph *g);
 
 /* ---- optimizers (tf.train.Optimizer and its subclasses) ---------------------
  *
- * An optimizer is a caller-owned object (free it with tg_optimizer_free) bound
- * to one graph; the ops and variables it adds (slots, beta1_power, ...) belong
+ * An optimizer belongs to the graph it was made on, which frees it with
+ * itself (tg_optimizer_free frees it earlier); the ops and variables it adds (slots, beta1_power, ...) belong
  * to the graph. Building follows the graph's sticky-error model: a call on a
  * graph in error, or with a NULL optimizer or loss, returns NULL (or -1) and
  * adds nothing.
@@ -117,7 +117,7 @@ typedef struct tg_train_adagrad_opts {
 
 /* Constructors. Numbers become float32 constants when the optimizer is
  * applied (TF's convert_to_tensor), cast to each variable's dtype. opts may
- * be NULL. Ownership: the caller frees the optimizer with tg_optimizer_free.
+ * be NULL. Ownership: the graph's (tg_optimizer_free frees it earlier).
  * Errors: NULL when g is NULL or in error; sticky INVALID_ARGUMENT (and NULL)
  * for an empty name ("Must specify the optimizer name"), a learning-rate or
  * momentum tensor that is not a float scalar or from another graph, and
@@ -134,7 +134,8 @@ TG_API tg_optimizer *tg_train_rmsprop_optimizer_new(tg_graph *g, double learning
 TG_API tg_optimizer *tg_train_adagrad_optimizer_new(tg_graph *g, double learning_rate,
                                                     const tg_train_adagrad_opts *opts);
 
-/* Frees the optimizer object, not what it added to the graph. NULL is ignored. */
+/* Frees the optimizer object, not what it added to the graph. NULL is
+ * ignored. Optional: the graph frees it with itself; call it only before tg_graph_free. */
 TG_API void tg_optimizer_free(tg_optimizer *opt);
 
 /* Optimizer.get_name(): "Adam", or the name given. Ownership: owned by opt. */

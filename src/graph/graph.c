@@ -31,6 +31,9 @@ void tg__graph_ref(tg_graph *g) { g->refs++; }
 
 void tg_graph_free(tg_graph *g) {
     if (!g || --g->refs > 0) return;
+    /* newest first: a layer made by another object goes before its maker */
+    for (int i = g->n_owned - 1; i >= 0; i--) g->owned[i].free_fn(g->owned[i].obj);
+    free(g->owned);
     free(g->message);
     free(g->ops);
     free(g->stack);
@@ -344,4 +347,24 @@ tg_tensor *tg_graph_tensor(const tg_graph *g, const char *name) {
 int tg_graph_num_ops(const tg_graph *g) { return g ? g->n_ops : 0; }
 tg_op *tg_graph_op_at(const tg_graph *g, int i) {
     return g && i >= 0 && i < g->n_ops ? g->ops[i] : NULL;
+}
+
+bool tg_graph_own(tg_graph *g, void *obj, void (*free_fn)(void *obj)) {
+    if (!g || !obj || !free_fn) return false;
+    if (!tg__grow((void **)&g->owned, &g->cap_owned, g->n_owned + 1, sizeof *g->owned)) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        return false;
+    }
+    g->owned[g->n_owned++] = (struct tg__owned){obj, free_fn};
+    return true;
+}
+
+void tg_graph_disown(tg_graph *g, void *obj) {
+    if (!g || !obj) return;
+    for (int i = g->n_owned - 1; i >= 0; i--)
+        if (g->owned[i].obj == obj) {
+            memmove(&g->owned[i], &g->owned[i + 1], (size_t)(g->n_owned - i - 1) * sizeof *g->owned);
+            g->n_owned--;
+            return;
+        }
 }

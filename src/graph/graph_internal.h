@@ -112,6 +112,13 @@ struct tg_graph {
 
     tg__collection *colls;
     int n_colls, cap_colls;
+    /* Objects built on the graph (optimizers, savers, layers, EMA) that it
+     * frees with itself: tg_graph_own. */
+    struct tg__owned {
+        void *obj;
+        void (*free_fn)(void *obj);
+    } *owned;
+    int n_owned, cap_owned;
     tg__strmap coll_by_key; /* key -> index + 1 */
 
     tg__strmap object_uids; /* base name -> count, for tg_graph_unique_object_name */

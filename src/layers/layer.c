@@ -165,6 +165,8 @@ static void free_state(const tg__layer_vtable *vt, void *state) {
     else free(state);
 }
 
+static void layer_destroy(void *p);
+
 tg_layer *tg__layer_new(tg_graph *g, const tg__layer_vtable *vt, void *state, const tg__layer_base_opts *opts) {
     const tg__layer_base_opts o = opts ? *opts : (tg__layer_base_opts){0};
     if (!usable(g)) {
@@ -223,11 +225,22 @@ tg_layer *tg__layer_new(tg_graph *g, const tg__layer_vtable *vt, void *state, co
         tg_layer_free(l);
         return NULL;
     }
+    if (!tg_graph_own(g, l, layer_destroy)) {
+        layer_destroy(l);
+        return NULL;
+    }
     return l;
 }
 
 void tg_layer_free(tg_layer *l) {
     if (!l) return;
+    tg_graph_disown(l->g, l);
+    layer_destroy(l);
+}
+
+/* What tg_layer_free and the owning graph release. */
+static void layer_destroy(void *p) {
+    tg_layer *l = p;
     free_state(l->vt, l->state);
     free(l->name);
     free(l->base_name);

@@ -384,6 +384,15 @@ struct tg_ema {
 
 static bool numeric(tg_dtype d) { return d != TG_BOOL && (unsigned)d < TG_DTYPE_COUNT; }
 
+/* What tg_ema_free and the owning graph release. */
+static void ema_destroy(void *p) {
+    tg_ema *ema = p;
+    free(ema->name);
+    free(ema->entries);
+    free(ema->name_buf);
+    free(ema);
+}
+
 tg_ema *tg_train_ema_new(tg_graph *g, double decay, const tg_ema_opts *opts) {
     const tg_ema_opts o = opts ? *opts : (tg_ema_opts){0};
     if (tg_graph_status(g) != TG_OK) return NULL;
@@ -431,15 +440,17 @@ tg_ema *tg_train_ema_new(tg_graph *g, double decay, const tg_ema_opts *opts) {
     e->decay_t = o.decay_t;
     e->num_updates = o.num_updates;
     e->zero_debias = o.zero_debias;
+    if (!tg_graph_own(g, e, ema_destroy)) {
+        ema_destroy(e);
+        return NULL;
+    }
     return e;
 }
 
 void tg_ema_free(tg_ema *ema) {
     if (!ema) return;
-    free(ema->name);
-    free(ema->entries);
-    free(ema->name_buf);
-    free(ema);
+    tg_graph_disown(ema->g, ema);
+    ema_destroy(ema);
 }
 
 const char *tg_ema_name(const tg_ema *ema) { return ema ? ema->name : ""; }

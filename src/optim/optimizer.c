@@ -73,6 +73,15 @@ static void fail_oom(tg_graph *g) { tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "out
 
 /* ---- construction -------------------------------------------------------------- */
 
+/* What tg_optimizer_free and the owning graph release. */
+static void destroy(void *p) {
+    tg_optimizer *opt = p;
+    free(opt->name);
+    free(opt->slots);
+    free(opt->non_slots);
+    free(opt);
+}
+
 tg_optimizer *tg__optim_new(tg_graph *g, size_t size, const tg__optim_class *cls, const char *name) {
     if (tg_graph_status(g) != TG_OK) return NULL;
     if (!name) name = cls->default_name;
@@ -92,15 +101,17 @@ tg_optimizer *tg__optim_new(tg_graph *g, size_t size, const tg__optim_class *cls
     o->cls = cls;
     o->g = g;
     o->name = copy;
+    if (!tg_graph_own(g, o, destroy)) {
+        destroy(o);
+        return NULL;
+    }
     return o;
 }
 
 void tg_optimizer_free(tg_optimizer *opt) {
     if (!opt) return;
-    free(opt->name);
-    free(opt->slots);
-    free(opt->non_slots);
-    free(opt);
+    tg_graph_disown(opt->g, opt);
+    destroy(opt);
 }
 
 const char *tg_optimizer_name(const tg_optimizer *opt) { return opt ? opt->name : ""; }

@@ -46,6 +46,7 @@ typedef struct by_name {
 } by_name;
 
 struct tg_saver {
+    tg_graph *g;
     int n;
     tg_variable **vars;
     tg_tensor **values;   /* tg_variable_value of each variable: what save fetches */
@@ -131,14 +132,21 @@ static int find_var(const tg_saver *s, const char *name) {
     return hit ? hit->index : -1;
 }
 
-void tg_saver_free(tg_saver *s) {
-    if (!s) return;
+/* What tg_saver_free and the owning graph release. */
+static void saver_destroy(void *p) {
+    tg_saver *s = p;
     free(s->vars);
     free(s->values);
     free(s->inputs);
     free(s->sorted);
     free(s->message);
     free(s);
+}
+
+void tg_saver_free(tg_saver *s) {
+    if (!s) return;
+    tg_graph_disown(s->g, s);
+    saver_destroy(s);
 }
 
 /* The variable list, checked: a new array of *n variables, or NULL with a
@@ -196,6 +204,7 @@ tg_saver *tg_train_saver_new(tg_graph *g, tg_variable *const *vars, int n, const
     tg_saver *s = calloc(1, sizeof *s);
     tg_op **assigns = malloc((size_t)count * sizeof *assigns);
     if (s) {
+        s->g = g;
         s->n = count;
         s->vars = list;
         s->values = malloc((size_t)count * sizeof *s->values);
@@ -236,6 +245,10 @@ tg_saver *tg_train_saver_new(tg_graph *g, tg_variable *const *vars, int n, const
     free(assigns);
     if (tg_graph_status(g) != TG_OK || !s->restore_all) {
         tg_saver_free(s);
+        return NULL;
+    }
+    if (!tg_graph_own(g, s, saver_destroy)) {
+        saver_destroy(s);
         return NULL;
     }
     return s;

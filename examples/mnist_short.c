@@ -15,13 +15,13 @@ int main(int argc, char **argv) {
     tg_tensor *is_training = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, NULL);
     TG_OPTS(tg_layers_batch_norm_opts, bn, .is_training_t = is_training, .decay = 0.9);
     TG_OPTS(tg_layers_fc_opts, hidden, .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
-    TG_OPTS(tg_layers_fc_opts, linear, .activation_fn = tg_linear);
+    TG_OPTS(tg_layers_fc_opts, linear, .activation_fn = NULL); /* activation_fn=None */
     tg_tensor *net = tg_layers_fully_connected(g, tg_layers_flatten(g, x, NULL), 256, &hidden);
     tg_tensor *logits = tg_layers_fully_connected(g, net, 10, &linear);
     tg_tensor *loss = tg_losses_sparse_softmax_cross_entropy(g, y, logits, NULL);
     tg_tensor *hits = tg_cast(g, tg_equal(g, tg_argmax(g, logits, 1, NULL), y, NULL), TG_FLOAT32, NULL);
     tg_tensor *accuracy = tg_reduce_mean(g, hits, NULL);
-    tg_optimizer *opt = tg_train_adam_optimizer_new(g, 1e-3, NULL);
+    tg_optimizer *opt = tg_train_adam_optimizer_new(g, 1e-3, NULL); /* the graph frees it */
     tg_op **update_ops = NULL, *train_op = NULL;
     int n = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &update_ops);
     TG_WITH_CONTROL_DEPENDENCIES(g, update_ops, n) { train_op = tg_optimizer_minimize(opt, loss, NULL); }
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     else printf("test accuracy %.4f\n", tg_array_get(acc, 0));
 
     tg_array_free(xb), tg_array_free(yb), tg_array_free(yes), tg_array_free(acc), tg_free(update_ops);
-    tg_batch_iter_free(batches), tg_batch_iter_free(all), tg_session_free(s), tg_optimizer_free(opt);
+    tg_batch_iter_free(batches), tg_batch_iter_free(all), tg_session_free(s);
     tg_graph_free(g), tg_idx_dataset_free(train), tg_idx_dataset_free(test);
     return rc != TG_OK;
 }

@@ -35,12 +35,22 @@
  *   literals are fine. Options, strings and arrays passed in are copied; the
  *   library never takes ownership of caller memory.
  *
- * - Memory handed out: fetched values (tg_array) and lists (tg_free) belong
- *   to the caller; strings returned by accessors belong to the graph or
- *   session, as each comment says.
+ * - Memory handed out, one rule per kind:
+ *   objects made on a graph (optimizers, savers, layers, EMA objects) belong
+ *   to the graph and are freed with it (their _free frees one earlier);
+ *   fetched values (tg_array) are the caller's (tg_array_free);
+ *   a list returned through a `T ***` out-parameter is a new array the
+ *   caller frees with tg_free (the elements stay the graph's), while a list
+ *   returned through `T *const **` is borrowed from the object that returned
+ *   it and valid until that object changes; strings returned by accessors
+ *   belong to the graph, session or layer, as each comment says.
  *
- * - The library never prints, aborts or exits. tg_set_log_callback shows
- *   errors as they are recorded, when asked.
+ * - The library never aborts or exits. Build errors also go to stderr the
+ *   moment they are recorded ("tgraph: INVALID_ARGUMENT: ..."), until the
+ *   program sets its own tg_set_log_callback (NULL silences it).
+ *
+ * - TG_WITH_* blocks close their scope on any exit (break, return, goto)
+ *   with gcc and clang; tg_graph_check_scopes names a scope left open.
  */
 #ifndef TGRAPH_H
 #define TGRAPH_H

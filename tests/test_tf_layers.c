@@ -813,10 +813,10 @@ START_TEST(test_pooling)
 {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 4, 4, 1), GRID);
-    tg_tensor *m = tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), TG_KERNEL(2, 2), NULL);
+    tg_tensor *m = tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), TG_STRIDES(2, 2), NULL);
     tg_tensor *m2 = tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), NULL, NULL); /* strides: pool_size */
-    tg_tensor *a = tg_tf_layers_average_pooling2d(g, x, TG_KERNEL(2, 2), TG_KERNEL(2, 2), NULL);
-    tg_tensor *ms = tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(3, 3), TG_KERNEL(1, 1),
+    tg_tensor *a = tg_tf_layers_average_pooling2d(g, x, TG_KERNEL(2, 2), TG_STRIDES(2, 2), NULL);
+    tg_tensor *ms = tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(3, 3), TG_STRIDES(1, 1),
                                                &(tg_tf_layers_pooling2d_opts){.padding = TG_PADDING_SAME});
     ck_assert_tg_ok(g);
     ck_assert_str_eq(op_name(m), "max_pooling2d/MaxPool");
@@ -840,7 +840,7 @@ START_TEST(test_pooling)
     tg_session_free(s);
     ck_assert_ptr_null(tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(0, 2), NULL, NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "The `pool_size` argument must be a tuple of 2 integers >= 1. Received: (0, 2)");
-    ck_assert_ptr_null(tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), TG_KERNEL(-1, 1), NULL));
+    ck_assert_ptr_null(tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), TG_STRIDES(-1, 1), NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "The `strides` argument");
     ck_assert_ptr_null(tg_tf_layers_max_pooling2d(g, c32(g, TG_SHAPE(4, 4), GRID), TG_KERNEL(2, 2), NULL, NULL));
     expect_graph_error(g, TG_INVALID_ARGUMENT, "expected ndim=4, found ndim=2. Full shape received: [4, 4]");

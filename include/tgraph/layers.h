@@ -38,6 +38,9 @@ extern "C" {
  * lone first component stands for both, as TF's int form: `.stride = 2`
  * (which C stores as {2, 0}) is (2, 2). */
 #define TG_KERNEL(h_, w_) ((const int[2]){(h_), (w_)})
+/* The same pair for a strides (or pool_size) argument, so a call reads as
+ * TF's: tg_tf_layers_max_pooling2d(g, x, TG_KERNEL(2, 2), TG_STRIDES(2, 2), NULL). */
+#define TG_STRIDES(h_, w_) ((const int[2]){(h_), (w_)})
 
 /* An activation: tg_nn_relu, tg_nn_relu6, tg_nn_elu, tg_sigmoid, tg_tanh,
  * tg_nn_softplus or your own; NULL is TF's None (no activation). Layers call it with name NULL

@@ -32,7 +32,7 @@ static bool build(model *m, bool for_training) {
     m->labels = tg_placeholder(g, TG_INT32, TG_SHAPE(-1), "labels");
     tg_tensor *h = tg_layers_fully_connected(g, m->x, 16, NULL);
     h = tg_layers_fully_connected(g, h, 16, NULL);
-    TG_OPTS(tg_layers_fc_opts, linear, .activation_fn = tg_linear);
+    TG_OPTS(tg_layers_fc_opts, linear, .activation_fn = NULL);
     tg_tensor *logits = tg_layers_fully_connected(g, h, CLASSES, &linear);
     m->loss = tg_losses_sparse_softmax_cross_entropy(g, m->labels, logits, NULL);
     tg_tensor *hit = tg_equal(g, tg_cast(g, tg_argmax(g, logits, 1, NULL), TG_INT32, NULL), m->labels, NULL);

@@ -34,7 +34,7 @@ tg_tensor *mnist_cnn_model(tg_graph *g, tg_tensor *images, tg_tensor *is_trainin
     net = tg_layers_flatten(g, net, NULL);
     TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
     net = tg_layers_fully_connected(g, net, 1024, &fc1);
-    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = tg_linear);
+    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = NULL);
     return tg_layers_fully_connected(g, net, MNIST_CLASSES, &logits);
 }
 
@@ -46,7 +46,7 @@ tg_tensor *mnist_mlp_model(tg_graph *g, tg_tensor *images, tg_tensor *is_trainin
     tg_tensor *net = tg_layers_flatten(g, images, NULL);
     TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1");
     net = tg_layers_fully_connected(g, net, 256, &fc1);
-    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = tg_linear);
+    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = NULL);
     return tg_layers_fully_connected(g, net, MNIST_CLASSES, &logits);
 }
 

@@ -59,9 +59,9 @@ int main(void) {
     /* {'decay': 0.9, 'is_training': is_training, 'updates_collections': None,
      *  'zero_debias_moving_mean': True} */
     TG_OPTS(tg_layers_batch_norm_opts, fc_bn, .decay = DECAY, .is_training_t = is_training,
-            .updates_collections = NULL, .n_updates_collections = 0, .zero_debias_moving_mean = true);
+            .updates_collections = NULL, .zero_debias_moving_mean = true);
     /* logits = slim.fully_connected(net, 2, activation_fn=None, scope='fc', normalizer_fn=...) */
-    TG_OPTS(tg_layers_fc_opts, fc, .scope = "fc", .activation_fn = tg_linear, .normalizer_fn = tg_layers_batch_norm_fn,
+    TG_OPTS(tg_layers_fc_opts, fc, .scope = "fc", .activation_fn = NULL, .normalizer_fn = tg_layers_batch_norm_fn,
             .normalizer_params = &fc_bn);
     tg_tensor *logits = tg_layers_fully_connected(g, net, C2, &fc);
     tg_tensor *loss = tg_losses_mean_squared_error(g, y, logits, NULL);

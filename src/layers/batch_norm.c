@@ -127,13 +127,8 @@ static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: option 'reuse' has the invalid value %d", (int)o->reuse);
         return false;
     }
-    if (o->renorm_clipping.tg__init != TG__OPTS_TAG) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT,
-                      "batch_norm: option 'renorm_clipping' not started from TG_RENORM_CLIPPING_INIT (a zeroed dmax "
-                      "would clip d to 0)");
-        return false;
-    }
-    return true;
+    return tg_graph_check_opts(g, o->renorm_clipping.tg__init, "batch_norm: option 'renorm_clipping'",
+                               "TG_RENORM_CLIPPING_INIT");
 }
 
 /* The checks TF makes before the scope opens, in TF's order, and the

@@ -436,12 +436,9 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
                       (int)o->fused);
         return NULL;
     }
-    if (o->renorm_clipping.tg__init != TG__OPTS_TAG) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT,
-                      "BatchNormalization: option 'renorm_clipping' not started from TG_RENORM_CLIPPING_INIT (a "
-                      "zeroed dmax would clip d to 0)");
+    if (!tg_graph_check_opts(g, o->renorm_clipping.tg__init, "BatchNormalization: option 'renorm_clipping'",
+                             "TG_RENORM_CLIPPING_INIT"))
         return NULL;
-    }
     if (o->n_axis < 0 || o->n_axis > TG_MAX_RANK) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "axis must be int or list of at most %d ints, n_axis given: %d",
                       TG_MAX_RANK, o->n_axis);

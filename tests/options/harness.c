@@ -52,6 +52,12 @@ static void observe(tg_graph *g, tgo_result *r, tg_tensor *out) {
     snprintf(r->message, sizeof r->message, "%s", tg_graph_message(g));
 }
 
+/* observe, then free the graph: the end of most builders below */
+static void done(tg_graph *g, tgo_result *r, tg_tensor *out) {
+    observe(g, r, out);
+    tg_graph_free(g);
+}
+
 static tg_array *ramp(int64_t n, int64_t c) {
     float *v = malloc((size_t)(n * c) * sizeof *v);
     for (int64_t i = 0; i < n * c; i++) v[i] = (float)(i + 1); /* x[i][j] = i*c + j + 1 */
@@ -96,8 +102,7 @@ void tgo_tg_gradients_opts(const tg_gradients_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *x = input(g, TG_SHAPE(2)), *y = tg_multiply(g, x, x, NULL), *dx = NULL;
     tg_gradients(g, &y, 1, &x, 1, &dx, o);
-    observe(g, r, dx);
-    tg_graph_free(g);
+    done(g, r, dx);
 }
 
 void tgo_tg_dot_options(const tg_dot_options *o, tgo_result *r) {
@@ -107,43 +112,37 @@ void tgo_tg_dot_options(const tg_dot_options *o, tgo_result *r) {
     tg_code c = tg_graph_write_dot_opts(g, f, o);
     if (f) fclose(f);
     add(r, " dot=%s", tg_code_name(c));
-    observe(g, r, NULL);
-    tg_graph_free(g);
+    done(g, r, NULL);
 }
 
 void tgo_tg_layers_fc_opts(const tg_layers_fc_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_layers_fully_connected(g, input(g, TG_SHAPE(2, 3)), 4, o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_layers_conv2d_opts(const tg_layers_conv2d_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_layers_conv2d(g, input(g, TG_SHAPE(1, 6, 6, 1)), 2, TG_KERNEL(3, 3), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_layers_flatten_opts(const tg_layers_flatten_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_layers_flatten(g, input(g, TG_SHAPE(2, 3, 4)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_layers_pool2d_opts(const tg_layers_pool2d_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_layers_max_pool2d(g, input(g, TG_SHAPE(1, 8, 8, 1)), TG_KERNEL(2, 2), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_layers_dropout_opts(const tg_layers_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_layers_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_layers_batch_norm_opts(const tg_layers_batch_norm_opts *o, tgo_result *r) {
@@ -165,22 +164,19 @@ void tgo_tg_loss_opts(const tg_loss_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_losses_mean_squared_error(g, input(g, TG_SHAPE(2, 3)), tg_placeholder(g, TG_FLOAT32,
                                                   TG_SHAPE(2, 3), "p"), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_matmul_opts(const tg_matmul_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_matmul(g, input(g, TG_SHAPE(3, 3)), tg_placeholder(g, TG_FLOAT32, TG_SHAPE(3, 3), "b"), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_reduce_opts(const tg_reduce_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_reduce_mean(g, input(g, TG_SHAPE(2, 3)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 static tg_variable *scalar_var(tg_graph *g) {
@@ -191,16 +187,14 @@ void tgo_tg_assign_moving_average_opts(const tg_assign_moving_average_opts *o, t
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_train_assign_moving_average_opts(g, scalar_var(g), tg_constant_scalar(g, TG_FLOAT32, 1, NULL),
                                                          0.5, o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_weighted_moving_average_opts(const tg_weighted_moving_average_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_train_weighted_moving_average(g, input(g, TG_SHAPE(2)), 0.5,
                                                       tg_constant_scalar(g, TG_FLOAT32, 1, NULL), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_ema_opts(const tg_ema_opts *o, tgo_result *r) {
@@ -216,15 +210,13 @@ void tgo_tg_conv2d_opts(const tg_conv2d_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_nn_conv2d(g, input(g, TG_SHAPE(1, 6, 6, 1)),
                                   tg_placeholder(g, TG_FLOAT32, TG_SHAPE(3, 3, 1, 2), "w"), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_pool_opts(const tg_pool_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_nn_max_pool(g, input(g, TG_SHAPE(1, 6, 6, 1)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_fused_batch_norm_opts(const tg_fused_batch_norm_opts *o, tgo_result *r) {
@@ -235,22 +227,19 @@ void tgo_tg_fused_batch_norm_opts(const tg_fused_batch_norm_opts *o, tgo_result 
     /* reads the field as the user wrote it: inference needs the statistics */
     bool training = o ? o->is_training : true;
     tg_nn_fused_batch_norm(g, x, one, zero, training ? NULL : zero, training ? NULL : one, o, &y, NULL, NULL);
-    observe(g, r, y);
-    tg_graph_free(g);
+    done(g, r, y);
 }
 
 void tgo_tg_dropout_opts(const tg_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_nn_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_random_opts(const tg_random_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_random_uniform(g, TG_SHAPE(2), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_session_options(const tg_session_options *o, tgo_result *r) {
@@ -292,36 +281,31 @@ void tgo_tg_layer_add_variable_opts(const tg_layer_add_variable_opts *o, tgo_res
 void tgo_tg_tf_layers_dense_opts(const tg_tf_layers_dense_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_tf_layers_dense(g, input(g, TG_SHAPE(2, 3)), 4, o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_tf_layers_conv2d_opts(const tg_tf_layers_conv2d_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_tf_layers_conv2d(g, input(g, TG_SHAPE(1, 6, 6, 1)), 2, TG_KERNEL(3, 3), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_tf_layers_pooling2d_opts(const tg_tf_layers_pooling2d_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_tf_layers_max_pooling2d(g, input(g, TG_SHAPE(1, 6, 6, 1)), TG_KERNEL(2, 2), TG_KERNEL(2, 2), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_tf_layers_flatten_opts(const tg_tf_layers_flatten_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_tf_layers_flatten(g, input(g, TG_SHAPE(2, 3, 4)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_tf_layers_dropout_opts(const tg_tf_layers_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_tensor *out = tg_tf_layers_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    observe(g, r, out);
-    tg_graph_free(g);
+    done(g, r, out);
 }
 
 void tgo_tg_tf_layers_batch_norm_opts(const tg_tf_layers_batch_norm_opts *o, tgo_result *r) {
@@ -384,13 +368,11 @@ void tgo_tg_minimize_opts(const tg_minimize_opts *o, tgo_result *r) {
 void tgo_tg_variable_scope_opts(const tg_variable_scope_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     TG_WITH_VARIABLE_SCOPE(g, "s", o) { scalar_var(g); }
-    observe(g, r, NULL);
-    tg_graph_free(g);
+    done(g, r, NULL);
 }
 
 void tgo_tg_get_variable_opts(const tg_get_variable_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
     tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), o);
-    observe(g, r, NULL);
-    tg_graph_free(g);
+    done(g, r, NULL);
 }

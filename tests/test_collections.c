@@ -3,7 +3,8 @@
  * Covers duplicates kept by add_to_collection, a key listed twice in
  * add_to_collections, snapshots, the scope prefix filter (a literal prefix:
  * '.' and '*' are not regex), a missing key, the typed getters (ops,
- * variables, tensors), the list of collection keys, and the error cases.
+ * variables, tensors), the list of collection keys, the error cases, and
+ * the tf.trainable_variables / global_variables / local_variables shorthands.
  * Every list handed out is freed with tg_free. */
 #include "tg_check.h"
 
@@ -236,6 +237,58 @@ START_TEST(test_graphkeys_values)
 }
 END_TEST
 
+/* tf.trainable_variables() and friends read TF's standard keys; the graph
+ * puts variables there by their trainable flag and collections option. */
+START_TEST(test_variable_shorthands)
+{
+    tg_graph *g = tg_graph_new();
+    tg_variable **vars = (tg_variable **)&g;
+    ck_assert_int_eq(tg_global_variables(g, &vars), 0);
+    ck_assert_ptr_null(vars);
+
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), NULL);
+    TG_OPTS(tg_get_variable_opts, frozen, .trainable = false);
+    tg_variable *step = tg_get_variable(g, "step", TG_INT64, TG_SCALAR, &frozen);
+    const char *local_keys[] = {TG_GRAPHKEYS_LOCAL_VARIABLES};
+    TG_OPTS(tg_get_variable_opts, local, .trainable = false, .collections = local_keys,
+            .n_collections = 1);
+    tg_variable *count = tg_get_variable(g, "count", TG_FLOAT32, TG_SCALAR, &local);
+    tg_variable *b = tg_get_variable(g, "b", TG_FLOAT32, TG_SHAPE(2), NULL);
+    ck_assert_tg_ok(g);
+
+    ck_assert_int_eq(tg_trainable_variables(g, &vars), 2);
+    ck_assert_ptr_eq(vars[0], w);
+    ck_assert_ptr_eq(vars[1], b);
+    tg_free(vars);
+    ck_assert_int_eq(tg_global_variables(g, &vars), 3);
+    ck_assert_ptr_eq(vars[0], w);
+    ck_assert_ptr_eq(vars[1], step);
+    ck_assert_ptr_eq(vars[2], b);
+    tg_free(vars);
+    ck_assert_int_eq(tg_local_variables(g, &vars), 1);
+    ck_assert_ptr_eq(vars[0], count);
+    tg_free(vars);
+
+    /* the same lists as the long form, and a NULL out-parameter counts */
+    tg_variable **longer = NULL;
+    const char *key = TG_GRAPHKEYS_TRAINABLE_VARIABLES;
+    ck_assert_int_eq(tg_get_collection_variables(g, key, NULL, &longer), 2);
+    ck_assert_int_eq(tg_trainable_variables(g, &vars), 2);
+    ck_assert_mem_eq(vars, longer, 2 * sizeof *vars);
+    tg_free(vars);
+    tg_free(longer);
+    ck_assert_int_eq(tg_global_variables(g, NULL), 3);
+
+    vars = (tg_variable **)&g;
+    ck_assert_int_eq(tg_trainable_variables(NULL, &vars), -1);
+    ck_assert_ptr_null(vars);
+    ck_assert_int_eq(tg_global_variables(NULL, NULL), -1);
+    ck_assert_int_eq(tg_local_variables(NULL, NULL), -1);
+    ck_assert_tg_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     tg_graph *g = tg_graph_new(), *other = tg_graph_new();
@@ -282,6 +335,7 @@ static Suite *collections_suite(void)
     tcase_add_test(tc, test_collection_keys);
     tcase_add_test(tc, test_graphkeys_values);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_variable_shorthands);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);
     return s;

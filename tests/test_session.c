@@ -6,7 +6,10 @@
  * wrong shape), tensors of another graph, failed runs leaving pending
  * variable updates undone and the session usable, placeholder_with_default,
  * output array reuse, persistence of variables, run counts, a graph freed
- * before its session, run-time shape errors, and the tg_array API. */
+ * before its session, run-time shape errors, callables (make_callable:
+ * same values and errors as tg_session_run, argument checks, a plan kept
+ * while the session's plans grow, run options, freeing order), and the
+ * tg_array API. */
 #include "tg_check.h"
 
 /* A float counter variable (0) and inc = assign_add(counter, one). */
@@ -397,6 +400,285 @@ START_TEST(test_array_api)
 }
 END_TEST
 
+/* ---- callables (Session.make_callable) ---------------------------------- */
+
+/* z = x * y + 1 and its sum, with a counter as a target: small enough to
+ * compute by hand. */
+typedef struct callable_graph {
+    tg_graph *g;
+    tg_tensor *x, *y, *z, *sum, *inc;
+    tg_variable *counter;
+} callable_graph;
+
+static callable_graph make_callable_graph(void)
+{
+    callable_graph m = {.g = tg_graph_new()};
+    m.counter = make_counter(m.g, "counter", &m.inc);
+    m.x = tg_placeholder(m.g, TG_FLOAT32, TG_SHAPE(2), "x");
+    m.y = tg_placeholder(m.g, TG_FLOAT32, TG_SCALAR, "y");
+    tg_tensor *one = tg_constant_scalar(m.g, TG_FLOAT32, 1, NULL);
+    m.z = tg_add(m.g, tg_multiply(m.g, m.x, m.y, NULL), one, "z");
+    m.sum = tg_reduce_sum(m.g, m.z, NULL);
+    ck_assert_tg_ok(m.g);
+    return m;
+}
+
+START_TEST(test_callable_matches_run)
+{
+    callable_graph m = make_callable_graph();
+    tg_session *s = init_session(m.g);
+    tg_tensor *feeds[] = {m.x, m.y};
+    tg_tensor *fetches[] = {m.z, m.sum};
+    tg_op *inc = tg_tensor_op(m.inc);
+    tg_callable *c = tg_session_make_callable(s, feeds, 2, fetches, 2, &inc, 1);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(tg_session_message(s), "");
+
+    tg_array *x = f32_array(TG_SHAPE(2), (float[]){1, 2});
+    tg_array *y = tg_array_scalar_f32(3);
+    const tg_array *values[] = {x, y};
+    tg_array *out[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_callable_run(c, values, 2, out), TG_OK);
+    ck_assert_array(out[0], TG_FLOAT32, TG_SHAPE(2), ((double[]){4, 7}), 0);
+    ck_assert_array(out[1], TG_FLOAT32, TG_SCALAR, ((double[]){11}), 0);
+    ck_assert_close(tgc_fetch_scalar(s, tg_variable_value(m.counter)), 1.0, 0);
+
+    /* tg_session_run with the same lists gives the same values and runs the
+     * same target */
+    tg_feed feed[] = {{m.x, x}, {m.y, y}};
+    tg_array *ref[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_session_run(s, feed, 2, fetches, 2, ref, &inc, 1), TG_OK);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tg_array_nbytes(ref[i]), tg_array_nbytes(out[i]));
+        ck_assert_mem_eq(tg_array_cdata(ref[i]), tg_array_cdata(out[i]), tg_array_nbytes(out[i]));
+    }
+    ck_assert_close(tgc_fetch_scalar(s, tg_variable_value(m.counter)), 2.0, 0);
+
+    /* outputs are overwritten in place, as with tg_session_run */
+    tg_array *x2 = f32_array(TG_SHAPE(2), (float[]){0.5f, -1});
+    tg_array *y2 = tg_array_scalar_f32(2);
+    const tg_array *values2[] = {x2, y2};
+    tg_array *kept[2] = {out[0], out[1]};
+    ck_assert_int_eq(tg_callable_run(c, values2, 2, out), TG_OK);
+    ck_assert_ptr_eq(out[0], kept[0]);
+    ck_assert_ptr_eq(out[1], kept[1]);
+    ck_assert_array(out[0], TG_FLOAT32, TG_SHAPE(2), ((double[]){2, -1}), 0);
+    ck_assert_array(out[1], TG_FLOAT32, TG_SCALAR, ((double[]){1}), 0);
+    ck_assert_close(tgc_fetch_scalar(s, tg_variable_value(m.counter)), 3.0, 0);
+    ck_assert_int_eq(tg_session_op_run_count(s, inc), 3);
+
+    /* no feeds, no targets: a plain fetch */
+    tg_tensor *value = tg_variable_value(m.counter);
+    tg_callable *read = tg_session_make_callable(s, NULL, 0, &value, 1, NULL, 0);
+    ck_assert_ptr_nonnull(read);
+    tg_array *v = NULL;
+    ck_assert_int_eq(tg_callable_run(read, NULL, 0, &v), TG_OK);
+    ck_assert_array(v, TG_FLOAT32, TG_SCALAR, ((double[]){3}), 0);
+    /* targets only: no outputs list needed */
+    tg_callable *step = tg_session_make_callable(s, NULL, 0, NULL, 0, &inc, 1);
+    ck_assert_int_eq(tg_callable_run(step, NULL, 0, NULL), TG_OK);
+    ck_assert_int_eq(tg_callable_run(read, NULL, 0, &v), TG_OK);
+    ck_assert_array(v, TG_FLOAT32, TG_SCALAR, ((double[]){4}), 0);
+
+    /* an output array that is also a feed: values are staged, as in
+     * tg_session_run */
+    tg_tensor *z_then_x[] = {m.z, m.x};
+    tg_callable *alias = tg_session_make_callable(s, feeds, 2, z_then_x, 2, NULL, 0);
+    ck_assert_ptr_nonnull(alias);
+    tg_array *in_place[2] = {x2, NULL};
+    ck_assert_int_eq(tg_callable_run(alias, values2, 2, in_place), TG_OK);
+    ck_assert_ptr_eq(in_place[0], x2);
+    ck_assert_array(in_place[0], TG_FLOAT32, TG_SHAPE(2), ((double[]){2, -1}), 0);
+    ck_assert_array(in_place[1], TG_FLOAT32, TG_SHAPE(2), ((double[]){0.5, -1}), 0);
+    tg_array_free(in_place[1]);
+
+    for (int i = 0; i < 2; i++) tg_array_free(out[i]), tg_array_free(ref[i]);
+    tg_array_free(v);
+    tg_array_free(x), tg_array_free(y), tg_array_free(x2), tg_array_free(y2);
+    tg_callable_free(c);
+    /* the others are freed by the session */
+    tg_session_free(s);
+    tg_graph_free(m.g);
+}
+END_TEST
+
+START_TEST(test_callable_errors)
+{
+    callable_graph m = make_callable_graph();
+    tg_session *s = init_session(m.g);
+    tg_tensor *feeds[] = {m.x, m.y};
+    tg_callable *c = tg_session_make_callable(s, feeds, 2, &m.z, 1, NULL, 0);
+    ck_assert_ptr_nonnull(c);
+    tg_array *x = f32_array(TG_SHAPE(2), (float[]){1, 2});
+    tg_array *y = tg_array_scalar_f32(3);
+    tg_array *out = NULL;
+
+    /* a values list of the wrong length */
+    const tg_array *one[] = {x};
+    ck_assert_int_eq(tg_callable_run(c, one, 1, &out), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "1 feed values given, the callable has 2 feeds");
+    const tg_array *three[] = {x, y, y};
+    ck_assert_int_eq(tg_callable_run(c, three, 3, &out), TG_INVALID_ARGUMENT);
+    ck_assert_int_eq(tg_callable_run(c, NULL, 2, &out), TG_INVALID_ARGUMENT);
+    const tg_array *holes[] = {x, NULL};
+    ck_assert_int_eq(tg_callable_run(c, holes, 2, &out), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "'y:0'");
+    const tg_array *both[] = {x, y};
+    ck_assert_int_eq(tg_callable_run(c, both, 2, NULL), TG_INVALID_ARGUMENT);
+    /* a feed of the wrong dtype: tg_session_run's error */
+    tg_array *ints = tg_array_scalar_i32(3);
+    const tg_array *wrong[] = {x, ints};
+    ck_assert_int_eq(tg_callable_run(c, wrong, 2, &out), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Cannot feed value of dtype int32");
+    ck_assert_ptr_null(out);
+    /* the callable still works after its failures */
+    ck_assert_int_eq(tg_callable_run(c, both, 2, &out), TG_OK);
+    ck_assert_array(out, TG_FLOAT32, TG_SHAPE(2), ((double[]){4, 7}), 0);
+    ck_assert_str_eq(tg_session_message(s), "");
+
+    /* an unfed placeholder: tg_session_run's error, word for word */
+    tg_feed fx = {m.x, x};
+    tg_array *none = NULL;
+    ck_assert_int_eq(tg_session_run(s, &fx, 1, &m.z, 1, &none, NULL, 0), TG_INVALID_ARGUMENT);
+    char want[512];
+    snprintf(want, sizeof want, "%s", tg_session_message(s));
+    ck_assert_str_contains(want, "You must feed a value for placeholder tensor 'y'");
+    tg_callable *half = tg_session_make_callable(s, &m.x, 1, &m.z, 1, NULL, 0);
+    ck_assert_ptr_nonnull(half);
+    ck_assert_int_eq(tg_callable_run(half, one, 1, &none), TG_INVALID_ARGUMENT);
+    ck_assert_str_eq(tg_session_message(s), want);
+    ck_assert_ptr_null(none);
+    /* and again: a failed plan is not kept */
+    ck_assert_int_eq(tg_callable_run(half, one, 1, &none), TG_INVALID_ARGUMENT);
+    ck_assert_str_eq(tg_session_message(s), want);
+
+    /* an uninitialized variable */
+    tg_variable *w = tg_get_variable(m.g, "w", TG_FLOAT32, TG_SCALAR, NULL);
+    tg_tensor *wv = tg_variable_value(w);
+    tg_callable *read_w = tg_session_make_callable(s, NULL, 0, &wv, 1, NULL, 0);
+    ck_assert_ptr_nonnull(read_w);
+    ck_assert_int_eq(tg_callable_run(read_w, NULL, 0, &none), TG_FAILED_PRECONDITION);
+    ck_assert_str_contains(tg_session_message(s), "Attempting to use uninitialized value w");
+
+    /* making one: bad lists, NULL entries, another graph, a tensor fed twice */
+    ck_assert_ptr_null(tg_session_make_callable(NULL, feeds, 2, &m.z, 1, NULL, 0));
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, -1, &m.z, 1, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "bad argument lists");
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, NULL, 1, NULL, 0));
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, &m.z, 1, NULL, -2));
+    tg_tensor *null_feed[] = {m.x, NULL};
+    ck_assert_ptr_null(tg_session_make_callable(s, null_feed, 2, &m.z, 1, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "feed 1 is NULL");
+    tg_tensor *null_fetch[] = {m.z, NULL};
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, null_fetch, 2, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "fetch 1 is NULL");
+    tg_op *null_target = NULL;
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, &m.z, 1, &null_target, 1));
+    ck_assert_str_contains(tg_session_message(s), "target 0 is NULL");
+    tg_tensor *twice[] = {m.x, m.x};
+    ck_assert_ptr_null(tg_session_make_callable(s, twice, 2, &m.z, 1, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "fed twice");
+
+    tg_graph *other = tg_graph_new();
+    tg_tensor *ox = tg_placeholder(other, TG_FLOAT32, TG_SCALAR, "ox");
+    tg_tensor *oy = tg_identity(other, ox, "oy");
+    tg_op *oop = tg_no_op(other, "oop");
+    ck_assert_tg_ok(other);
+    ck_assert_ptr_null(tg_session_make_callable(s, &ox, 1, &m.z, 1, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "feed 'ox:0' is from another graph");
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, &oy, 1, NULL, 0));
+    ck_assert_str_contains(tg_session_message(s), "fetch 'oy:0' is from another graph");
+    ck_assert_ptr_null(tg_session_make_callable(s, feeds, 2, &m.z, 1, &oop, 1));
+    ck_assert_str_contains(tg_session_message(s), "target 'oop' is from another graph");
+    tg_graph_free(other);
+
+    ck_assert_int_eq(tg_callable_run(NULL, both, 2, &out), TG_INVALID_ARGUMENT);
+    tg_callable_free(NULL);
+    /* the session is still usable */
+    ck_assert_int_eq(tg_callable_run(c, both, 2, &out), TG_OK);
+    ck_assert_str_eq(tg_session_message(s), "");
+
+    tg_array_free(out);
+    tg_array_free(x), tg_array_free(y), tg_array_free(ints);
+    tg_session_free(s);
+    tg_graph_free(m.g);
+}
+END_TEST
+
+/* The callable keeps its plan while the session's plan list grows and
+ * moves; run options set on the session apply to it. */
+START_TEST(test_callable_plans_and_options)
+{
+    callable_graph m = make_callable_graph();
+    tg_session *s = init_session(m.g);
+    tg_tensor *feeds[] = {m.x, m.y};
+    tg_callable *c = tg_session_make_callable(s, feeds, 2, &m.sum, 1, NULL, 0);
+    tg_array *x = f32_array(TG_SHAPE(2), (float[]){1, 2});
+    tg_array *y = tg_array_scalar_f32(3);
+    const tg_array *values[] = {x, y};
+    tg_array *out = NULL;
+    ck_assert_int_eq(tg_callable_run(c, values, 2, &out), TG_OK);
+    ck_assert_close(tg_array_get(out, 0), 11.0, 0);
+
+    /* many other combinations, each a new plan */
+    tg_tensor *consts[40];
+    for (int i = 0; i < 40; i++) {
+        consts[i] = tg_constant_scalar(m.g, TG_FLOAT32, i, NULL);
+        ck_assert_close(tgc_fetch_scalar(s, consts[i]), (double)i, 0);
+    }
+    ck_assert_tg_ok(m.g);
+    ck_assert_int_eq(tg_callable_run(c, values, 2, &out), TG_OK);
+    ck_assert_close(tg_array_get(out, 0), 11.0, 0);
+
+    /* a trace asked for with tg_session_set_run_options covers the
+     * callable's runs */
+    tg_op *const *ops = NULL;
+    ck_assert_int_eq(tg_session_trace(s, &ops), 0);
+    tg_session_set_run_options(s, &(tg_run_options){.trace = true});
+    ck_assert_int_eq(tg_callable_run(c, values, 2, &out), TG_OK);
+    int n = tg_session_trace(s, &ops);
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_eq(ops[n - 1], tg_tensor_op(m.sum));
+    tg_session_set_run_options(s, NULL);
+
+    tg_array_free(out);
+    tg_array_free(x), tg_array_free(y);
+    tg_session_free(s);
+    tg_graph_free(m.g);
+}
+END_TEST
+
+/* Callables freed one by one in any order, the rest by the session, also
+ * after the graph's own reference is gone. */
+START_TEST(test_callable_freeing)
+{
+    callable_graph m = make_callable_graph();
+    tg_session *s = init_session(m.g);
+    tg_tensor *value = tg_variable_value(m.counter);
+    tg_op *inc = tg_tensor_op(m.inc);
+    tg_callable *c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = tg_session_make_callable(s, NULL, 0, &value, 1, &inc, 1);
+        ck_assert_ptr_nonnull(c[i]);
+    }
+    tg_array *out = NULL;
+    ck_assert_int_eq(tg_callable_run(c[2], NULL, 0, &out), TG_OK);
+    tg_callable_free(c[1]); /* middle */
+    tg_callable_free(c[3]); /* the newest */
+    ck_assert_int_eq(tg_callable_run(c[0], NULL, 0, &out), TG_OK);
+    ck_assert_int_eq(tg_callable_run(c[2], NULL, 0, &out), TG_OK);
+    ck_assert_close(tg_array_get(out, 0), 3.0, 0);
+    tg_callable_free(c[0]); /* the oldest */
+    c[1] = tg_session_make_callable(s, NULL, 0, &value, 1, NULL, 0);
+    tg_graph_free(m.g);
+    ck_assert_int_eq(tg_callable_run(c[1], NULL, 0, &out), TG_OK);
+    ck_assert_close(tg_array_get(out, 0), 3.0, 0);
+    tg_array_free(out);
+    /* c[1] and c[2] go with the session */
+    tg_session_free(s);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -412,6 +694,14 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_values_persist_and_counts);
     tcase_add_test(tc, test_graph_freed_before_session);
     tcase_add_test(tc, test_runtime_shape_error);
+    tcase_set_timeout(tc, TGC_TIMEOUT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("callables");
+    tcase_add_test(tc, test_callable_matches_run);
+    tcase_add_test(tc, test_callable_errors);
+    tcase_add_test(tc, test_callable_plans_and_options);
+    tcase_add_test(tc, test_callable_freeing);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);
 

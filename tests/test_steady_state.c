@@ -50,12 +50,56 @@ START_TEST(test_repeated_runs_allocate_nothing)
 }
 END_TEST
 
+/* A callable (Session.make_callable) binds its plan on the first run; after
+ * that a run allocates nothing either, with every output reused. */
+START_TEST(test_callable_runs_allocate_nothing)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, NULL);
+    tg_tensor *err = tg_subtract(g, tg_multiply(g, tg_variable_value(w), x, NULL), x, NULL);
+    tg_tensor *loss = tg_reduce_mean(g, tg_square(g, err, NULL), NULL);
+    tg_tensor *step = tg_multiply(g, tg_constant_scalar(g, TG_FLOAT32, 0.1, NULL),
+                                  tg_reduce_mean(g, tg_multiply(g, err, x, NULL), NULL), NULL);
+    tg_op *train = tg_tensor_op(tg_assign_sub(g, tg_variable_ref(w), step, "train"));
+    tg_op *init = tg_global_variables_initializer(g);
+    ck_assert_tg_ok(g);
+
+    tg_session *s = tg_session_new(g);
+    tgc_run_target(s, init);
+    tg_tensor *fetch[2] = {loss, err};
+    tg_callable *c = tg_session_make_callable(s, &x, 1, fetch, 2, &train, 1);
+    ck_assert_ptr_nonnull(c);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+    const tg_array *values[1] = {xa};
+    tg_array *out[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_callable_run(c, values, 1, out), TG_OK);
+    double first = tg_array_get(out[0], 0);
+
+    /* No ck_assert inside the loop: Check's assertions allocate. */
+    int failed = 0;
+    atomic_store(&tga_allocations, 0);
+    for (int i = 0; i < 100; i++) failed += tg_callable_run(c, values, 1, out) != TG_OK;
+    long during = atomic_load(&tga_allocations);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(during, 0);
+    ck_assert(tg_array_get(out[0], 0) < first);
+
+    tg_array_free(out[0]);
+    tg_array_free(out[1]);
+    tg_array_free(xa);
+    tg_session_free(s); /* frees c */
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *steady_suite(void)
 {
     Suite *s = suite_create("steady_state");
     TCase *tc = tcase_create("steady_state");
     tcase_set_timeout(tc, TGC_TIMEOUT);
     tcase_add_test(tc, test_repeated_runs_allocate_nothing);
+    tcase_add_test(tc, test_callable_runs_allocate_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

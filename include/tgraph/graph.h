@@ -260,6 +260,17 @@ TG_API int tg_get_collection_ops(const tg_graph *g, const char *key, const char 
 TG_API int tg_get_collection_variables(const tg_graph *g, const char *key, const char *scope,
                                        tg_variable ***vars);
 
+/* tf.trainable_variables(), tf.global_variables(), tf.local_variables():
+ * tg_get_collection_variables on TRAINABLE_VARIABLES, GLOBAL_VARIABLES or
+ * LOCAL_VARIABLES with no scope filter (for TF's scope= argument call
+ * tg_get_collection_variables with the key). Returns the count; *vars gets a
+ * new array in creation order (NULL when empty; vars may be NULL to count).
+ * Ownership: the caller frees *vars with tg_free; the variables belong to
+ * the graph. Errors: -1 and *vars NULL when g is NULL or out of memory. */
+TG_API int tg_trainable_variables(const tg_graph *g, tg_variable ***vars);
+TG_API int tg_global_variables(const tg_graph *g, tg_variable ***vars);
+TG_API int tg_local_variables(const tg_graph *g, tg_variable ***vars);
+
 /* The same snapshot as tensors: ops become their first output (ops without
  * outputs are dropped), variables their value. For LOSSES and
  * REGULARIZATION_LOSSES. Ownership and errors as tg_get_collection. */

@@ -89,8 +89,8 @@ TG_API tg_session *tg_session_new_opts(tg_graph *g, const tg_session_options *op
  * NULL. Errors: none. */
 TG_API int tg_session_intra_op_parallelism_threads(const tg_session *s);
 
-/* Frees the session, its variable values, its buffers and its threads. NULL
- * is ignored. */
+/* Frees the session, its variable values, its buffers, its threads and the
+ * callables made on it that are still alive. NULL is ignored. */
 TG_API void tg_session_free(tg_session *s);
 
 /* A value for a tensor in one run. Any tensor may be fed, not only a
@@ -127,6 +127,46 @@ typedef struct tg_feed {
 TG_API tg_code tg_session_run(tg_session *s, const tg_feed *feeds, int n_feeds,
                               tg_tensor *const *fetches, int n_fetches, tg_array **outputs,
                               tg_op *const *targets, int n_targets);
+
+/* ---- callables (Session.make_callable) ---------------------------------------- */
+
+/* A run bound once to its feed tensors, fetches and targets. */
+typedef struct tg_callable tg_callable;
+
+/* sess.make_callable(fetches, feed_list) with extra target ops: the run
+ * tg_session_run(s, feeds, ..., fetches, ..., targets, ...) would do, to be
+ * repeated with only the feed values. The lists are copied. The op order
+ * is found or built by the first tg_callable_run and then kept, so later
+ * runs skip the argument checks on the tensors and the plan look-up.
+ * Ownership: the callable belongs to s; tg_session_free frees it, and
+ * tg_callable_free frees it earlier.
+ * Errors: NULL when s is NULL; NULL with tg_session_message saying why for
+ * a negative count, a NULL list with a positive count, a NULL entry, a
+ * tensor or op of another graph, a tensor listed twice in feeds, more than
+ * 4096 entries in a list, or out of memory. */
+TG_API tg_callable *tg_session_make_callable(tg_session *s, tg_tensor *const *feeds, int n_feeds,
+                                             tg_tensor *const *fetches, int n_fetches,
+                                             tg_op *const *targets, int n_targets);
+
+/* Runs c with feed_values[i] fed to the callable's feeds[i]; n_feed_values
+ * must equal the callable's n_feeds (a check on the caller's list, as
+ * Python checks the argument count). The session's run options
+ * (tg_session_set_run_options) apply. outputs[0..n_fetches) as in
+ * tg_session_run: NULL entries get new arrays, others are overwritten in
+ * place, so a steady loop allocates nothing.
+ * Ownership: as tg_session_run; the caller owns the outputs (tg_array_free);
+ * feed values are read during the call only.
+ * Errors: INVALID_ARGUMENT for NULL c (no message: there is no session to
+ * hold it), a count that differs from n_feeds, a NULL feed_values or
+ * outputs list where one is needed, or a NULL value; otherwise
+ * tg_session_run's errors for the same feeds, fetches and targets (an unfed
+ * placeholder, a feed of the wrong dtype or shape, an uninitialized
+ * variable, ...), with the message in tg_session_message of its session. */
+TG_API tg_code tg_callable_run(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
+                               tg_array **outputs);
+
+/* Frees c before its session does. NULL is ignored. Errors: none. */
+TG_API void tg_callable_free(tg_callable *c);
 
 /* Options for one run (TF's RunOptions, plus tgraph's teaching aids). A
  * zeroed struct is a plain run. */
@@ -175,7 +215,8 @@ TG_API int tg_session_trace(const tg_session *s, tg_op *const **ops);
  * write error. */
 TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
 
-/* The message of the last tg_session_run ("" after success).
+/* The message of the last tg_session_run, tg_session_make_callable or
+ * tg_callable_run on s ("" after success).
  * Ownership: owned by s, valid until its next run. */
 TG_API const char *tg_session_message(const tg_session *s);
 

@@ -143,6 +143,18 @@ int tg_get_collection_variables(const tg_graph *g, const char *key, const char *
     return n < 0 ? n : k;
 }
 
+int tg_trainable_variables(const tg_graph *g, tg_variable ***vars) {
+    return tg_get_collection_variables(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES, NULL, vars);
+}
+
+int tg_global_variables(const tg_graph *g, tg_variable ***vars) {
+    return tg_get_collection_variables(g, TG_GRAPHKEYS_GLOBAL_VARIABLES, NULL, vars);
+}
+
+int tg_local_variables(const tg_graph *g, tg_variable ***vars) {
+    return tg_get_collection_variables(g, TG_GRAPHKEYS_LOCAL_VARIABLES, NULL, vars);
+}
+
 int tg_get_collection_tensors(const tg_graph *g, const char *key, const char *scope,
                               tg_tensor ***tensors) {
     tg_item *items;

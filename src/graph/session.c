@@ -5,7 +5,10 @@
  * first run of that combination and reused: a steady-state run looks the plan
  * up by comparing ids, points the fed slots at the feeds, calls the kernels
  * in order and copies the fetches out, without walking the graph, looking up
- * names or allocating (kernels reuse their slots' buffers). */
+ * names or allocating (kernels reuse their slots' buffers). A callable
+ * (Session.make_callable) keeps its plan's pointer, so its runs skip even
+ * the look-up; plans are never freed before the session, so the pointer
+ * stays valid however many plans are added later. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,20 @@ struct tg_session {
     int traced_steps;
     int threads;         /* intra-op threads, the caller included */
     tg__pool *pool;      /* NULL when threads == 1 */
+    tg_callable *callables; /* alive ones, freed with the session */
+};
+
+struct tg_callable {
+    tg_session *s;
+    tg_callable *prev, *next;
+    /* The feed tensors, bound once; each run points the values at the
+     * caller's arrays and clears them afterwards, so nothing is kept. */
+    tg_feed *feeds;
+    tg_tensor **fetches;
+    tg_op **targets;
+    int *feed_ids, *fetch_ids, *target_ids;
+    int n_feeds, n_fetches, n_targets;
+    plan *p; /* NULL until a run has found or built it */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -192,8 +209,23 @@ static void plan_free(plan *p) {
     free(p);
 }
 
+static void callable_free(tg_callable *c) {
+    free(c->feeds);
+    free(c->fetches);
+    free(c->targets);
+    free(c->feed_ids);
+    free(c->fetch_ids);
+    free(c->target_ids);
+    free(c);
+}
+
 void tg_session_free(tg_session *s) {
     if (!s) return;
+    while (s->callables) {
+        tg_callable *c = s->callables;
+        s->callables = c->next;
+        callable_free(c);
+    }
     for (int i = 0; i < s->n_plans; i++) plan_free(s->plans[i]);
     free(s->plans);
     for (int i = 0; i < s->n_stage; i++) free(s->stage[i].buf);
@@ -450,6 +482,23 @@ done:
 
 enum { MAX_IDS = 4096 };
 
+/* The fetch and target checks tg_session_run and tg_session_make_callable
+ * share; their feeds come in different layouts. */
+static tg_code check_fetches_targets(tg_session *s, tg_tensor *const *fetches, int nx, tg_op *const *targets,
+                                     int nt) {
+    for (int i = 0; i < nx; i++) {
+        if (!fetches[i]) return sfail(s, TG_INVALID_ARGUMENT, "fetch %d is NULL", i);
+        if (fetches[i]->op->g != s->g)
+            return sfail(s, TG_INVALID_ARGUMENT, "fetch '%s' is from another graph", fetches[i]->name);
+    }
+    for (int i = 0; i < nt; i++) {
+        if (!targets[i]) return sfail(s, TG_INVALID_ARGUMENT, "target %d is NULL", i);
+        if (targets[i]->g != s->g)
+            return sfail(s, TG_INVALID_ARGUMENT, "target '%s' is from another graph", targets[i]->name);
+    }
+    return TG_OK;
+}
+
 static tg_code check_args(tg_session *s, const tg_feed *feeds, int nf, tg_tensor *const *fetches,
                           int nx, tg_array **outputs, tg_op *const *targets, int nt) {
     if (nf < 0 || nx < 0 || nt < 0 || (nf && !feeds) || (nx && (!fetches || !outputs)) ||
@@ -467,17 +516,7 @@ static tg_code check_args(tg_session *s, const tg_feed *feeds, int nf, tg_tensor
             if (feeds[j].tensor == t)
                 return sfail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);
     }
-    for (int i = 0; i < nx; i++) {
-        if (!fetches[i]) return sfail(s, TG_INVALID_ARGUMENT, "fetch %d is NULL", i);
-        if (fetches[i]->op->g != s->g)
-            return sfail(s, TG_INVALID_ARGUMENT, "fetch '%s' is from another graph", fetches[i]->name);
-    }
-    for (int i = 0; i < nt; i++) {
-        if (!targets[i]) return sfail(s, TG_INVALID_ARGUMENT, "target %d is NULL", i);
-        if (targets[i]->g != s->g)
-            return sfail(s, TG_INVALID_ARGUMENT, "target '%s' is from another graph", targets[i]->name);
-    }
-    return TG_OK;
+    return check_fetches_targets(s, fetches, nx, targets, nt);
 }
 
 static tg_code bind_feeds(tg_session *s, plan *p, const tg_feed *feeds) {
@@ -585,6 +624,79 @@ static void note_run(tg_session *s, const plan *pl, plan *p, const tg_run_option
     }
 }
 
+/* The cached plan for these ids, or NULL. */
+static plan *find_plan(tg_session *s, const int *fid, int nf, const int *xid, int nx, const int *tid,
+                       int nt) {
+    for (int k = 0; k < s->n_plans; k++) {
+        int j = (s->last + k) % s->n_plans;
+        plan *q = s->plans[j];
+        if (same_ids(q->feed_ids, q->n_feeds, fid, nf) && same_ids(q->fetch_ids, q->n_fetches, xid, nx) &&
+            same_ids(q->target_ids, q->n_targets, tid, nt)) {
+            s->last = j;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+static tg_code get_plan(tg_session *s, const int *fid, int nf, tg_tensor *const *fetches, const int *xid,
+                        int nx, tg_op *const *targets, const int *tid, int nt, plan **out) {
+    *out = find_plan(s, fid, nf, xid, nx, tid, nt);
+    if (*out) return TG_OK;
+    tg_code rc = build_plan(s, fid, nf, fetches, xid, nx, targets, tid, nt, out);
+    if (rc == TG_OK) s->last = s->n_plans - 1;
+    return rc;
+}
+
+/* One run of a plan whose feeds (p->n_feeds of them, in the plan's order)
+ * have been checked against it; *steps_run counts the ops that ran. */
+static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
+                        tg_array **outputs, int *steps_run) {
+    tg_code rc = bind_feeds(s, p, feeds);
+    if (rc != TG_OK) return rc;
+    for (int k = 0; k < p->n_steps; k++) {
+        step *st = &p->steps[k];
+        for (int c = 0; c < st->n_check; c++) {
+            int v = st->check_vars[c];
+            if (!s->var_init[v])
+                return sfail(s, TG_FAILED_PRECONDITION,
+                             "Attempting to use uninitialized value %s (needed by op '%s')",
+                             s->g->vars[v]->name, st->op->name);
+        }
+        tg_array *refs[TG__MAX_REF_INPUTS];
+        for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
+            refs[i] = st->ref_ids[i] >= 0 ? &s->vars[st->ref_ids[i]] : NULL;
+        tg__kernel_ctx c = {
+            .s = s,
+            .op = st->op,
+            .attrs = st->op->attrs,
+            .in = st->in,
+            .n_in = st->op->n_inputs,
+            .out = st->out,
+            .n_out = st->op->n_outputs,
+            .state = s->op_state[st->op->id],
+            .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
+            .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
+            .pool = s->pool,
+            .refs = refs,
+        };
+        rc = st->kernel(&c);
+        if (rc != TG_OK) {
+            if (!s->msg[0]) sfail(s, rc, "%s: failed", st->op->name);
+            return rc;
+        }
+        s->run_counts[st->op->id]++;
+        (*steps_run)++;
+    }
+    for (int i = 0; i < p->n_fetches; i++) {
+        int v = p->fetch_vars[i];
+        if (v >= 0 && !s->var_init[v])
+            return sfail(s, TG_FAILED_PRECONDITION, "Attempting to use uninitialized value %s",
+                         s->g->vars[v]->name);
+    }
+    return fetch_outputs(s, p, feeds, p->n_feeds, fetches, p->fetch_ids, p->n_fetches, outputs);
+}
+
 tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *const *fetches,
                             int n_fetches, tg_array **outputs, tg_op *const *targets, int n_targets,
                             const tg_run_options *opts) {
@@ -607,74 +719,126 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
     for (int i = 0; i < n_feeds; i++) fid[i] = feeds[i].tensor->id;
     for (int i = 0; i < n_fetches; i++) xid[i] = fetches[i]->id;
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
-    for (int k = 0; k < s->n_plans && !p; k++) {
-        int j = (s->last + k) % s->n_plans;
-        plan *q = s->plans[j];
-        if (same_ids(q->feed_ids, q->n_feeds, fid, n_feeds) &&
-            same_ids(q->fetch_ids, q->n_fetches, xid, n_fetches) &&
-            same_ids(q->target_ids, q->n_targets, tid, n_targets)) {
-            p = q;
-            s->last = j;
-        }
-    }
-    if (!p) {
-        rc = build_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
-        if (rc != TG_OK) goto done;
-        s->last = s->n_plans - 1;
-    }
-    rc = bind_feeds(s, p, feeds);
-    if (rc != TG_OK) goto done;
-    for (int k = 0; k < p->n_steps; k++) {
-        step *st = &p->steps[k];
-        for (int c = 0; c < st->n_check; c++) {
-            int v = st->check_vars[c];
-            if (!s->var_init[v]) {
-                rc = sfail(s, TG_FAILED_PRECONDITION,
-                           "Attempting to use uninitialized value %s (needed by op '%s')",
-                           s->g->vars[v]->name, st->op->name);
-                goto done;
-            }
-        }
-        tg_array *refs[TG__MAX_REF_INPUTS];
-        for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
-            refs[i] = st->ref_ids[i] >= 0 ? &s->vars[st->ref_ids[i]] : NULL;
-        tg__kernel_ctx c = {
-            .s = s,
-            .op = st->op,
-            .attrs = st->op->attrs,
-            .in = st->in,
-            .n_in = st->op->n_inputs,
-            .out = st->out,
-            .n_out = st->op->n_outputs,
-            .state = s->op_state[st->op->id],
-            .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
-            .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
-            .pool = s->pool,
-            .refs = refs,
-        };
-        rc = st->kernel(&c);
-        if (rc != TG_OK) {
-            if (!s->msg[0]) sfail(s, rc, "%s: failed", st->op->name);
-            goto done;
-        }
-        s->run_counts[st->op->id]++;
-        steps_run++;
-    }
-    for (int i = 0; i < n_fetches; i++) {
-        int v = p->fetch_vars[i];
-        if (v >= 0 && !s->var_init[v]) {
-            rc = sfail(s, TG_FAILED_PRECONDITION, "Attempting to use uninitialized value %s",
-                       s->g->vars[v]->name);
-            goto done;
-        }
-    }
-    rc = fetch_outputs(s, p, feeds, n_feeds, fetches, xid, n_fetches, outputs);
+    rc = get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
+    if (rc == TG_OK) rc = run_plan(s, p, feeds, fetches, outputs, &steps_run);
 done:
     note_run(s, p, p, &o, steps_run);
     if (fid != feed_ids) free(fid);
     if (xid != fetch_ids) free(xid);
     if (tid != target_ids) free(tid);
     return rc;
+}
+
+/* ---- callables ------------------------------------------------------------------ */
+
+tg_callable *tg_session_make_callable(tg_session *s, tg_tensor *const *feeds, int n_feeds,
+                                      tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
+                                      int n_targets) {
+    if (!s) return NULL;
+    s->msg[0] = '\0';
+    if (n_feeds < 0 || n_fetches < 0 || n_targets < 0 || (n_feeds && !feeds) || (n_fetches && !fetches) ||
+        (n_targets && !targets)) {
+        sfail(s, TG_INVALID_ARGUMENT, "tg_session_make_callable: bad argument lists");
+        return NULL;
+    }
+    if (n_feeds > MAX_IDS || n_fetches > MAX_IDS || n_targets > MAX_IDS) {
+        sfail(s, TG_INVALID_ARGUMENT, "tg_session_make_callable: more than %d feeds, fetches or targets",
+              MAX_IDS);
+        return NULL;
+    }
+    for (int i = 0; i < n_feeds; i++) {
+        const tg_tensor *t = feeds[i];
+        if (!t) {
+            sfail(s, TG_INVALID_ARGUMENT, "feed %d is NULL", i);
+            return NULL;
+        }
+        if (t->op->g != s->g) {
+            sfail(s, TG_INVALID_ARGUMENT, "feed '%s' is from another graph", t->name);
+            return NULL;
+        }
+        for (int j = 0; j < i; j++)
+            if (feeds[j] == t) {
+                sfail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);
+                return NULL;
+            }
+    }
+    if (check_fetches_targets(s, fetches, n_fetches, targets, n_targets) != TG_OK) return NULL;
+
+    tg_callable *c = calloc(1, sizeof *c);
+    if (!c) goto oom;
+    c->feeds = calloc((size_t)n_feeds + 1, sizeof *c->feeds);
+    c->fetches = malloc(((size_t)n_fetches + 1) * sizeof *c->fetches);
+    c->targets = malloc(((size_t)n_targets + 1) * sizeof *c->targets);
+    c->feed_ids = malloc(((size_t)n_feeds + 1) * sizeof *c->feed_ids);
+    c->fetch_ids = malloc(((size_t)n_fetches + 1) * sizeof *c->fetch_ids);
+    c->target_ids = malloc(((size_t)n_targets + 1) * sizeof *c->target_ids);
+    if (!c->feeds || !c->fetches || !c->targets || !c->feed_ids || !c->fetch_ids || !c->target_ids) {
+        callable_free(c);
+        goto oom;
+    }
+    for (int i = 0; i < n_feeds; i++) {
+        c->feeds[i].tensor = feeds[i];
+        c->feed_ids[i] = feeds[i]->id;
+    }
+    for (int i = 0; i < n_fetches; i++) {
+        c->fetches[i] = fetches[i];
+        c->fetch_ids[i] = fetches[i]->id;
+    }
+    for (int i = 0; i < n_targets; i++) {
+        c->targets[i] = targets[i];
+        c->target_ids[i] = targets[i]->id;
+    }
+    c->n_feeds = n_feeds;
+    c->n_fetches = n_fetches;
+    c->n_targets = n_targets;
+    c->s = s;
+    c->next = s->callables;
+    if (s->callables) s->callables->prev = c;
+    s->callables = c;
+    return c;
+oom:
+    sfail(s, TG_RESOURCE_EXHAUSTED, "tg_session_make_callable: out of memory");
+    return NULL;
+}
+
+tg_code tg_callable_run(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
+                        tg_array **outputs) {
+    if (!c) return TG_INVALID_ARGUMENT;
+    tg_session *s = c->s;
+    s->msg[0] = '\0';
+    /* The count is passed only to catch a list that does not match the
+     * callable's feeds before reading past its end. */
+    if (n_feed_values != c->n_feeds)
+        return sfail(s, TG_INVALID_ARGUMENT,
+                     "tg_callable_run: %d feed values given, the callable has %d feeds", n_feed_values,
+                     c->n_feeds);
+    if ((c->n_feeds && !feed_values) || (c->n_fetches && !outputs))
+        return sfail(s, TG_INVALID_ARGUMENT, "tg_callable_run: bad argument lists");
+    for (int i = 0; i < c->n_feeds; i++)
+        if (!feed_values[i])
+            return sfail(s, TG_INVALID_ARGUMENT, "feed value %d (for '%s') is NULL", i,
+                         c->feeds[i].tensor->name);
+    const tg_run_options o = s->defaults;
+    int steps_run = 0;
+    tg_code rc = TG_OK;
+    if (!c->p)
+        rc = get_plan(s, c->feed_ids, c->n_feeds, c->fetches, c->fetch_ids, c->n_fetches, c->targets,
+                      c->target_ids, c->n_targets, &c->p);
+    if (rc == TG_OK) {
+        for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = feed_values[i];
+        rc = run_plan(s, c->p, c->feeds, c->fetches, outputs, &steps_run);
+        for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = NULL;
+    }
+    note_run(s, c->p, c->p, &o, steps_run);
+    return rc;
+}
+
+void tg_callable_free(tg_callable *c) {
+    if (!c) return;
+    if (c->prev) c->prev->next = c->next;
+    else c->s->callables = c->next;
+    if (c->next) c->next->prev = c->prev;
+    callable_free(c);
 }
 
 /* ---- run options, warnings and traces ------------------------------------------ */

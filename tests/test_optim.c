@@ -3,7 +3,9 @@
  * hand in float32, in the kernel's order; slot and op names, collections;
  * convergence on linear regression and XOR; the learning rate as a tensor;
  * exponential_decay and piecewise_constant; the global step; variables
- * without gradients; the errors; constraints; control dependencies. */
+ * without gradients; the errors; constraints; control dependencies; the
+ * fused Apply* ops on their own and against the compositions they replaced;
+ * the *_new_t constructors. */
 #include "tg_check.h"
 
 /* A float32 variable holding `data` once its setter op has run. */
@@ -99,7 +101,7 @@ START_TEST(test_gradient_descent_step)
     ck_assert_str_eq(tg_op_type(train), "NoOp");
     tg_op *upd = tg_graph_op(g, "GradientDescent/update_w/ApplyGradientDescent");
     ck_assert_ptr_nonnull(upd);
-    ck_assert_str_eq(tg_op_type(upd), "AssignSub");
+    ck_assert_str_eq(tg_op_type(upd), "ApplyGradientDescent");
     ck_assert_ptr_eq(tg_op_control_input(train, 0), upd);
     ck_assert_ptr_nonnull(tg_graph_op(g, "GradientDescent/learning_rate"));
     tg_op **train_ops = NULL;
@@ -1001,6 +1003,578 @@ START_TEST(test_minimize_in_control_dependencies)
 }
 END_TEST
 
+/* ---- the fused update ops on their own (tf.raw_ops.Apply*) ---------------------------------------------- */
+
+enum { OP_GD, OP_MOMENTUM, OP_NESTEROV, OP_RMSPROP, OP_CENTERED, OP_ADAGRAD, N_APPLY };
+static const char *const APPLY_TYPE[N_APPLY] = {"ApplyGradientDescent", "ApplyMomentum", "ApplyMomentum",
+                                                "ApplyRMSProp", "ApplyCenteredRMSProp", "ApplyAdagrad"};
+static const int APPLY_SLOTS[N_APPLY] = {0, 1, 1, 2, 3, 1};
+/* TF's names of the learning rate and the gradient inputs, for the messages */
+static const char *const APPLY_LR[N_APPLY] = {"alpha", "lr", "lr", "lr", "lr", "lr"};
+static const char *const APPLY_GRAD[N_APPLY] = {"delta", "grad", "grad", "grad", "grad", "grad"};
+
+/* Op k on var with its slots (in TF's input order); h: lr, then momentum
+ * (ApplyMomentum) or rho, momentum, epsilon (the RMSProps). */
+static tg_tensor *build_apply(tg_graph *g, int k, tg_tensor *var, tg_tensor *const *slot, tg_tensor *const *h,
+                              tg_tensor *grad, const char *name)
+{
+    switch (k) {
+    case OP_GD:
+        return tg_raw_ops_apply_gradient_descent(g, var, h[0], grad, name);
+    case OP_MOMENTUM:
+    case OP_NESTEROV:
+        return tg_raw_ops_apply_momentum(g, var, slot[0], h[0], grad, h[1], k == OP_NESTEROV, name);
+    case OP_RMSPROP:
+        return tg_raw_ops_apply_rms_prop(g, var, slot[0], slot[1], h[0], h[1], h[2], h[3], grad, name);
+    case OP_CENTERED:
+        return tg_raw_ops_apply_centered_rms_prop(g, var, slot[0], slot[1], slot[2], h[0], h[1], h[2], h[3], grad,
+                                                  name);
+    default:
+        return tg_raw_ops_apply_adagrad(g, var, slot[0], h[0], grad, name);
+    }
+}
+
+/* The scalars of op k: lr 0.1; momentum 0.9 or rho 0.9, momentum 0.5,
+ * epsilon 1e-3. */
+static void apply_scalars(tg_graph *g, int k, tg_dtype dt, tg_tensor **h)
+{
+    h[0] = tg_constant_scalar(g, dt, 0.1, NULL);
+    h[1] = tg_constant_scalar(g, dt, 0.9, NULL);
+    h[2] = tg_constant_scalar(g, dt, k == OP_MOMENTUM || k == OP_NESTEROV ? 0.9 : 0.5, NULL);
+    h[3] = tg_constant_scalar(g, dt, 1e-3, NULL);
+}
+
+/* One element of op k's update, written from TF's documentation of the op:
+ * w and the slots s (in the op's input order) are updated in place. */
+static void apply_by_hand(int k, double g, double *w, double *s)
+{
+    const double lr = 0.1, mom = 0.9, rho = 0.9, rms_mom = 0.5, eps = 1e-3;
+    switch (k) {
+    case OP_GD:
+        *w = *w - lr * g;
+        break;
+    case OP_MOMENTUM:
+        s[0] = mom * s[0] + g;
+        *w = *w - lr * s[0];
+        break;
+    case OP_NESTEROV:
+        s[0] = mom * s[0] + g;
+        *w = *w - lr * (g + mom * s[0]);
+        break;
+    case OP_RMSPROP:
+        s[0] = rho * s[0] + (1 - rho) * g * g;
+        s[1] = rms_mom * s[1] + lr * g / sqrt(s[0] + eps);
+        *w = *w - s[1];
+        break;
+    case OP_CENTERED: /* mg, ms, mom */
+        s[1] = rho * s[1] + (1 - rho) * g * g;
+        s[0] = rho * s[0] + (1 - rho) * g;
+        s[2] = rms_mom * s[2] + lr * g / sqrt(s[1] - s[0] * s[0] + eps);
+        *w = *w - s[2];
+        break;
+    default:
+        s[0] = s[0] + g * g;
+        *w = *w - lr * g / sqrt(s[0]);
+        break;
+    }
+}
+
+/* One float64 step of each op against the formula, with slots that do not
+ * start at zero, and the op's type and default name. */
+START_TEST(test_apply_ops)
+{
+    const int k = _i;
+    static const double g0[3] = {0.5, -1, 2}, w0[3] = {1, -2, 0.5};
+    static const double s0[3][3] = {{0.3, 0.2, 0.1}, {0.5, 0.4, 1.0}, {0.05, 0, -0.3}};
+    tg_graph *g = tg_graph_new();
+    tg_variable *w = vec3(g, "w"), *sv[3] = {NULL, NULL, NULL};
+    tg_op *sets[4] = {set3(g, w, w0)};
+    tg_tensor *slot[3] = {NULL, NULL, NULL}, *h[4];
+    for (int j = 0; j < APPLY_SLOTS[k]; j++) {
+        sv[j] = vec3(g, (const char *[]){"s0", "s1", "s2"}[j]);
+        sets[j + 1] = set3(g, sv[j], s0[j]);
+        slot[j] = tg_variable_ref(sv[j]);
+    }
+    apply_scalars(g, k, TG_FLOAT64, h);
+    tg_tensor *grad = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), g0, NULL);
+    tg_tensor *out = build_apply(g, k, tg_variable_ref(w), slot, h, grad, NULL);
+    tg_tensor *named = build_apply(g, k, tg_variable_ref(w), slot, h, grad, "step");
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_type(tg_tensor_op(out)), APPLY_TYPE[k]);
+    ck_assert_str_eq(tg_op_name(tg_tensor_op(out)), APPLY_TYPE[k]);
+    ck_assert_str_eq(tg_op_name(tg_tensor_op(named)), "step");
+    ck_assert_int_eq(tg_tensor_dtype(out), TG_FLOAT64);
+    tg_shape os = tg_tensor_shape(out);
+    ck_assert_shape_eq(os, TG_SHAPE(3));
+    tg_session *s = tg_session_new(g);
+    for (int j = 0; j <= APPLY_SLOTS[k]; j++) tgc_run_target(s, sets[j]);
+    tg_array *r = tgc_fetch(s, out, NULL, 0);
+    double want_w[3], want_s[3][3];
+    for (int i = 0; i < 3; i++) {
+        double si[3] = {s0[0][i], s0[1][i], s0[2][i]};
+        want_w[i] = w0[i];
+        apply_by_hand(k, g0[i], &want_w[i], si);
+        for (int j = 0; j < 3; j++) want_s[j][i] = si[j];
+        ck_assert_close(tg_array_get(r, i), want_w[i], 1e-14);
+    }
+    tg_array_free(r);
+    /* the op wrote the variable and its slots in place */
+    r = tgc_fetch(s, tg_variable_value(w), NULL, 0);
+    for (int i = 0; i < 3; i++) ck_assert_close(tg_array_get(r, i), want_w[i], 1e-14);
+    tg_array_free(r);
+    for (int j = 0; j < APPLY_SLOTS[k]; j++) {
+        r = tgc_fetch(s, tg_variable_value(sv[j]), NULL, 0);
+        for (int i = 0; i < 3; i++) ck_assert_close(tg_array_get(r, i), want_s[j][i], 1e-14);
+        tg_array_free(r);
+    }
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* The same op on float32 with shapes only known at run time: the kernel's
+ * own checks, and an uninitialized slot. */
+START_TEST(test_apply_ops_run_time_errors)
+{
+    const int k = _i;
+    tg_graph *g = tg_graph_new();
+    tg_variable *w = tg_variable_new(g, "w", TG_FLOAT32, TG_SHAPE(3), NULL);
+    tg_op *set = tg_tensor_op(
+        tg_assign(g, tg_variable_ref(w), tg_constant_data(g, TG_FLOAT32, TG_SHAPE(3), (float[]){1, 2, 3}, NULL), NULL));
+    tg_tensor *slot[3] = {NULL, NULL, NULL}, *h[4];
+    tg_variable *late[3];
+    for (int j = 0; j < APPLY_SLOTS[k]; j++) {
+        late[j] = tg_variable_new(g, j == 0 ? "late" : j == 1 ? "late1" : "late2", TG_FLOAT32, TG_SHAPE(3), NULL);
+        slot[j] = tg_variable_ref(late[j]);
+    }
+    apply_scalars(g, k, TG_FLOAT32, h);
+    tg_tensor *grad = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "grad");
+    tg_tensor *lr = tg_placeholder(g, TG_FLOAT32, TG_SHAPE_UNKNOWN, "lr");
+    h[0] = lr;
+    tg_tensor *out = build_apply(g, k, tg_variable_ref(w), slot, h, grad, NULL);
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tgc_run_target(s, set);
+    tg_array *g2 = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){2}, (float[]){1, 2});
+    tg_array *g3 = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){3}, (float[]){1, 2, 3});
+    tg_array *lr1 = tg_array_scalar_f32(0.1f);
+    tg_array *lr2 = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){2}, (float[]){1, 2});
+    tg_array *o = NULL;
+    char want[96];
+    if (APPLY_SLOTS[k] > 0) {
+        /* TF's message for a slot never initialized */
+        tg_feed f[2] = {{grad, g3}, {lr, lr1}};
+        ck_assert_int_eq(tg_session_run(s, f, 2, &out, 1, &o, NULL, 0), TG_FAILED_PRECONDITION);
+        ck_assert_str_contains(tg_session_message(s), "Attempting to use uninitialized value late");
+        for (int j = 0; j < APPLY_SLOTS[k]; j++)
+            tgc_run_target(s, tg_variable_initializer(late[j]));
+    }
+    tg_feed f[2] = {{grad, g2}, {lr, lr1}};
+    ck_assert_int_eq(tg_session_run(s, f, 2, &out, 1, &o, NULL, 0), TG_INVALID_ARGUMENT);
+    snprintf(want, sizeof want, "var and %s do not have the same shape: (3,) and (2,)", APPLY_GRAD[k]);
+    ck_assert_str_contains(tg_session_message(s), want);
+    f[0].value = g3;
+    f[1].value = lr2;
+    ck_assert_int_eq(tg_session_run(s, f, 2, &out, 1, &o, NULL, 0), TG_INVALID_ARGUMENT);
+    snprintf(want, sizeof want, "%s is not a scalar", APPLY_LR[k]);
+    ck_assert_str_contains(tg_session_message(s), want);
+    /* the failed runs changed nothing */
+    check_var(s, w, (float[]){1, 2, 3}, 3, 0);
+    f[1].value = lr1;
+    ck_assert_int_eq(tg_session_run(s, f, 2, &out, 1, &o, NULL, 0), TG_OK);
+    ck_assert_int_eq(tg_array_size(o), 3);
+    tg_array_free(o);
+    tg_array_free(g2);
+    tg_array_free(g3);
+    tg_array_free(lr1);
+    tg_array_free(lr2);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* The argument checks of each op, each naming the op and the input and
+ * leaving nothing behind. */
+START_TEST(test_apply_ops_errors)
+{
+    const int k = _i;
+    enum { E_VAR_NOT_REF, E_SLOT_NOT_REF, E_GRAD_SHAPE, E_SLOT_SHAPE, E_LR_DTYPE, E_GRAD_DTYPE, E_LR_SHAPE,
+           E_INT_VAR, N_ERR };
+    for (int e = 0; e < N_ERR; e++) {
+        if ((e == E_SLOT_NOT_REF || e == E_SLOT_SHAPE) && APPLY_SLOTS[k] == 0) continue;
+        tg_graph *g = tg_graph_new();
+        tg_dtype dt = e == E_INT_VAR ? TG_INT32 : TG_FLOAT64;
+        tg_variable *w = tg_variable_new(g, "w", dt, TG_SHAPE(3), NULL);
+        tg_variable *other = tg_variable_new(g, "other", TG_FLOAT64, TG_SHAPE(2), NULL);
+        tg_tensor *slot[3], *h[4];
+        tg_variable *sv[3];
+        for (int j = 0; j < 3; j++) {
+            sv[j] = tg_variable_new(g, j == 0 ? "a" : j == 1 ? "b" : "c", dt, TG_SHAPE(3), NULL);
+            slot[j] = tg_variable_ref(sv[j]);
+        }
+        apply_scalars(g, k, dt, h);
+        tg_tensor *grad = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(3), (double[]){1, 2, 3}, "g");
+        if (dt == TG_INT32) grad = tg_constant_data(g, TG_INT32, TG_SHAPE(3), (int32_t[]){1, 2, 3}, "gi");
+        tg_tensor *var = tg_variable_ref(w);
+        const char *want = NULL;
+        char buf[128];
+        const char *slot0 = k == OP_CENTERED ? "mg" : k == OP_RMSPROP ? "ms" : "accum";
+        switch (e) {
+        case E_VAR_NOT_REF:
+            var = tg_variable_value(w);
+            want = "var 'w/read:0' is not a variable reference";
+            break;
+        case E_SLOT_NOT_REF:
+            slot[0] = tg_variable_value(sv[0]);
+            snprintf(buf, sizeof buf, "%s 'a/read:0' is not a variable reference", slot0);
+            want = buf;
+            break;
+        case E_GRAD_SHAPE:
+            grad = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), (double[]){1, 2}, "g2");
+            snprintf(buf, sizeof buf, "var and %s do not have the same shape: (3,) and (2,)", APPLY_GRAD[k]);
+            want = buf;
+            break;
+        case E_SLOT_SHAPE:
+            slot[0] = tg_variable_ref(other);
+            snprintf(buf, sizeof buf, "var and %s do not have the same shape: (3,) and (2,)", slot0);
+            want = buf;
+            break;
+        case E_LR_DTYPE:
+            h[0] = tg_constant_scalar(g, TG_FLOAT32, 0.1, NULL);
+            snprintf(buf, sizeof buf, "%s has dtype float32, var has float64", APPLY_LR[k]);
+            want = buf;
+            break;
+        case E_GRAD_DTYPE:
+            grad = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(3), (float[]){1, 2, 3}, "g32");
+            snprintf(buf, sizeof buf, "%s has dtype float32, var has float64", APPLY_GRAD[k]);
+            want = buf;
+            break;
+        case E_LR_SHAPE:
+            h[0] = tg_constant_data(g, TG_FLOAT64, TG_SHAPE(2), (double[]){1, 2}, NULL);
+            snprintf(buf, sizeof buf, "%s is not a scalar: (2,)", APPLY_LR[k]);
+            want = buf;
+            break;
+        default:
+            want = "var must be float32 or float64, not int32";
+            break;
+        }
+        ck_assert_tg_ok(g);
+        int n_ops = tg_graph_num_ops(g);
+        ck_assert_ptr_null(build_apply(g, k, var, slot, h, grad, "bad"));
+        ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+        ck_assert_str_contains(tg_graph_message(g), "bad");
+        ck_assert_str_contains(tg_graph_message(g), want);
+        ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+        tg_graph_free(g);
+    }
+    /* a NULL input (an earlier builder failed) and a graph in error: NULL, nothing added */
+    tg_graph *g = tg_graph_new();
+    tg_variable *w = vec3(g, "w");
+    tg_tensor *slot[3] = {tg_variable_ref(vec3(g, "a")), tg_variable_ref(vec3(g, "b")), tg_variable_ref(vec3(g, "c"))};
+    tg_tensor *h[4];
+    apply_scalars(g, k, TG_FLOAT64, h);
+    int n_ops = tg_graph_num_ops(g);
+    ck_assert_ptr_null(build_apply(g, k, tg_variable_ref(w), slot, h, NULL, NULL));
+    ck_assert_tg_ok(g);
+    ck_assert_ptr_null(build_apply(NULL, k, tg_variable_ref(w), slot, h, NULL, NULL));
+    tg_graph_fail(g, TG_INTERNAL, "earlier");
+    tg_tensor *grad = tg_variable_value(w);
+    ck_assert_ptr_null(build_apply(g, k, tg_variable_ref(w), slot, h, grad, NULL));
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+    ck_assert_str_eq(tg_graph_message(g), "earlier");
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- the optimizers' fused updates equal the composition they replace -------------------------------------- */
+
+/* The update as tgraph composed it from public ops before the fused ops,
+ * with TF's arithmetic in the kernel's order; slots in TF's input order. */
+static tg_tensor *composite_update(tg_graph *g, int k, tg_variable *w, tg_variable *const *sv, tg_tensor *grad)
+{
+    tg_tensor *lr = tg_constant_scalar(g, TG_FLOAT32, k == OP_ADAGRAD ? 0.5 : 0.01, NULL);
+    tg_tensor *mom = tg_constant_scalar(g, TG_FLOAT32, 0.9, NULL);
+    tg_tensor *delta = NULL;
+    switch (k) {
+    case OP_GD:
+        delta = tg_multiply(g, grad, lr, NULL);
+        break;
+    case OP_MOMENTUM:
+    case OP_NESTEROV: {
+        tg_tensor *a = tg_assign(g, tg_variable_ref(sv[0]),
+                                 tg_add(g, tg_multiply(g, tg_variable_value(sv[0]), mom, NULL), grad, NULL), NULL);
+        delta = k == OP_NESTEROV ? tg_add(g, tg_multiply(g, grad, lr, NULL),
+                                          tg_multiply(g, tg_multiply(g, a, mom, NULL), lr, NULL), NULL)
+                                 : tg_multiply(g, a, lr, NULL);
+        break;
+    }
+    case OP_RMSPROP:
+    case OP_CENTERED: {
+        bool c = k == OP_CENTERED;
+        tg_variable *ms = sv[c], *mo = sv[c + 1];
+        tg_tensor *one_minus_rho = tg_subtract(g, tg_constant_scalar(g, TG_FLOAT32, 1, NULL),
+                                               tg_constant_scalar(g, TG_FLOAT32, 0.9, NULL), NULL);
+        tg_tensor *eps = tg_constant_scalar(g, TG_FLOAT32, 1e-3, NULL);
+        tg_tensor *ms_t = tg_assign_add(
+            g, tg_variable_ref(ms),
+            tg_multiply(g, tg_subtract(g, tg_square(g, grad, NULL), tg_variable_value(ms), NULL), one_minus_rho, NULL),
+            NULL);
+        tg_tensor *denom = tg_add(g, ms_t, eps, NULL);
+        if (c) {
+            tg_tensor *mg_t = tg_assign_add(
+                g, tg_variable_ref(sv[0]),
+                tg_multiply(g, tg_subtract(g, grad, tg_variable_value(sv[0]), NULL), one_minus_rho, NULL), NULL);
+            denom = tg_add(g, tg_subtract(g, ms_t, tg_square(g, mg_t, NULL), NULL), eps, NULL);
+        }
+        tg_tensor *rms_mom = tg_constant_scalar(g, TG_FLOAT32, 0.5, NULL);
+        delta = tg_assign(g, tg_variable_ref(mo),
+                          tg_add(g, tg_multiply(g, tg_variable_value(mo), rms_mom, NULL),
+                                 tg_divide(g, tg_multiply(g, grad, lr, NULL), tg_sqrt(g, denom, NULL), NULL), NULL),
+                          NULL);
+        break;
+    }
+    default: {
+        tg_tensor *a = tg_assign_add(g, tg_variable_ref(sv[0]), tg_square(g, grad, NULL), NULL);
+        delta = tg_multiply(g, tg_multiply(g, grad, lr, NULL), tg_rsqrt(g, a, NULL), NULL);
+        break;
+    }
+    }
+    return tg_assign_sub(g, tg_variable_ref(w), delta, NULL);
+}
+
+static tg_optimizer *fused_optimizer(tg_graph *g, int k)
+{
+    switch (k) {
+    case OP_GD:
+        return tg_train_gradient_descent_optimizer_new(g, 0.01, NULL);
+    case OP_MOMENTUM:
+    case OP_NESTEROV:
+        return tg_train_momentum_optimizer_new(g, 0.01, 0.9,
+                                               &(tg_train_momentum_opts){.use_nesterov = k == OP_NESTEROV});
+    case OP_RMSPROP:
+    case OP_CENTERED: {
+        TG_OPTS(tg_train_rmsprop_opts, ro, .momentum = 0.5, .epsilon = 1e-3, .centered = k == OP_CENTERED);
+        return tg_train_rmsprop_optimizer_new(g, 0.01, &ro);
+    }
+    default:
+        return tg_train_adagrad_optimizer_new(g, 0.5, NULL);
+    }
+}
+
+/* Asserts that variables a and b hold the same bits. */
+static void check_same(tg_session *s, tg_variable *a, tg_variable *b)
+{
+    tg_array *x = tgc_fetch(s, tg_variable_value(a), NULL, 0), *y = tgc_fetch(s, tg_variable_value(b), NULL, 0);
+    int64_t n = tg_array_size(x), bad = -1;
+    ck_assert_int_eq(tg_array_size(y), n);
+    for (int64_t i = 0; i < n && bad < 0; i++)
+        if (tg_array_get(x, i) != tg_array_get(y, i)) bad = i;
+    ck_assert_msg(bad < 0, "%s[%lld] = %.9g, %s has %.9g", tg_variable_name(a), (long long)bad,
+                  bad < 0 ? 0 : tg_array_get(x, bad), tg_variable_name(b), bad < 0 ? 0 : tg_array_get(y, bad));
+    tg_array_free(x);
+    tg_array_free(y);
+}
+
+/* Three steps of each optimizer on weights of varied sizes, bit for bit
+ * against the old composition on a copy of the variable and its slots, on
+ * three intra-op threads with enough weights for the kernel to split them;
+ * and the update op's name and type. */
+START_TEST(test_fused_equals_composite)
+{
+    enum { N = 40000 };
+    const int k = _i;
+    static const char *const opt_name[N_APPLY] = {"GradientDescent", "Momentum", "Momentum",
+                                                  "RMSProp",         "RMSProp",  "Adagrad"};
+    static const char *const slot_name[N_APPLY][3] = {
+        {NULL}, {"momentum"}, {"momentum"}, {"rms", "momentum"}, {"mg", "rms", "momentum"}, {"accumulator"}};
+    float *w0 = malloc(N * sizeof *w0), *gr = malloc(N * sizeof *gr);
+    ck_assert(w0 && gr);
+    for (int i = 0; i < N; i++) w0[i] = (float)(sin(i * 1.7) * pow(10, i % 5 - 2));
+    tg_graph *g = tg_graph_new();
+    tg_op *set[2];
+    tg_variable *w = fvar(g, "w", TG_SHAPE(N), w0, &set[0]);
+    tg_variable *wc = fvar(g, "wc", TG_SHAPE(N), w0, &set[1]);
+    tg_tensor *grad = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(N), "grad");
+    tg_optimizer *opt = fused_optimizer(g, k);
+    tg_op *train = tg_optimizer_apply_gradients(opt, &grad, &w, 1, NULL, NULL);
+    ck_assert_tg_ok(g);
+    char name[64];
+    snprintf(name, sizeof name, "%s/update_w/%s", opt_name[k], APPLY_TYPE[k]);
+    tg_op *upd = tg_graph_op(g, name);
+    ck_assert_msg(upd != NULL, "no %s", name);
+    ck_assert_str_eq(tg_op_type(upd), APPLY_TYPE[k]);
+    ck_assert_ptr_eq(tg_op_control_input(train, 0), upd);
+    /* the copies of the slots start as the optimizer's do */
+    tg_variable *slot[3] = {NULL, NULL, NULL}, *copy[3] = {NULL, NULL, NULL};
+    for (int j = 0; j < APPLY_SLOTS[k]; j++) {
+        slot[j] = tg_optimizer_get_slot(opt, w, slot_name[k][j]);
+        ck_assert_ptr_nonnull(slot[j]);
+        TG_OPTS(tg_get_variable_opts, vo, .initial_value = tg_variable_initial_value(slot[j]));
+        copy[j] = tg_variable_new(g, (const char *[]){"copy0", "copy1", "copy2"}[j], TG_FLOAT32, TG_SHAPE(N), &vo);
+    }
+    tg_op *composite = tg_tensor_op(composite_update(g, k, wc, copy, grad));
+    tg_op *init = tg_global_variables_initializer(g);
+    ck_assert_tg_ok(g);
+    TG_OPTS(tg_session_options, so, .intra_op_parallelism_threads = 3);
+    tg_session *s = tg_session_new_opts(g, &so);
+    ck_assert_ptr_nonnull(s);
+    tgc_run_target(s, init);
+    tgc_run_target(s, set[0]);
+    tgc_run_target(s, set[1]);
+    for (int step = 0; step < 3; step++) {
+        for (int i = 0; i < N; i++) gr[i] = (float)(cos(i * 0.9 + step) * pow(10, (i + step) % 4 - 1.5));
+        run_fed(s, train, grad, gr, N);
+        run_fed(s, composite, grad, gr, N);
+        check_same(s, w, wc);
+        for (int j = 0; j < APPLY_SLOTS[k]; j++) check_same(s, slot[j], copy[j]);
+    }
+    ck_assert(tgc_fetch_scalar(s, tg_variable_value(w)) != w0[0]);
+    tg_session_free(s);
+    tg_graph_free(g);
+    free(w0);
+    free(gr);
+}
+END_TEST
+
+/* ---- the learning rate as a constructor argument (*_new_t) -------------------------------------------------- */
+
+enum { T_GD, T_MOMENTUM, T_ADAM, T_RMSPROP, T_ADAGRAD, N_T };
+static const char *const T_FN[N_T] = {
+    "tg_train_gradient_descent_optimizer_new_t", "tg_train_momentum_optimizer_new_t", "tg_train_adam_optimizer_new_t",
+    "tg_train_rmsprop_optimizer_new_t", "tg_train_adagrad_optimizer_new_t"};
+static const char *const T_NAME[N_T] = {"GradientDescent", "Momentum", "Adam", "RMSProp", "Adagrad"};
+
+/* Optimizer k with the rate as a number (as_tensor false) or as the tensor
+ * lr_t (*_new_t); from_opts goes into opts' learning_rate_t. */
+static tg_optimizer *make_k(tg_graph *g, int k, bool as_tensor, double lr, tg_tensor *lr_t, tg_tensor *from_opts)
+{
+    switch (k) {
+    case T_GD: {
+        tg_train_gradient_descent_opts o = {.learning_rate_t = from_opts};
+        return as_tensor ? tg_train_gradient_descent_optimizer_new_t(g, lr_t, &o)
+                         : tg_train_gradient_descent_optimizer_new(g, lr, &o);
+    }
+    case T_MOMENTUM: {
+        tg_train_momentum_opts o = {.learning_rate_t = from_opts, .use_nesterov = true};
+        return as_tensor ? tg_train_momentum_optimizer_new_t(g, lr_t, 0.9, &o)
+                         : tg_train_momentum_optimizer_new(g, lr, 0.9, &o);
+    }
+    case T_ADAM: {
+        TG_OPTS(tg_train_adam_opts, o, .learning_rate_t = from_opts, .beta1 = 0.8);
+        return as_tensor ? tg_train_adam_optimizer_new_t(g, lr_t, &o) : tg_train_adam_optimizer_new(g, lr, &o);
+    }
+    case T_RMSPROP: {
+        TG_OPTS(tg_train_rmsprop_opts, o, .learning_rate_t = from_opts, .momentum = 0.5, .centered = true);
+        return as_tensor ? tg_train_rmsprop_optimizer_new_t(g, lr_t, &o) : tg_train_rmsprop_optimizer_new(g, lr, &o);
+    }
+    default: {
+        TG_OPTS(tg_train_adagrad_opts, o, .learning_rate_t = from_opts, .initial_accumulator_value = 0.2);
+        return as_tensor ? tg_train_adagrad_optimizer_new_t(g, lr_t, &o) : tg_train_adagrad_optimizer_new(g, lr, &o);
+    }
+    }
+}
+
+static void run_feeds(tg_session *s, tg_op *op, const tg_feed *f, int n)
+{
+    tg_code rc = tg_session_run(s, f, n, NULL, 0, NULL, &op, 1);
+    ck_assert_msg(rc == TG_OK, "%s", tg_session_message(s));
+}
+
+/* Each optimizer with its rate as a fed tensor takes the same steps, bit for
+ * bit, as with the number, and makes no learning_rate constant. */
+START_TEST(test_rate_tensor_constructors)
+{
+    const int k = _i;
+    tg_graph *g = tg_graph_new();
+    tg_op *set[2];
+    const float w0[3] = {1, -0.5f, 2};
+    tg_variable *wn = fvar(g, "wn", TG_SHAPE(3), w0, &set[0]);
+    tg_variable *wt = fvar(g, "wt", TG_SHAPE(3), w0, &set[1]);
+    tg_tensor *grad = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(3), "grad");
+    tg_tensor *lr = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "lr");
+    tg_optimizer *on = make_k(g, k, false, 0.05, NULL, NULL);
+    tg_optimizer *ot = make_k(g, k, true, 0, lr, NULL);
+    tg_op *tn = tg_optimizer_apply_gradients(on, &grad, &wn, 1, NULL, NULL);
+    tg_op *tt = tg_optimizer_apply_gradients(ot, &grad, &wt, 1, NULL, NULL);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_optimizer_name(ot), T_NAME[k]);
+    char name[64];
+    snprintf(name, sizeof name, "%s/learning_rate", T_NAME[k]);
+    ck_assert_ptr_nonnull(tg_graph_op(g, name));
+    snprintf(name, sizeof name, "%s_1/learning_rate", T_NAME[k]);
+    ck_assert_ptr_null(tg_graph_op(g, name)); /* the tensor is used as is */
+    tg_session *s = start(g, set, 2);
+    tg_array *lra = tg_array_scalar_f32(0.05f);
+    for (int step = 0; step < 3; step++) {
+        float gr[3] = {0.5f + step, 0.25f * step, -1.5f + 0.75f * step};
+        tg_array *ga = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){3}, gr);
+        tg_feed f[2] = {{grad, ga}, {lr, lra}};
+        run_feeds(s, tn, f, 1);
+        run_feeds(s, tt, f, 2);
+        tg_array_free(ga);
+        tg_array *a = tgc_fetch(s, tg_variable_value(wn), NULL, 0);
+        float want[3];
+        for (int i = 0; i < 3; i++) want[i] = (float)tg_array_get(a, i);
+        tg_array_free(a);
+        ck_assert(want[0] != w0[0]);
+        check_var(s, wt, want, 3, 0);
+    }
+    tg_array_free(lra);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_rate_tensor_constructor_errors)
+{
+    const int k = _i;
+    char want[160];
+    tg_graph *g = tg_graph_new();
+    /* a NULL rate: named after the function, nothing added */
+    int n_ops = tg_graph_num_ops(g);
+    ck_assert_ptr_null(make_k(g, k, true, 0, NULL, NULL));
+    ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+    snprintf(want, sizeof want, "%s: learning_rate is NULL", T_FN[k]);
+    ck_assert_str_eq(tg_graph_message(g), want);
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+    tg_graph_clear_status(g);
+    /* a rate that is not a float scalar */
+    tg_tensor *ir = tg_constant_scalar(g, TG_INT32, 1, "ir");
+    ck_assert_ptr_null(make_k(g, k, true, 0, ir, NULL));
+    ck_assert_str_contains(tg_graph_message(g), "learning_rate must be a float scalar, got 'ir:0'");
+    tg_graph_clear_status(g);
+    /* two different rates; the same one twice is fine */
+    tg_tensor *a = tg_constant_scalar(g, TG_FLOAT32, 0.1, "a"), *b = tg_constant_scalar(g, TG_FLOAT32, 0.2, "b");
+    ck_assert_ptr_null(make_k(g, k, true, 0, a, b));
+    snprintf(want, sizeof want, "%s: learning_rate 'a:0' and opts->learning_rate_t 'b:0' differ", T_FN[k]);
+    ck_assert_str_eq(tg_graph_message(g), want);
+    tg_graph_clear_status(g);
+    ck_assert_ptr_nonnull(make_k(g, k, true, 0, a, a));
+    ck_assert_tg_ok(g);
+    /* a rate of another graph */
+    tg_graph *g2 = tg_graph_new();
+    ck_assert_ptr_null(make_k(g, k, true, 0, tg_constant_scalar(g2, TG_FLOAT32, 0.1, "o"), NULL));
+    ck_assert_str_contains(tg_graph_message(g), "learning_rate tensor 'o:0' is from another graph");
+    tg_graph_clear_status(g);
+    tg_graph_free(g2);
+    /* a NULL graph, and a graph in error: NULL, the first error kept */
+    ck_assert_ptr_null(make_k(NULL, k, true, 0, a, NULL));
+    tg_graph_fail(g, TG_INTERNAL, "earlier");
+    ck_assert_ptr_null(make_k(g, k, true, 0, NULL, NULL));
+    ck_assert_ptr_null(make_k(g, k, true, 0, a, NULL));
+    ck_assert_str_eq(tg_graph_message(g), "earlier");
+    tg_graph_clear_status(g);
+    /* options not started from their macro: named after the _t function */
+    if (k == T_ADAM) {
+        tg_train_adam_opts zero;
+        memset(&zero, 0, sizeof zero);
+        ck_assert_ptr_null(tg_train_adam_optimizer_new_t(g, a, &zero));
+        ck_assert_str_contains(tg_graph_message(g), "tg_train_adam_optimizer_new_t: options not started from");
+    }
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *su = suite_create("optim");
@@ -1014,6 +1588,13 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_adagrad_steps);
     tcase_add_test(tc, test_float64_variable);
     suite_add_tcase(su, tc);
+    tc = tcase_create("fused");
+    tcase_set_timeout(tc, TGC_TIMEOUT);
+    tcase_add_loop_test(tc, test_apply_ops, 0, N_APPLY);
+    tcase_add_loop_test(tc, test_apply_ops_run_time_errors, 0, N_APPLY);
+    tcase_add_loop_test(tc, test_apply_ops_errors, 0, N_APPLY);
+    tcase_add_loop_test(tc, test_fused_equals_composite, 0, N_APPLY);
+    suite_add_tcase(su, tc);
     tc = tcase_create("graph");
     tcase_set_timeout(tc, TGC_TIMEOUT);
     tcase_add_test(tc, test_names_and_slot_reuse);
@@ -1026,6 +1607,8 @@ static Suite *optim_suite(void)
     tc = tcase_create("schedules");
     tcase_set_timeout(tc, TGC_TIMEOUT);
     tcase_add_test(tc, test_learning_rate_tensor);
+    tcase_add_loop_test(tc, test_rate_tensor_constructors, 0, N_T);
+    tcase_add_loop_test(tc, test_rate_tensor_constructor_errors, 0, N_T);
     tcase_add_test(tc, test_exponential_decay);
     tcase_add_test(tc, test_piecewise_constant);
     tcase_add_test(tc, test_schedule_drives_optimizer);

@@ -31,11 +31,14 @@ TG_API tg_variable *tg_train_get_global_step(tg_graph *g);
  * Names are TF 1.15's. apply_gradients opens name scope "<name>" (the
  * optimizer's name, e.g. "Adam", uniquified), creates its hyper-parameter
  * constants there ("Adam/learning_rate", "Adam/beta1", ...), updates each
- * variable under "<name>/update_<var>/" (the op that writes the variable is
- * named after TF's kernel: "Adam/update_w/ApplyAdam", an AssignSub, since the
- * update is composed of public ops with TF's arithmetic, in the kernel's
- * order) and returns the NoOp "<name>" grouping the updates, or, with a
- * global step, the AssignAdd "<name>" that increments it after a group
+ * variable under "<name>/update_<var>/" with TF's fused op, which writes
+ * the variable and its slots in one pass with the kernel's arithmetic, in
+ * its order: "Adam/update_w/ApplyAdam" of type ApplyAdam, and likewise
+ * ApplyGradientDescent, ApplyMomentum, ApplyRMSProp, ApplyCenteredRMSProp
+ * and ApplyAdagrad (tg_raw_ops_apply_* in variables.h), after a Cast there
+ * of each hyper-parameter whose dtype is not the variable's. It returns the
+ * NoOp "<name>" grouping the updates, or, with a global step, the
+ * AssignAdd "<name>" that increments it after a group
  * "<name>/update". The returned op is added to TRAIN_OP.
  * Slot variables are created as TF's slot_creator does: "w/Momentum",
  * "w/Adam" and "w/Adam_1", "w/RMSProp" (ms, starts at ones), ["w/RMSProp_1"
@@ -46,7 +49,7 @@ TG_API tg_variable *tg_train_get_global_step(tg_graph *g);
  * "<name>/update_<var>/Assign" of constraint(new value). */
 typedef struct tg_optimizer tg_optimizer;
 
-/* tf.train.GradientDescentOptimizer: var -= lr * grad. */
+/* tf.train.GradientDescentOptimizer (ApplyGradientDescent): var -= grad * lr. */
 typedef struct tg_train_gradient_descent_opts {
     const char *name;           /* default "GradientDescent" */
     tg_tensor *learning_rate_t; /* a float scalar tensor; wins over the number */
@@ -54,7 +57,7 @@ typedef struct tg_train_gradient_descent_opts {
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_train_gradient_descent_opts .name = NULL
 
-/* tf.train.MomentumOptimizer: accum = accum * momentum + grad;
+/* tf.train.MomentumOptimizer (ApplyMomentum): accum = accum * momentum + grad;
  * var -= lr * accum, or with use_nesterov
  * var -= grad * lr + accum * momentum * lr. Slot "momentum" ("w/Momentum"). */
 typedef struct tg_train_momentum_opts {
@@ -66,7 +69,7 @@ typedef struct tg_train_momentum_opts {
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_train_momentum_opts .name = NULL
 
-/* tf.train.AdamOptimizer (TF's default learning rate is 0.001):
+/* tf.train.AdamOptimizer (ApplyAdam; TF's default learning rate is 0.001):
  * lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m += (g - m) * (1 - beta1);
  * v += (g^2 - v) * (1 - beta2); var -= lr_t * m / (sqrt(v) + epsilon).
  * beta^t live in the non-slot float32 variables "beta1_power" and
@@ -87,7 +90,8 @@ typedef struct tg_train_adam_opts {
     .tg__init = TG__OPTS_TAG, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8
 #define TG_TRAIN_ADAM_OPTS_INIT {TG__DEFAULTS_tg_train_adam_opts}
 
-/* tf.train.RMSPropOptimizer: ms += (g^2 - ms) * (1 - decay);
+/* tf.train.RMSPropOptimizer (ApplyRMSProp, ApplyCenteredRMSProp when
+ * centered): ms += (g^2 - ms) * (1 - decay);
  * mom = mom * momentum + g * lr / sqrt(ms + epsilon); var -= mom. Centered:
  * mg += (g - mg) * (1 - decay) and the denominator is
  * sqrt(ms - mg^2 + epsilon). Slots "rms" (starts at ones), "mg" (centered),
@@ -104,7 +108,8 @@ typedef struct tg_train_rmsprop_opts {
 #define TG__DEFAULTS_tg_train_rmsprop_opts .tg__init = TG__OPTS_TAG, .decay = 0.9, .epsilon = 1e-10
 #define TG_TRAIN_RMSPROP_OPTS_INIT {TG__DEFAULTS_tg_train_rmsprop_opts}
 
-/* tf.train.AdagradOptimizer: accum += g^2; var -= g * lr * rsqrt(accum).
+/* tf.train.AdagradOptimizer (ApplyAdagrad): accum += g^2;
+ * var -= g * lr * rsqrt(accum).
  * Slot "accumulator" ("w/Adagrad") starts at initial_accumulator_value. */
 typedef struct tg_train_adagrad_opts {
     unsigned tg__init;                 /* set by TG_TRAIN_ADAGRAD_OPTS_INIT only (base.h) */
@@ -133,6 +138,27 @@ TG_API tg_optimizer *tg_train_rmsprop_optimizer_new(tg_graph *g, double learning
                                                     const tg_train_rmsprop_opts *opts);
 TG_API tg_optimizer *tg_train_adagrad_optimizer_new(tg_graph *g, double learning_rate,
                                                     const tg_train_adagrad_opts *opts);
+
+/* The same constructors with the learning rate as a tensor (a placeholder,
+ * a variable's value, a schedule such as tg_train_exponential_decay), as TF
+ * takes either: used as is, cast to each variable's dtype, and no
+ * "<name>/learning_rate" constant is made. The results equal the number
+ * form's with the same value. opts' learning_rate_t may be left NULL (or be
+ * the same tensor); the momentum stays a number, or opts' momentum_t.
+ * Ownership: as above. Errors: as above, and a sticky INVALID_ARGUMENT (and
+ * NULL) naming the function for a NULL learning_rate on a healthy graph
+ * ("tg_train_adam_optimizer_new_t: learning_rate is NULL") or an opts
+ * learning_rate_t that is another tensor. */
+TG_API tg_optimizer *tg_train_gradient_descent_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                                               const tg_train_gradient_descent_opts *opts);
+TG_API tg_optimizer *tg_train_momentum_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate, double momentum,
+                                                       const tg_train_momentum_opts *opts);
+TG_API tg_optimizer *tg_train_adam_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                                   const tg_train_adam_opts *opts);
+TG_API tg_optimizer *tg_train_rmsprop_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                                      const tg_train_rmsprop_opts *opts);
+TG_API tg_optimizer *tg_train_adagrad_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                                      const tg_train_adagrad_opts *opts);
 
 /* Frees the optimizer object, not what it added to the graph. NULL is
  * ignored. Optional: the graph frees it with itself; call it only before tg_graph_free. */

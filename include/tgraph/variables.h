@@ -213,19 +213,64 @@ TG_API tg_tensor *tg_assign(tg_graph *g, tg_tensor *ref, tg_tensor *value, const
 TG_API tg_tensor *tg_assign_add(tg_graph *g, tg_tensor *ref, tg_tensor *value, const char *name);
 TG_API tg_tensor *tg_assign_sub(tg_graph *g, tg_tensor *ref, tg_tensor *value, const char *name);
 
-/* tf.raw_ops.ApplyAdam (what tf.train.AdamOptimizer runs per variable): in
- * one pass, with alpha = lr * sqrt(1 - beta2_power) / (1 - beta1_power),
+/* The fused optimizer updates (tf.raw_ops.Apply*: what the tf.train
+ * optimizers run per variable). Each updates its variable references
+ * (tg_variable_ref of var and of the slots) in place, in one pass, with TF's
+ * kernel arithmetic in its order and in var's dtype, and returns var's new
+ * value. Every input has var's dtype (float32 or float64); the slots and
+ * grad have var's shape; the hyper-parameters are scalars. name NULL: the op
+ * type. Ownership: the op and its output belong to the graph. These rules
+ * hold for the six builders below.
+ * Errors (sticky, NULL back): INVALID_ARGUMENT naming the op and the input
+ * for a var or slot that is not a variable reference ("accum 'a' is not a
+ * variable reference"), a dtype other than var's ("lr has dtype float32,
+ * var has float64"), a shape other than var's ("var and grad do not have
+ * the same shape: (3,) and (2,)"), a hyper-parameter that is not a scalar
+ * ("lr is not a scalar: (2,)"), or a var that is not float; a NULL input or
+ * a graph in error adds nothing. At run time, an uninitialized var or slot
+ * is FAILED_PRECONDITION ("Attempting to use uninitialized value ..."), and
+ * shapes only known then are checked with the same messages. */
+
+/* tf.raw_ops.ApplyGradientDescent: var -= delta * alpha. */
+TG_API tg_tensor *tg_raw_ops_apply_gradient_descent(tg_graph *g, tg_tensor *var, tg_tensor *alpha,
+                                                    tg_tensor *delta, const char *name);
+
+/* tf.raw_ops.ApplyMomentum (tf.train.MomentumOptimizer):
+ *   accum = accum * momentum + grad;
+ *   var -= accum * lr, or with use_nesterov var -= grad * lr + accum * momentum * lr.
+ * Inputs in TF's order (momentum last); use_nesterov is TF's attr. */
+TG_API tg_tensor *tg_raw_ops_apply_momentum(tg_graph *g, tg_tensor *var, tg_tensor *accum, tg_tensor *lr,
+                                            tg_tensor *grad, tg_tensor *momentum, bool use_nesterov,
+                                            const char *name);
+
+/* tf.raw_ops.ApplyAdam (tf.train.AdamOptimizer): with
+ * alpha = lr * sqrt(1 - beta2_power) / (1 - beta1_power),
  *   m += (grad - m) * (1 - beta1);  v += (grad^2 - v) * (1 - beta2);
- *   var -= m * alpha / (sqrt(v) + epsilon).
- * var, m and v are variable references (tg_variable_ref) written in place;
- * the six hyperparameters are scalars; every input has var's float dtype and
- * grad var's shape. The output is var's new value. name NULL: "ApplyAdam".
- * Errors (sticky): INVALID_ARGUMENT naming the op and the input; reading an
- * uninitialized var, m or v is a run-time FAILED_PRECONDITION. */
+ *   var -= m * alpha / (sqrt(v) + epsilon). */
 TG_API tg_tensor *tg_raw_ops_apply_adam(tg_graph *g, tg_tensor *var, tg_tensor *m, tg_tensor *v,
                                         tg_tensor *beta1_power, tg_tensor *beta2_power, tg_tensor *lr,
                                         tg_tensor *beta1, tg_tensor *beta2, tg_tensor *epsilon, tg_tensor *grad,
                                         const char *name);
+
+/* tf.raw_ops.ApplyRMSProp (tf.train.RMSPropOptimizer):
+ *   ms += (grad^2 - ms) * (1 - rho);
+ *   mom = mom * momentum + grad * lr / sqrt(ms + epsilon);  var -= mom. */
+TG_API tg_tensor *tg_raw_ops_apply_rms_prop(tg_graph *g, tg_tensor *var, tg_tensor *ms, tg_tensor *mom,
+                                            tg_tensor *lr, tg_tensor *rho, tg_tensor *momentum, tg_tensor *epsilon,
+                                            tg_tensor *grad, const char *name);
+
+/* tf.raw_ops.ApplyCenteredRMSProp (RMSPropOptimizer with centered=True): as
+ * ApplyRMSProp with mg += (grad - mg) * (1 - rho) after ms, and the
+ * denominator sqrt(ms - mg^2 + epsilon). mg comes first, as in TF. */
+TG_API tg_tensor *tg_raw_ops_apply_centered_rms_prop(tg_graph *g, tg_tensor *var, tg_tensor *mg, tg_tensor *ms,
+                                                     tg_tensor *mom, tg_tensor *lr, tg_tensor *rho,
+                                                     tg_tensor *momentum, tg_tensor *epsilon, tg_tensor *grad,
+                                                     const char *name);
+
+/* tf.raw_ops.ApplyAdagrad (tf.train.AdagradOptimizer), with TF's default
+ * update_slots=True: accum += grad^2;  var -= grad * lr * rsqrt(accum). */
+TG_API tg_tensor *tg_raw_ops_apply_adagrad(tg_graph *g, tg_tensor *var, tg_tensor *accum, tg_tensor *lr,
+                                           tg_tensor *grad, const char *name);
 
 #ifdef __cplusplus
 }

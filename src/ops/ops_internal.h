@@ -14,7 +14,7 @@
 
 extern const tg__op_def tg__op_placeholder, tg__op_placeholder_with_default, tg__op_const,
     tg__op_identity, tg__op_no_op, tg__op_variable_v2, tg__op_assign, tg__op_assign_add,
-    tg__op_assign_sub, tg__op_apply_adam, tg__op_add, tg__op_sub, tg__op_mul, tg__op_square, tg__op_sum,
+    tg__op_assign_sub, tg__op_add, tg__op_sub, tg__op_mul, tg__op_square, tg__op_sum,
     tg__op_mean, tg__op_random_uniform, tg__op_random_standard_normal, tg__op_truncated_normal,
     tg__op_shape, tg__op_reshape, tg__op_zeros_like, tg__op_ones_like, tg__op_stop_gradient,
     tg__op_add_n, tg__op_broadcast_gradient_args, tg__op_size, tg__op_rank, tg__op_reduced_shape;
@@ -31,6 +31,10 @@ extern const tg__op_def tg__op_real_div, tg__op_maximum, tg__op_minimum, tg__op_
 /* array_transpose.c, array_dims.c, array_concat.c, array_slice.c */
 extern const tg__op_def tg__op_transpose, tg__op_expand_dims, tg__op_squeeze, tg__op_concat_v2,
     tg__op_concat_offset, tg__op_split, tg__op_pack, tg__op_unpack, tg__op_slice, tg__op_pad, tg__op_tile;
+
+/* training_ops.c */
+extern const tg__op_def tg__op_apply_gradient_descent, tg__op_apply_momentum, tg__op_apply_adam,
+    tg__op_apply_rms_prop, tg__op_apply_centered_rms_prop, tg__op_apply_adagrad;
 
 /* nn_conv.c, nn_pool.c */
 extern const tg__op_def tg__op_conv2d, tg__op_conv2d_backprop_input, tg__op_conv2d_backprop_filter,

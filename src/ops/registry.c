@@ -15,10 +15,16 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_assign,
     &tg__op_assign_add,
     &tg__op_assign_sub,
-    &tg__op_apply_adam,
     &tg__op_stop_gradient,
     &tg__op_zeros_like,
     &tg__op_ones_like,
+    /* fused optimizer updates */
+    &tg__op_apply_gradient_descent,
+    &tg__op_apply_momentum,
+    &tg__op_apply_adam,
+    &tg__op_apply_rms_prop,
+    &tg__op_apply_centered_rms_prop,
+    &tg__op_apply_adagrad,
     /* random */
     &tg__op_random_uniform,
     &tg__op_random_standard_normal,
@@ -112,7 +118,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_l2_loss,
 };
 
-_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 96, "update the count when adding an op");
+_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 101, "update the count when adding an op");
 
 int tg__op_def_count(void) { return (int)(sizeof TG__OPS / sizeof TG__OPS[0]); }
 

@@ -1,5 +1,5 @@
-/* tf.train.AdagradOptimizer (ApplyAdagrad): accum += grad^2;
- * var -= grad * lr * rsqrt(accum). */
+/* tf.train.AdagradOptimizer: one ApplyAdagrad op per variable,
+ * accum += grad^2; var -= grad * lr * rsqrt(accum). */
 #include "optimizer_impl.h"
 
 typedef struct adagrad {
@@ -29,9 +29,7 @@ static tg_tensor *adagrad_apply(tg_optimizer *o, tg_tensor *grad, tg_variable *v
     tg_tensor *lr = tg__optim_cast(g, s->lr, tg_variable_dtype(var));
     tg_variable *acc = tg__optim_get_slot(o, var, "accumulator");
     if (!acc) return NULL;
-    tg_tensor *a = tg_assign_add(g, tg_variable_ref(acc), tg_square(g, grad, NULL), NULL);
-    tg_tensor *delta = tg_multiply(g, tg_multiply(g, grad, lr, NULL), tg_rsqrt(g, a, NULL), NULL);
-    return tg_assign_sub(g, tg_variable_ref(var), delta, "ApplyAdagrad");
+    return tg_raw_ops_apply_adagrad(g, tg_variable_ref(var), tg_variable_ref(acc), lr, grad, "ApplyAdagrad");
 }
 
 static const tg__optim_class adagrad_class = {
@@ -41,19 +39,38 @@ static const tg__optim_class adagrad_class = {
     .apply_dense = adagrad_apply,
 };
 
-tg_optimizer *tg_train_adagrad_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adagrad_opts *opts) {
-    tg_train_adagrad_opts o;
-    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_adagrad_optimizer_new", tg_train_adagrad_opts, TG_TRAIN_ADAGRAD_OPTS_INIT, opts, o) ||
-        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
-    double init = o.initial_accumulator_value;
+static tg_optimizer *adagrad_new(tg_graph *g, double learning_rate, tg_tensor *learning_rate_t,
+                                const tg_train_adagrad_opts *o) {
+    double init = o->initial_accumulator_value;
     if (!(init > 0)) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "initial_accumulator_value must be positive: %g", init);
         return NULL;
     }
-    adagrad *s = (adagrad *)tg__optim_new(g, sizeof(adagrad), &adagrad_class, o.name);
+    adagrad *s = (adagrad *)tg__optim_new(g, sizeof(adagrad), &adagrad_class, o->name);
     if (!s) return NULL;
     s->learning_rate = learning_rate;
-    s->learning_rate_t = o.learning_rate_t;
+    s->learning_rate_t = learning_rate_t;
     s->initial_accumulator_value = init;
     return &s->base;
+}
+
+tg_optimizer *tg_train_adagrad_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adagrad_opts *opts) {
+    tg_train_adagrad_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, "tg_train_adagrad_optimizer_new", tg_train_adagrad_opts, TG_TRAIN_ADAGRAD_OPTS_INIT,
+                          opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate"))
+        return NULL;
+    return adagrad_new(g, learning_rate, o.learning_rate_t, &o);
+}
+
+tg_optimizer *tg_train_adagrad_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                               const tg_train_adagrad_opts *opts) {
+    const char *fn = "tg_train_adagrad_optimizer_new_t";
+    tg_train_adagrad_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, fn, tg_train_adagrad_opts, TG_TRAIN_ADAGRAD_OPTS_INIT, opts, o) ||
+        !tg__optim_check_rate_arg(g, learning_rate, o.learning_rate_t, fn))
+        return NULL;
+    return adagrad_new(g, 0, learning_rate, &o);
 }

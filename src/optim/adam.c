@@ -88,16 +88,33 @@ static const tg__optim_class adam_class = {
     .finish = adam_finish,
 };
 
-tg_optimizer *tg_train_adam_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adam_opts *opts) {
-    tg_train_adam_opts o;
-    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_adam_optimizer_new", tg_train_adam_opts, TG_TRAIN_ADAM_OPTS_INIT, opts, o) ||
-        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
-    adam *s = (adam *)tg__optim_new(g, sizeof(adam), &adam_class, o.name);
+static tg_optimizer *adam_new(tg_graph *g, double learning_rate, tg_tensor *learning_rate_t,
+                             const tg_train_adam_opts *o) {
+    adam *s = (adam *)tg__optim_new(g, sizeof(adam), &adam_class, o->name);
     if (!s) return NULL;
     s->learning_rate = learning_rate;
-    s->learning_rate_t = o.learning_rate_t;
-    s->beta1 = o.beta1;
-    s->beta2 = o.beta2;
-    s->epsilon = o.epsilon;
+    s->learning_rate_t = learning_rate_t;
+    s->beta1 = o->beta1;
+    s->beta2 = o->beta2;
+    s->epsilon = o->epsilon;
     return &s->base;
+}
+
+tg_optimizer *tg_train_adam_optimizer_new(tg_graph *g, double learning_rate, const tg_train_adam_opts *opts) {
+    tg_train_adam_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, "tg_train_adam_optimizer_new", tg_train_adam_opts, TG_TRAIN_ADAM_OPTS_INIT, opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate"))
+        return NULL;
+    return adam_new(g, learning_rate, o.learning_rate_t, &o);
+}
+
+tg_optimizer *tg_train_adam_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate, const tg_train_adam_opts *opts) {
+    const char *fn = "tg_train_adam_optimizer_new_t";
+    tg_train_adam_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, fn, tg_train_adam_opts, TG_TRAIN_ADAM_OPTS_INIT, opts, o) ||
+        !tg__optim_check_rate_arg(g, learning_rate, o.learning_rate_t, fn))
+        return NULL;
+    return adam_new(g, 0, learning_rate, &o);
 }

@@ -1,5 +1,6 @@
-/* tf.train.MomentumOptimizer (ApplyMomentum): accum = accum * momentum + grad;
- * var -= accum * lr, or with Nesterov var -= grad * lr + accum * momentum * lr. */
+/* tf.train.MomentumOptimizer: one ApplyMomentum op per variable,
+ * accum = accum * momentum + grad; var -= accum * lr, or with Nesterov
+ * var -= grad * lr + accum * momentum * lr. */
 #include "optimizer_impl.h"
 
 typedef struct momentum {
@@ -30,12 +31,8 @@ static tg_tensor *mom_apply(tg_optimizer *o, tg_tensor *grad, tg_variable *var) 
     tg_tensor *lr = tg__optim_cast(g, s->lr, dt), *mom = tg__optim_cast(g, s->mom, dt);
     tg_variable *accum = tg__optim_get_slot(o, var, "momentum");
     if (!accum) return NULL;
-    tg_tensor *a = tg_assign(g, tg_variable_ref(accum),
-                             tg_add(g, tg_multiply(g, tg_variable_value(accum), mom, NULL), grad, NULL), NULL);
-    tg_tensor *delta = s->use_nesterov ? tg_add(g, tg_multiply(g, grad, lr, NULL),
-                                                tg_multiply(g, tg_multiply(g, a, mom, NULL), lr, NULL), NULL)
-                                       : tg_multiply(g, a, lr, NULL);
-    return tg_assign_sub(g, tg_variable_ref(var), delta, "ApplyMomentum");
+    return tg_raw_ops_apply_momentum(g, tg_variable_ref(var), tg_variable_ref(accum), lr, grad, mom, s->use_nesterov,
+                                     "ApplyMomentum");
 }
 
 static const tg__optim_class mom_class = {
@@ -45,18 +42,32 @@ static const tg__optim_class mom_class = {
     .apply_dense = mom_apply,
 };
 
+static tg_optimizer *mom_new(tg_graph *g, double learning_rate, tg_tensor *learning_rate_t, double momentum_value,
+                             const tg_train_momentum_opts *o) {
+    momentum *s = (momentum *)tg__optim_new(g, sizeof(momentum), &mom_class, o->name);
+    if (!s) return NULL;
+    s->learning_rate = learning_rate;
+    s->momentum = momentum_value;
+    s->learning_rate_t = learning_rate_t;
+    s->momentum_t = o->momentum_t;
+    s->use_nesterov = o->use_nesterov;
+    return &s->base;
+}
+
 tg_optimizer *tg_train_momentum_optimizer_new(tg_graph *g, double learning_rate, double momentum_value,
                                               const tg_train_momentum_opts *opts) {
     const tg_train_momentum_opts o = opts ? *opts : (tg_train_momentum_opts){0};
     if (tg_graph_status(g) != TG_OK || !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate") ||
         !tg__optim_check_scalar(g, o.momentum_t, "momentum"))
         return NULL;
-    momentum *s = (momentum *)tg__optim_new(g, sizeof(momentum), &mom_class, o.name);
-    if (!s) return NULL;
-    s->learning_rate = learning_rate;
-    s->momentum = momentum_value;
-    s->learning_rate_t = o.learning_rate_t;
-    s->momentum_t = o.momentum_t;
-    s->use_nesterov = o.use_nesterov;
-    return &s->base;
+    return mom_new(g, learning_rate, o.learning_rate_t, momentum_value, &o);
+}
+
+tg_optimizer *tg_train_momentum_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate, double momentum_value,
+                                                const tg_train_momentum_opts *opts) {
+    const tg_train_momentum_opts o = opts ? *opts : (tg_train_momentum_opts){0};
+    if (!tg__optim_check_rate_arg(g, learning_rate, o.learning_rate_t, "tg_train_momentum_optimizer_new_t") ||
+        !tg__optim_check_scalar(g, o.momentum_t, "momentum"))
+        return NULL;
+    return mom_new(g, 0, learning_rate, momentum_value, &o);
 }

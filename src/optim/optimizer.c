@@ -136,6 +136,21 @@ bool tg__optim_check_scalar(tg_graph *g, tg_tensor *t, const char *what) {
     return true;
 }
 
+bool tg__optim_check_rate_arg(tg_graph *g, tg_tensor *learning_rate, tg_tensor *from_opts, const char *fn) {
+    if (tg_graph_status(g) != TG_OK) return false;
+    if (!learning_rate) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: learning_rate is NULL", fn);
+        return false;
+    }
+    /* Two different rates would leave one silently unused. */
+    if (from_opts && from_opts != learning_rate) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: learning_rate '%s' and opts->learning_rate_t '%s' differ", fn,
+                      tg_tensor_name(learning_rate), tg_tensor_name(from_opts));
+        return false;
+    }
+    return tg__optim_check_scalar(g, learning_rate, "learning_rate");
+}
+
 tg_tensor *tg__optim_hyper(tg_graph *g, tg_tensor *t, double v, const char *name) {
     return t ? t : tg_constant_scalar(g, TG_FLOAT32, v, name);
 }

@@ -52,6 +52,12 @@ tg_optimizer *tg__optim_new(tg_graph *g, size_t size, const tg__optim_class *cls
  * float scalar of o's graph, else a sticky INVALID_ARGUMENT naming `what`. */
 bool tg__optim_check_scalar(tg_graph *g, tg_tensor *t, const char *what);
 
+/* The learning rate of a *_new_t constructor (fn): a float scalar of g.
+ * False with a sticky INVALID_ARGUMENT naming fn when it is NULL or when
+ * opts' learning_rate_t is another tensor, or as tg__optim_check_scalar;
+ * false without a new error on a graph in error. */
+bool tg__optim_check_rate_arg(tg_graph *g, tg_tensor *learning_rate, tg_tensor *from_opts, const char *fn);
+
 /* _zeros_slot / _get_or_make_slot_with_initializer: the slot `slot_name`
  * of var, created in variable scope "<var>/<optimizer name>" (uniquified)
  * when missing. */

@@ -1,5 +1,6 @@
-/* tf.train.RMSPropOptimizer with the arithmetic of TF 1.15's ApplyRMSProp
- * and ApplyCenteredRMSProp kernels, in their order:
+/* tf.train.RMSPropOptimizer: one ApplyRMSProp op per variable, or
+ * ApplyCenteredRMSProp when centered, as TF 1.15, whose kernels compute,
+ * in this order:
  *   ms += (g^2 - ms) * (1 - decay)
  *   [mg += (g - mg) * (1 - decay)]                        centered
  *   mom = mom * momentum + g * lr / sqrt(ms + epsilon)    (ms - mg^2 + epsilon)
@@ -44,26 +45,12 @@ static tg_tensor *rms_apply(tg_optimizer *o, tg_tensor *grad, tg_variable *var) 
     if (!ms || !mom || (s->centered && !mg)) return NULL;
     tg_tensor *lr = tg__optim_cast(g, s->lr, dt), *rho = tg__optim_cast(g, s->decay_t, dt);
     tg_tensor *momentum = tg__optim_cast(g, s->momentum_t, dt), *eps = tg__optim_cast(g, s->epsilon_t, dt);
-    tg_tensor *one_minus_rho = tg_subtract(g, tg_constant_scalar(g, dt, 1.0, "one"), rho, NULL);
-    tg_tensor *ms_t = tg_assign_add(
-        g, tg_variable_ref(ms),
-        tg_multiply(g, tg_subtract(g, tg_square(g, grad, NULL), tg_variable_value(ms), NULL), one_minus_rho, NULL),
-        NULL);
-    tg_tensor *denom;
-    if (s->centered) {
-        tg_tensor *mg_t = tg_assign_add(
-            g, tg_variable_ref(mg),
-            tg_multiply(g, tg_subtract(g, grad, tg_variable_value(mg), NULL), one_minus_rho, NULL), NULL);
-        denom = tg_add(g, tg_subtract(g, ms_t, tg_square(g, mg_t, NULL), NULL), eps, NULL);
-    } else {
-        denom = tg_add(g, ms_t, eps, NULL);
-    }
-    tg_tensor *mom_t = tg_assign(
-        g, tg_variable_ref(mom),
-        tg_add(g, tg_multiply(g, tg_variable_value(mom), momentum, NULL),
-               tg_divide(g, tg_multiply(g, grad, lr, NULL), tg_sqrt(g, denom, NULL), NULL), NULL),
-        NULL);
-    return tg_assign_sub(g, tg_variable_ref(var), mom_t, s->centered ? "ApplyCenteredRMSProp" : "ApplyRMSProp");
+    if (s->centered)
+        return tg_raw_ops_apply_centered_rms_prop(g, tg_variable_ref(var), tg_variable_ref(mg), tg_variable_ref(ms),
+                                                  tg_variable_ref(mom), lr, rho, momentum, eps, grad,
+                                                  "ApplyCenteredRMSProp");
+    return tg_raw_ops_apply_rms_prop(g, tg_variable_ref(var), tg_variable_ref(ms), tg_variable_ref(mom), lr, rho,
+                                     momentum, eps, grad, "ApplyRMSProp");
 }
 
 static const tg__optim_class rms_class = {
@@ -73,17 +60,36 @@ static const tg__optim_class rms_class = {
     .apply_dense = rms_apply,
 };
 
-tg_optimizer *tg_train_rmsprop_optimizer_new(tg_graph *g, double learning_rate, const tg_train_rmsprop_opts *opts) {
-    tg_train_rmsprop_opts o;
-    if (tg_graph_status(g) != TG_OK || !TG__OPTS_RESOLVE(g, "tg_train_rmsprop_optimizer_new", tg_train_rmsprop_opts, TG_TRAIN_RMSPROP_OPTS_INIT, opts, o) ||
-        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate")) return NULL;
-    rmsprop *s = (rmsprop *)tg__optim_new(g, sizeof(rmsprop), &rms_class, o.name);
+static tg_optimizer *rms_new(tg_graph *g, double learning_rate, tg_tensor *learning_rate_t,
+                            const tg_train_rmsprop_opts *o) {
+    rmsprop *s = (rmsprop *)tg__optim_new(g, sizeof(rmsprop), &rms_class, o->name);
     if (!s) return NULL;
     s->learning_rate = learning_rate;
-    s->learning_rate_t = o.learning_rate_t;
-    s->decay = o.decay;
-    s->momentum = o.momentum;
-    s->epsilon = o.epsilon;
-    s->centered = o.centered;
+    s->learning_rate_t = learning_rate_t;
+    s->decay = o->decay;
+    s->momentum = o->momentum;
+    s->epsilon = o->epsilon;
+    s->centered = o->centered;
     return &s->base;
+}
+
+tg_optimizer *tg_train_rmsprop_optimizer_new(tg_graph *g, double learning_rate, const tg_train_rmsprop_opts *opts) {
+    tg_train_rmsprop_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, "tg_train_rmsprop_optimizer_new", tg_train_rmsprop_opts, TG_TRAIN_RMSPROP_OPTS_INIT,
+                          opts, o) ||
+        !tg__optim_check_scalar(g, o.learning_rate_t, "learning_rate"))
+        return NULL;
+    return rms_new(g, learning_rate, o.learning_rate_t, &o);
+}
+
+tg_optimizer *tg_train_rmsprop_optimizer_new_t(tg_graph *g, tg_tensor *learning_rate,
+                                               const tg_train_rmsprop_opts *opts) {
+    const char *fn = "tg_train_rmsprop_optimizer_new_t";
+    tg_train_rmsprop_opts o;
+    if (tg_graph_status(g) != TG_OK ||
+        !TG__OPTS_RESOLVE(g, fn, tg_train_rmsprop_opts, TG_TRAIN_RMSPROP_OPTS_INIT, opts, o) ||
+        !tg__optim_check_rate_arg(g, learning_rate, o.learning_rate_t, fn))
+        return NULL;
+    return rms_new(g, 0, learning_rate, &o);
 }

@@ -55,8 +55,9 @@ TG_API tg_session *tg_session_new(tg_graph *g);
  * tg_session_new's behaviour. */
 typedef struct tg_session_options {
     /* Threads for one op's work (TF's ConfigProto.intra_op_parallelism_threads):
-     * convolutions, fused batch norm and pooling split their work over this
-     * many threads, the calling one included; other ops run on the calling
+     * convolutions, fused batch norm, pooling and the optimizers' Apply* ops
+     * split their work over this many threads, the calling one included;
+     * other ops run on the calling
      * thread, one op at a time (TF's inter-op parallelism is not modelled).
      * 0: the system picks, as in TF: the CPUs the process may run on
      * (sched_getaffinity); bench/README.md has the measurements behind it.

@@ -296,13 +296,8 @@ static tg_variable *bn_variable(bn *b, which w, bool regularize) {
     keys[k++] = TG_GRAPHKEYS_GLOBAL_VARIABLES;
     keys[k++] = TG_GRAPHKEYS_MODEL_VARIABLES;
     bool param = w == BETA || w == GAMMA;
-    tg_get_variable_opts vo = {
-        .tg__init = TG__OPTS_TAG,
-        .initializer = param_initializer(b, w),
-        .trainable = param && b->trainable,
-        .collections = keys,
-        .n_collections = k,
-    };
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = param_initializer(b, w), .trainable = param && b->trainable,
+            .collections = keys, .n_collections = k);
     if (regularize && w == BETA) vo.regularizer = o->param_regularizers.beta;
     if (regularize && w == GAMMA) vo.regularizer = o->param_regularizers.gamma;
     tg_variable *v = tg_get_variable(g, var_names[w], b->dtype, TG_SHAPE(b->channels), &vo);

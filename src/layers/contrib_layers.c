@@ -154,13 +154,9 @@ static tg_variable *model_variable(tg_graph *g, const layer_opts *o, const char 
     bool existed = tg_graph_variable(g, full) != NULL;
     free(full);
     static const char *const model_collections[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_MODEL_VARIABLES};
-    tg_get_variable_opts vo = {
-        .tg__init = TG__OPTS_TAG,
-        .initializer = init ? *init : (tg_initializer){0}, /* None: the scope's, else glorot */
-        .trainable = o->trainable,
-        .collections = model_collections,
-        .n_collections = 2,
-    };
+    /* init NULL is TF's None: the scope's initializer, else glorot uniform */
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = init ? *init : (tg_initializer){0}, .trainable = o->trainable,
+            .collections = model_collections, .n_collections = 2);
     tg_variable *v = tg_get_variable(g, name, dtype, shape, &vo);
     if (!v) return NULL;
     if (!existed && reg.fn) {

@@ -420,12 +420,8 @@ tg_variable *tg_layer_add_variable(tg_layer *l, const char *name, tg_dtype dtype
     if (l->keras) {
         /* Keras' add_weight: a tf.Variable named in the current name scope */
         bool trainable = o.trainable && l->trainable;
-        tg_get_variable_opts vo = {
-            .tg__init = TG__OPTS_TAG,
-            .initializer = o.initializer,
-            .trainable = trainable,
-            .constraint = o.constraint,
-        };
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = o.initializer, .trainable = trainable,
+                .constraint = o.constraint);
         v = tg_variable_new(g, name, dtype, shape, &vo);
         if (v && !track_variable(l, v, trainable)) oom(g);
         if (v && o.regularizer.fn && tg_graph_status(g) == TG_OK) regularize(l, name, v, &o.regularizer);
@@ -439,13 +435,8 @@ tg_variable *tg_layer_add_variable(tg_layer *l, const char *name, tg_dtype dtype
     } else {
         bool existed = tg_graph_variable(g, full) != NULL;
         bool trainable = o.trainable && l->trainable;
-        tg_get_variable_opts vo = {
-            .tg__init = TG__OPTS_TAG,
-            .initializer = o.initializer,
-            .trainable = trainable,
-            .constraint = o.constraint,
-            .reuse = l->built ? TG_REUSE_TRUE : l->reuse,
-        };
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = o.initializer, .trainable = trainable,
+                .constraint = o.constraint, .reuse = l->built ? TG_REUSE_TRUE : l->reuse);
         /* GLOBAL_VARIABLES and the extra collections (an enclosing custom
          * getter's); get_variable adds TRAINABLE_VARIABLES itself. */
         const char **keys = NULL;

@@ -172,24 +172,22 @@ static tg_code bn_build(tg_layer *l, tg_shape s) {
                              "available for zeros, ones and constant initializers only");
 
     if (b->scale) {
-        b->gamma = tg_layer_add_variable(
-            l, "gamma", dt, ps,
-            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = b->gamma_init, .regularizer = b->gamma_reg,
-                                          .constraint = b->gamma_con});
+        TG_OPTS(tg_layer_add_variable_opts, go, .initializer = b->gamma_init, .regularizer = b->gamma_reg,
+                .constraint = b->gamma_con);
+        b->gamma = tg_layer_add_variable(l, "gamma", dt, ps, &go);
         if (!b->gamma) return tg_graph_status(g);
     } else if (b->fused) {
         b->gamma_const = filled(g, dt, ps, 1.0);
     }
     if (b->center) {
-        b->beta = tg_layer_add_variable(
-            l, "beta", dt, ps,
-            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = b->beta_init, .regularizer = b->beta_reg,
-                                          .constraint = b->beta_con});
+        TG_OPTS(tg_layer_add_variable_opts, bo, .initializer = b->beta_init, .regularizer = b->beta_reg,
+                .constraint = b->beta_con);
+        b->beta = tg_layer_add_variable(l, "beta", dt, ps, &bo);
         if (!b->beta) return tg_graph_status(g);
     } else if (b->fused) {
         b->beta_const = filled(g, dt, ps, 0.0);
     }
-    tg_layer_add_variable_opts moving = {.tg__init = TG__OPTS_TAG, .initializer = b->mean_init, .trainable = false};
+    TG_OPTS(tg_layer_add_variable_opts, moving, .initializer = b->mean_init, .trainable = false);
     b->moving_mean = tg_layer_add_variable(l, "moving_mean", dt, ps, &moving);
     moving.initializer = b->var_init;
     if (b->moving_mean) b->moving_variance = tg_layer_add_variable(l, "moving_variance", dt, ps, &moving);

@@ -71,13 +71,13 @@ static tg_code conv2d_build(tg_layer *l, tg_shape s) {
     if (channels < 0)
         return tg_graph_fail(g, TG_INVALID_ARGUMENT, "The channel dimension of the inputs should be defined. Found `None`.");
     tg_dtype dt = tg__layer_dtype(l);
-    c->kernel = tg_layer_add_variable(
-        l, "kernel", dt, TG_SHAPE(c->kernel_size[0], c->kernel_size[1], channels, c->filters),
-        &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = c->kernel_init, .regularizer = c->kernel_reg, .constraint = c->kernel_constraint});
-    if (c->kernel && c->use_bias)
-        c->bias = tg_layer_add_variable(
-            l, "bias", dt, TG_SHAPE(c->filters),
-            &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = c->bias_init, .regularizer = c->bias_reg, .constraint = c->bias_constraint});
+    TG_OPTS(tg_layer_add_variable_opts, ko, .initializer = c->kernel_init, .regularizer = c->kernel_reg,
+            .constraint = c->kernel_constraint);
+    TG_OPTS(tg_layer_add_variable_opts, bo, .initializer = c->bias_init, .regularizer = c->bias_reg,
+            .constraint = c->bias_constraint);
+    c->kernel = tg_layer_add_variable(l, "kernel", dt,
+                                      TG_SHAPE(c->kernel_size[0], c->kernel_size[1], channels, c->filters), &ko);
+    if (c->kernel && c->use_bias) c->bias = tg_layer_add_variable(l, "bias", dt, TG_SHAPE(c->filters), &bo);
     l->input_spec = (tg__input_spec){.ndim = 4, .min_ndim = -1, .max_ndim = -1, .n_axes = 1, .axes = {axis}, .axis_values = {channels}};
     return tg_graph_status(g);
 }

@@ -39,15 +39,12 @@ static tg_code dense_build(tg_layer *l, tg_shape s) {
         return tg_graph_fail(g, TG_INVALID_ARGUMENT,
                              "The last dimension of the inputs to `Dense` should be defined. Found `None`.");
     l->input_spec = (tg__input_spec){.ndim = -1, .min_ndim = 2, .max_ndim = -1, .n_axes = 1, .axes = {-1}, .axis_values = {last}};
-    d->kernel = tg_layer_add_variable(l, "kernel", dt, TG_SHAPE(last, d->units),
-                                      &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = d->kernel_init,
-                                                                    .regularizer = d->kernel_reg,
-                                                                    .constraint = d->kernel_constraint});
-    if (d->kernel && d->use_bias)
-        d->bias = tg_layer_add_variable(l, "bias", dt, TG_SHAPE(d->units),
-                                        &(tg_layer_add_variable_opts){.tg__init = TG__OPTS_TAG, .trainable = true, .initializer = d->bias_init,
-                                                                      .regularizer = d->bias_reg,
-                                                                      .constraint = d->bias_constraint});
+    TG_OPTS(tg_layer_add_variable_opts, ko, .initializer = d->kernel_init, .regularizer = d->kernel_reg,
+            .constraint = d->kernel_constraint);
+    TG_OPTS(tg_layer_add_variable_opts, bo, .initializer = d->bias_init, .regularizer = d->bias_reg,
+            .constraint = d->bias_constraint);
+    d->kernel = tg_layer_add_variable(l, "kernel", dt, TG_SHAPE(last, d->units), &ko);
+    if (d->kernel && d->use_bias) d->bias = tg_layer_add_variable(l, "bias", dt, TG_SHAPE(d->units), &bo);
     return tg_graph_status(g);
 }
 

@@ -29,9 +29,7 @@ tg_variable *tg_train_get_or_create_global_step(tg_graph *g) {
     tg_variable *v = tg_train_get_global_step(g);
     if (v) return valid_global_step(g, v) ? v : NULL;
     static const char *const collections[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_GLOBAL_STEP};
-    return tg_get_variable(g, TG_GRAPHKEYS_GLOBAL_STEP, TG_INT64, TG_SCALAR,
-                           &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
-                                                   .trainable = false,
-                                                   .collections = collections,
-                                                   .n_collections = 2});
+    TG_OPTS(tg_get_variable_opts, o, .initializer = tg_zeros_initializer(), .trainable = false,
+            .collections = collections, .n_collections = 2);
+    return tg_get_variable(g, TG_GRAPHKEYS_GLOBAL_STEP, TG_INT64, TG_SCALAR, &o);
 }

@@ -210,10 +210,8 @@ static tg_tensor *zero_debias(tg_graph *g, tg_variable *var, tg_tensor *value, t
     tg_dtype dt = tg_variable_dtype(var);
     tg_variable *biased = NULL, *step = NULL;
     TG_WITH_VARIABLE_SCOPE(g, tg_variable_name(var), NULL) {
-        tg_get_variable_opts o = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
-                                  .trainable = false,
-                                  .collections = x->collections,
-                                  .n_collections = x->n_collections};
+        TG_OPTS(tg_get_variable_opts, o, .initializer = tg_zeros_initializer(), .trainable = false,
+                .collections = x->collections, .n_collections = x->n_collections);
         char *bn = maybe_unique(g, "biased");
         if (bn) biased = tg_get_variable(g, bn, dt, tg_variable_shape(var), &o);
         free(bn);
@@ -347,10 +345,8 @@ tg_tensor *tg_train_weighted_moving_average(tg_graph *g, tg_tensor *value, doubl
     if (!check_wma(g, value, weight, &o)) return NULL;
     tg_tensor *result = NULL;
     TG_WITH_VARIABLE_SCOPE(g, o.name, &(tg_variable_scope_opts){.default_name = "WeightedMovingAvg"}) {
-        tg_get_variable_opts vo = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(),
-                                   .trainable = false,
-                                   .collections = o.collections,
-                                   .n_collections = o.n_collections};
+        TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer(), .trainable = false,
+                .collections = o.collections, .n_collections = o.n_collections);
         tg_dtype dt = tg_tensor_dtype(value);
         tg_variable *vxw = tg_get_variable(g, "value_x_weight", dt, tg_tensor_shape(value), &vo);
         tg_variable *wv = vxw ? tg_get_variable(g, "weight", dt, tg_tensor_shape(weight), &vo) : NULL;
@@ -556,7 +552,7 @@ static tg_variable *create_shadow(tg_ema *ema, const tg_item *it) {
     }
     tg_variable *avg = NULL;
     TG_WITH_VARIABLE_SCOPE(g, NULL, &(tg_variable_scope_opts){.default_name = scope}) {
-        tg_get_variable_opts o = {.tg__init = TG__OPTS_TAG, .initializer = tg_zeros_initializer(), .trainable = false};
+        TG_OPTS(tg_get_variable_opts, o, .initializer = tg_zeros_initializer(), .trainable = false);
         if (it->kind == TG_ITEM_VARIABLE) o.initial_value = tg_variable_initial_value(it->u.variable);
         avg = tg_get_variable(g, "", item_dtype(it), item_shape(it), &o);
     }

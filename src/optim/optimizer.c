@@ -204,9 +204,9 @@ tg_variable *tg__optim_slot(tg_optimizer *o, tg_variable *var, const char *slot_
         return NULL;
     }
     snprintf(scope, len, "%s/%s", prefix, o->name);
+    TG_OPTS(tg_get_variable_opts, so, .initializer = init, .trainable = false);
     TG_WITH_VARIABLE_SCOPE(g, NULL, &(tg_variable_scope_opts){.default_name = scope}) {
-        slot = tg_get_variable(g, "", tg_variable_dtype(var), tg_variable_shape(var),
-                               &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = init, .trainable = false});
+        slot = tg_get_variable(g, "", tg_variable_dtype(var), tg_variable_shape(var), &so);
     }
     free(scope);
     if (!slot) return NULL;
@@ -231,8 +231,8 @@ tg_variable *tg__optim_non_slot(tg_optimizer *o, const char *name, double initia
         fail_oom(g);
         return NULL;
     }
-    v = tg_variable_new(g, name, TG_FLOAT32, TG_SCALAR,
-                        &(tg_get_variable_opts){.tg__init = TG__OPTS_TAG, .initializer = tg_constant_initializer(initial), .trainable = false});
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(initial), .trainable = false);
+    v = tg_variable_new(g, name, TG_FLOAT32, TG_SCALAR, &vo);
     if (!v) return NULL;
     o->non_slots[o->n_non_slots++] = (tg__non_slot){name, v};
     return v;

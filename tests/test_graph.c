@@ -6,6 +6,7 @@
  * list, op/tensor accessors, the sticky error model (failing builder returns
  * NULL and leaves no op, later builders return NULL, clear_status, the log
  * callback), NULL graph / NULL input handling, and DOT export. */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "tg_check.h"
@@ -353,6 +354,32 @@ START_TEST(test_graph_frees_owned_objects)
 }
 END_TEST
 
+/* A user object that owns a tgraph object and frees it from its own free
+ * function, as graph.h allows: the graph's teardown must not free it twice. */
+typedef struct model {
+    tg_optimizer *opt;
+} model;
+static void model_free(void *p) {
+    model *m = p;
+    tg_optimizer_free(m->opt);
+    free(m);
+}
+
+START_TEST(test_owned_free_fn_frees_another)
+{
+    tg_graph *g = tg_graph_new();
+    /* made before the model: still alive when the model's free_fn runs */
+    tg_optimizer *opt = tg_train_adam_optimizer_new(g, 1e-3, NULL);
+    model *m = malloc(sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    m->opt = opt;
+    ck_assert(tg_graph_own(g, m, model_free));
+    ck_assert(!tg_graph_own(g, m, model_free)); /* owned once */
+    ck_assert_ptr_nonnull(tg_train_gradient_descent_optimizer_new(g, 0.1, NULL)); /* newer than m */
+    tg_graph_free(g); /* ASan: the optimizer m frees is not freed again; LSan: nothing left */
+}
+END_TEST
+
 /* ---- NULL handling ------------------------------------------------------------ */
 
 START_TEST(test_null_graph)
@@ -578,6 +605,7 @@ static Suite *graph_suite(void)
     tcase_add_test(errors, test_log_callback);
     tcase_add_test(errors, test_log_default_stderr);
     tcase_add_test(errors, test_graph_frees_owned_objects);
+    tcase_add_test(errors, test_owned_free_fn_frees_another);
     tcase_add_test(errors, test_null_graph);
     tcase_add_test(errors, test_null_inputs);
     tcase_set_timeout(errors, TGC_TIMEOUT);

@@ -270,6 +270,30 @@ START_TEST(test_with_outer_pop_then_exit)
 }
 END_TEST
 
+/* An error path that frees the graph inside a block and returns: the
+ * block's cleanup must not touch the freed graph. */
+static int build_or_give_up(bool give_up) {
+    tg_graph *g = tg_graph_new();
+    TG_WITH_NAME_SCOPE(g, "model") {
+        TG_WITH_VARIABLE_SCOPE(g, "layer", NULL) {
+            if (give_up) {
+                tg_graph_free(g);
+                return 1;
+            }
+        }
+    }
+    int depth = tg_scope_depth(g);
+    tg_graph_free(g);
+    return depth;
+}
+
+START_TEST(test_with_graph_freed_inside)
+{
+    ck_assert_int_eq(build_or_give_up(true), 1); /* ASan: no use after free */
+    ck_assert_int_eq(build_or_give_up(false), 0);
+}
+END_TEST
+
 static char logged[2048];
 static void keep_log(tg_code code, const char *message, void *user) {
     (void)user;
@@ -604,6 +628,7 @@ static Suite *scopes_suite(void)
     tcase_add_test(stack, test_pop_stale_token);
     tcase_add_test(stack, test_with_early_exit_pops);
     tcase_add_test(stack, test_with_outer_pop_then_exit);
+    tcase_add_test(stack, test_with_graph_freed_inside);
     tcase_add_test(stack, test_check_scopes_names_open_scope);
     tcase_set_timeout(stack, TGC_TIMEOUT);
     suite_add_tcase(s, stack);

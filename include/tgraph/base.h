@@ -104,7 +104,6 @@ TG_API char *tg_shape_format(const tg_shape *shape, char *buf, size_t size);
  * The other structs have no macro: each of their fields is zero in TF's
  * default (transpose_a=False, padding enum 0), so `&(tg_matmul_opts){
  * .transpose_b = true}` is safe. docs/options.md has the reasoning. */
-#define TG__OPTS_TAG 0x54474f50u /* "TGOP" */
 
 /* TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9, .is_training = false);
  * declares bn with TF's defaults and then the fields given, in one line, for

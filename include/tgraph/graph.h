@@ -47,15 +47,17 @@ TG_API tg_code tg_graph_fail(tg_graph *g, tg_code code, const char *fmt, ...)
     ;
 
 /* For builders whose options struct has a TG_*_OPTS_INIT macro (base.h):
- * true when tag is the macro's; otherwise records INVALID_ARGUMENT
- * "<fn>: options not started from <init> ..." on g and returns false, so a
- * compound literal or a zeroed struct never means zeros silently. A NULL
- * graph gives false. Errors: as said. */
-TG_API bool tg_graph_check_opts(tg_graph *g, unsigned tag, const char *fn, const char *init);
-/* For tgraph's own builders: out = *opts when it carries the tag, TF's
+ * true when tag (the struct's tg__init) is `expected`, the tag that struct's
+ * INIT macro sets (each struct has its own, TG__TAG_<type>, so a struct of
+ * another type passed through a void pointer is refused too); otherwise
+ * records INVALID_ARGUMENT "<fn>: options not started from <init> ..." on g
+ * and returns false, so a compound literal or a zeroed struct never means
+ * zeros silently. A NULL graph gives false. Errors: as said. */
+TG_API bool tg_graph_check_opts(tg_graph *g, unsigned tag, unsigned expected, const char *fn, const char *init);
+/* For tgraph's own builders: out = *opts when it carries T's tag, TF's
  * defaults (INIT) when opts is NULL; false, with the error above, otherwise. */
-#define TG__OPTS_RESOLVE(g, fn, T, INIT, opts, out)                                       \
-    ((opts) ? (tg_graph_check_opts((g), (opts)->tg__init, (fn), #INIT) && ((out) = *(opts), true)) \
+#define TG__OPTS_RESOLVE(g, fn, T, INIT, opts, out)                                                         \
+    ((opts) ? (tg_graph_check_opts((g), (opts)->tg__init, TG__TAG_##T, (fn), #INIT) && ((out) = *(opts), true)) \
             : ((out) = (T)INIT, true))
 
 /* Keras' backend.unique_object_name: a per-graph counter per base name,
@@ -67,10 +69,14 @@ TG_API int tg_graph_unique_object_name(tg_graph *g, const char *base, bool zero_
 
 /* For objects built on a graph (tgraph's optimizers, savers, layers and EMA
  * objects, and your own): the graph calls free_fn(obj) when it is freed,
- * newest first, so such objects need no free of their own. Returns false
- * (and adds nothing) for a NULL argument, or with a sticky RESOURCE_EXHAUSTED
+ * newest first, so such objects need no free of their own. A free_fn may
+ * free owned objects made before obj (they are still alive, and their _free
+ * disowns them), never ones made after it (already freed). Returns false (and adds nothing) for a NULL
+ * argument or an object already owned, or with a sticky RESOURCE_EXHAUSTED
  * when out of memory. tg_graph_disown takes obj back (the object's own _free
- * calls it), so an object freed early is not freed twice. Errors: as said. */
+ * calls it), so an object freed early is not freed twice. An owned object
+ * must not be freed after its graph: the graph has freed it. Errors: as
+ * said. */
 TG_API bool tg_graph_own(tg_graph *g, void *obj, void (*free_fn)(void *obj));
 TG_API void tg_graph_disown(tg_graph *g, void *obj);
 
@@ -173,23 +179,30 @@ TG_API int tg_graph_control_dependencies(const tg_graph *g, tg_op *const **ops);
  * open and no earlier error). Errors: INVALID_ARGUMENT for a NULL graph. */
 TG_API tg_code tg_graph_check_scopes(tg_graph *g);
 
-/* The state of one TG_WITH_* block; tg__with_end pops it at the normal end,
- * tg__with_cleanup on any other exit (no-op when already popped). */
+/* The state of one TG_WITH_* block. tg__with_begin records the token and,
+ * with the cleanup attribute, holds a reference on the graph, so a block
+ * whose body frees the graph and returns still pops safely; tg__with_end
+ * pops at the normal end, tg__with_cleanup on any exit (it pops what is
+ * still open and drops the reference). A `break` leaves only the block
+ * itself (it is a one-pass loop), not a loop around it. */
 typedef struct tg__with_block {
     tg_graph *g;
     int token;
-    bool done;
+    bool done, ref;
 } tg__with_block;
+TG_API tg__with_block tg__with_begin(tg_graph *g, int token, bool ref);
 TG_API void tg__with_end(tg__with_block *b);
 TG_API void tg__with_cleanup(tg__with_block *b);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TG__WITH_CLEANUP __attribute__((cleanup(tg__with_cleanup)))
+#define TG__WITH_REF true
 #else
 #define TG__WITH_CLEANUP
+#define TG__WITH_REF false
 #endif
-#define TG__WITH(g, push)                                                                               \
-    for (tg__with_block TG__CAT(tg__with_, __LINE__) TG__WITH_CLEANUP = {(g), (push), false};           \
+#define TG__WITH(g, push)                                                                                    \
+    for (tg__with_block TG__CAT(tg__with_, __LINE__) TG__WITH_CLEANUP = tg__with_begin((g), (push), TG__WITH_REF); \
          !TG__CAT(tg__with_, __LINE__).done; tg__with_end(&TG__CAT(tg__with_, __LINE__)))
 
 /* with tf.name_scope(name): */

@@ -106,8 +106,9 @@ typedef struct tg_layers_fc_opts {
     int n_outputs_collections;
     bool trainable; /* default true */
 } tg_layers_fc_opts;
+#define TG__TAG_tg_layers_fc_opts 0xf3edd203u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_layers_fc_opts \
-    .tg__init = TG__OPTS_TAG, .activation_fn = tg_nn_relu, \
+    .tg__init = TG__TAG_tg_layers_fc_opts, .activation_fn = tg_nn_relu, \
     .weights_initializer = &tg_layers_xavier_initializer, \
     .biases_initializer = &tg_layers_zeros_initializer, .trainable = true
 #define TG_LAYERS_FC_OPTS_INIT {TG__DEFAULTS_tg_layers_fc_opts}
@@ -160,8 +161,9 @@ typedef struct tg_layers_conv2d_opts {
     int n_outputs_collections;
     bool trainable;
 } tg_layers_conv2d_opts;
+#define TG__TAG_tg_layers_conv2d_opts 0x22d5ba49u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_layers_conv2d_opts \
-    .tg__init = TG__OPTS_TAG, .activation_fn = tg_nn_relu, \
+    .tg__init = TG__TAG_tg_layers_conv2d_opts, .activation_fn = tg_nn_relu, \
     .weights_initializer = &tg_layers_xavier_initializer, \
     .biases_initializer = &tg_layers_zeros_initializer, .trainable = true
 #define TG_LAYERS_CONV2D_OPTS_INIT {TG__DEFAULTS_tg_layers_conv2d_opts}
@@ -247,8 +249,9 @@ typedef struct tg_layers_dropout_opts {
     const char *const *outputs_collections;
     int n_outputs_collections;
 } tg_layers_dropout_opts;
+#define TG__TAG_tg_layers_dropout_opts 0x1afcd4bfu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_layers_dropout_opts \
-    .tg__init = TG__OPTS_TAG, .keep_prob = 0.5, .is_training = true, .seed = TG_NO_SEED
+    .tg__init = TG__TAG_tg_layers_dropout_opts, .keep_prob = 0.5, .is_training = true, .seed = TG_NO_SEED
 #define TG_LAYERS_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_layers_dropout_opts}
 
 /* tf.contrib.layers.dropout(inputs, keep_prob=0.5, is_training=True,
@@ -285,8 +288,9 @@ typedef struct tg_renorm_clipping {
     unsigned tg__init; /* set by TG_RENORM_CLIPPING_INIT only */
     double rmax, rmin, dmax;
 } tg_renorm_clipping;
+#define TG__TAG_tg_renorm_clipping 0x571e90d7u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_renorm_clipping \
-    .tg__init = TG__OPTS_TAG, .rmax = INFINITY, .rmin = 0.0, .dmax = INFINITY
+    .tg__init = TG__TAG_tg_renorm_clipping, .rmax = INFINITY, .rmin = 0.0, .dmax = INFINITY
 #define TG_RENORM_CLIPPING_INIT {TG__DEFAULTS_tg_renorm_clipping}
 
 /* The arguments of tf.contrib.layers.batch_norm (TF 1.15); start from
@@ -348,8 +352,9 @@ typedef struct tg_layers_batch_norm_opts {
     tg_renorm_clipping renorm_clipping; /* default TG_RENORM_CLIPPING_INIT */
     double renorm_decay;           /* default 0.99 */
 } tg_layers_batch_norm_opts;
+#define TG__TAG_tg_layers_batch_norm_opts 0x7fe9ac5bu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_layers_batch_norm_opts \
-    .tg__init = TG__OPTS_TAG, .decay = 0.999, .center = true, .epsilon = 0.001, \
+    .tg__init = TG__TAG_tg_layers_batch_norm_opts, .decay = 0.999, .center = true, .epsilon = 0.001, \
     .updates_collections = tg_layers_update_ops_collections, .n_updates_collections = 1, \
     .is_training = true, .trainable = true, .fused = true, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
     .renorm_decay = 0.99

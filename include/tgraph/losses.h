@@ -30,7 +30,8 @@ typedef struct tg_loss_opts {
     const char *loss_collection;
     tg_reduction reduction;
 } tg_loss_opts;
-#define TG__DEFAULTS_tg_loss_opts .tg__init = TG__OPTS_TAG, .loss_collection = TG_GRAPHKEYS_LOSSES
+#define TG__TAG_tg_loss_opts 0x816b1c8fu /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_loss_opts .tg__init = TG__TAG_tg_loss_opts, .loss_collection = TG_GRAPHKEYS_LOSSES
 #define TG_LOSS_OPTS_INIT {TG__DEFAULTS_tg_loss_opts}
 
 /* tf.losses.softmax_cross_entropy(onehot_labels, logits, weights,

@@ -86,7 +86,8 @@ typedef struct tg_assign_moving_average_opts {
     const char *const *debias_collections;
     int n_debias_collections;
 } tg_assign_moving_average_opts;
-#define TG__DEFAULTS_tg_assign_moving_average_opts .tg__init = TG__OPTS_TAG, .zero_debias = true
+#define TG__TAG_tg_assign_moving_average_opts 0x15e0d99du /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_assign_moving_average_opts .tg__init = TG__TAG_tg_assign_moving_average_opts, .zero_debias = true
 #define TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT {TG__DEFAULTS_tg_assign_moving_average_opts}
 
 /* assign_moving_average(variable, value, decay, zero_debias=True, name)

@@ -214,7 +214,8 @@ typedef struct tg_fused_batch_norm_opts {
     tg_data_format data_format; /* default NHWC */
     bool is_training;           /* default true */
 } tg_fused_batch_norm_opts;
-#define TG__DEFAULTS_tg_fused_batch_norm_opts .tg__init = TG__OPTS_TAG, .epsilon = 0.001, .is_training = true
+#define TG__TAG_tg_fused_batch_norm_opts 0x6d048281u /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_fused_batch_norm_opts .tg__init = TG__TAG_tg_fused_batch_norm_opts, .epsilon = 0.001, .is_training = true
 #define TG_FUSED_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_fused_batch_norm_opts}
 
 /* tf.nn.fused_batch_norm(x, scale, offset, mean=None, variance=None,
@@ -280,8 +281,9 @@ typedef struct tg_dropout_opts {
     bool training;
     tg_tensor *training_t;
 } tg_dropout_opts;
+#define TG__TAG_tg_dropout_opts 0xe9cc12cfu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_dropout_opts \
-    .tg__init = TG__OPTS_TAG, .rate = 0.5, .seed = TG_NO_SEED, .training = true
+    .tg__init = TG__TAG_tg_dropout_opts, .rate = 0.5, .seed = TG_NO_SEED, .training = true
 #define TG_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_dropout_opts}
 
 /* tf.nn.dropout(x, rate=..., seed=...): keeps each element with

@@ -25,7 +25,8 @@ typedef struct tg_random_opts {
     double stddev;     /* normal: default 1 */
     int64_t seed;      /* TG_NO_SEED: TF's seed=None (default) */
 } tg_random_opts;
-#define TG__DEFAULTS_tg_random_opts .tg__init = TG__OPTS_TAG, .maxval = 1.0, .stddev = 1.0, .seed = TG_NO_SEED
+#define TG__TAG_tg_random_opts 0x8140470bu /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_random_opts .tg__init = TG__TAG_tg_random_opts, .maxval = 1.0, .stddev = 1.0, .seed = TG_NO_SEED
 #define TG_RANDOM_OPTS_INIT {TG__DEFAULTS_tg_random_opts}
 
 /* The shape must be fully defined. opts may be NULL. Errors: INVALID_ARGUMENT

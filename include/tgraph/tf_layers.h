@@ -78,7 +78,8 @@ typedef struct tg_layer_call_opts {
     tg_optional_bool training;
     tg_tensor *training_t;
 } tg_layer_call_opts;
-#define TG__DEFAULTS_tg_layer_call_opts .tg__init = TG__OPTS_TAG, .training = TG_OPT_NONE
+#define TG__TAG_tg_layer_call_opts 0x80e06e5du /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_layer_call_opts .tg__init = TG__TAG_tg_layer_call_opts, .training = TG_OPT_NONE
 #define TG_LAYER_CALL_OPTS_INIT {TG__DEFAULTS_tg_layer_call_opts}
 
 /* layer.apply(inputs, training=...) / layer(inputs): the first call builds
@@ -192,7 +193,8 @@ typedef struct tg_layer_add_variable_opts {
     bool trainable;             /* default true; and-ed with the layer's trainable */
     tg_constraint constraint;
 } tg_layer_add_variable_opts;
-#define TG__DEFAULTS_tg_layer_add_variable_opts .tg__init = TG__OPTS_TAG, .trainable = true
+#define TG__TAG_tg_layer_add_variable_opts 0xf1425ac9u /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_layer_add_variable_opts .tg__init = TG__TAG_tg_layer_add_variable_opts, .trainable = true
 #define TG_LAYER_ADD_VARIABLE_OPTS_INIT {TG__DEFAULTS_tg_layer_add_variable_opts}
 
 /* layer.add_variable(name, shape, dtype, ...) (alias add_weight): gets or
@@ -272,8 +274,9 @@ typedef struct tg_tf_layers_dense_opts {
     bool trainable;                        /* default true */
     tg_reuse reuse;                        /* TF's reuse (functional) / _reuse */
 } tg_tf_layers_dense_opts;
+#define TG__TAG_tg_tf_layers_dense_opts 0x5fa191a1u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_dense_opts \
-    .tg__init = TG__OPTS_TAG, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
+    .tg__init = TG__TAG_tg_tf_layers_dense_opts, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
     .trainable = true
 #define TG_TF_LAYERS_DENSE_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_dense_opts}
 
@@ -317,7 +320,10 @@ typedef struct tg_tf_layers_conv2d_opts {
     bool trainable;
     tg_reuse reuse;
 } tg_tf_layers_conv2d_opts;
-#define TG__DEFAULTS_tg_tf_layers_conv2d_opts TG__DEFAULTS_tg_tf_layers_dense_opts
+#define TG__TAG_tg_tf_layers_conv2d_opts 0xa5a597c9u /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_tf_layers_conv2d_opts \
+    .tg__init = TG__TAG_tg_tf_layers_conv2d_opts, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
+    .trainable = true
 #define TG_TF_LAYERS_CONV2D_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_conv2d_opts}
 
 /* tf.layers.Conv2D(filters, kernel_size, ...): "Conv2D" with kernel
@@ -397,7 +403,8 @@ typedef struct tg_tf_layers_dropout_opts {
     bool training;
     tg_tensor *training_t;
 } tg_tf_layers_dropout_opts;
-#define TG__DEFAULTS_tg_tf_layers_dropout_opts .tg__init = TG__OPTS_TAG, .rate = 0.5, .seed = TG_NO_SEED
+#define TG__TAG_tg_tf_layers_dropout_opts 0xf7c327b3u /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_tf_layers_dropout_opts .tg__init = TG__TAG_tg_tf_layers_dropout_opts, .rate = 0.5, .seed = TG_NO_SEED
 #define TG_TF_LAYERS_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_dropout_opts}
 
 /* tf.layers.Dropout(rate, seed): at apply with training False, an
@@ -469,8 +476,9 @@ typedef struct tg_tf_layers_batch_norm_opts {
     bool training;
     tg_tensor *training_t;
 } tg_tf_layers_batch_norm_opts;
+#define TG__TAG_tg_tf_layers_batch_norm_opts 0xfec6a0a7u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_batch_norm_opts \
-    .tg__init = TG__OPTS_TAG, .momentum = 0.99, .epsilon = 1e-3, .center = true, .scale = true, \
+    .tg__init = TG__TAG_tg_tf_layers_batch_norm_opts, .momentum = 0.99, .epsilon = 1e-3, .center = true, .scale = true, \
     .beta_initializer = {.kind = TG_INIT_ZEROS}, .gamma_initializer = {.kind = TG_INIT_ONES}, \
     .moving_mean_initializer = {.kind = TG_INIT_ZEROS}, \
     .moving_variance_initializer = {.kind = TG_INIT_ONES}, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \

@@ -86,8 +86,9 @@ typedef struct tg_train_adam_opts {
     double beta2;               /* default 0.999 */
     double epsilon;             /* default 1e-8 */
 } tg_train_adam_opts;
+#define TG__TAG_tg_train_adam_opts 0x92a7de9fu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_train_adam_opts \
-    .tg__init = TG__OPTS_TAG, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8
+    .tg__init = TG__TAG_tg_train_adam_opts, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8
 #define TG_TRAIN_ADAM_OPTS_INIT {TG__DEFAULTS_tg_train_adam_opts}
 
 /* tf.train.RMSPropOptimizer (ApplyRMSProp, ApplyCenteredRMSProp when
@@ -105,7 +106,8 @@ typedef struct tg_train_rmsprop_opts {
     double epsilon;             /* default 1e-10 */
     bool centered;              /* default false */
 } tg_train_rmsprop_opts;
-#define TG__DEFAULTS_tg_train_rmsprop_opts .tg__init = TG__OPTS_TAG, .decay = 0.9, .epsilon = 1e-10
+#define TG__TAG_tg_train_rmsprop_opts 0x39d9124bu /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_train_rmsprop_opts .tg__init = TG__TAG_tg_train_rmsprop_opts, .decay = 0.9, .epsilon = 1e-10
 #define TG_TRAIN_RMSPROP_OPTS_INIT {TG__DEFAULTS_tg_train_rmsprop_opts}
 
 /* tf.train.AdagradOptimizer (ApplyAdagrad): accum += g^2;
@@ -117,7 +119,8 @@ typedef struct tg_train_adagrad_opts {
     tg_tensor *learning_rate_t;        /* wins over the number */
     double initial_accumulator_value;  /* default 0.1; must be > 0 */
 } tg_train_adagrad_opts;
-#define TG__DEFAULTS_tg_train_adagrad_opts .tg__init = TG__OPTS_TAG, .initial_accumulator_value = 0.1
+#define TG__TAG_tg_train_adagrad_opts 0x1a90567fu /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_train_adagrad_opts .tg__init = TG__TAG_tg_train_adagrad_opts, .initial_accumulator_value = 0.1
 #define TG_TRAIN_ADAGRAD_OPTS_INIT {TG__DEFAULTS_tg_train_adagrad_opts}
 
 /* Constructors. Numbers become float32 constants when the optimizer is

@@ -143,7 +143,8 @@ typedef struct tg_get_variable_opts {
      * compatible with it. NULL: use `initializer`. */
     tg_tensor *initial_value;
 } tg_get_variable_opts;
-#define TG__DEFAULTS_tg_get_variable_opts .tg__init = TG__OPTS_TAG, .trainable = true
+#define TG__TAG_tg_get_variable_opts 0xc0c28f7fu /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_get_variable_opts .tg__init = TG__TAG_tg_get_variable_opts, .trainable = true
 #define TG_GET_VARIABLE_OPTS_INIT {TG__DEFAULTS_tg_get_variable_opts}
 
 /* tf.get_variable(name, shape, dtype, ...): creates "<scope>/name" (or, for

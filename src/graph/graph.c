@@ -31,8 +31,13 @@ void tg__graph_ref(tg_graph *g) { g->refs++; }
 
 void tg_graph_free(tg_graph *g) {
     if (!g || --g->refs > 0) return;
-    /* newest first: a layer made by another object goes before its maker */
-    for (int i = g->n_owned - 1; i >= 0; i--) g->owned[i].free_fn(g->owned[i].obj);
+    /* Newest first: a layer made by another object goes before its maker.
+     * Popped one at a time, since a free_fn may free (and so disown)
+     * another owned object. */
+    while (g->n_owned > 0) {
+        struct tg__owned e = g->owned[--g->n_owned];
+        e.free_fn(e.obj);
+    }
     free(g->owned);
     free(g->message);
     free(g->ops);
@@ -351,6 +356,8 @@ tg_op *tg_graph_op_at(const tg_graph *g, int i) {
 
 bool tg_graph_own(tg_graph *g, void *obj, void (*free_fn)(void *obj)) {
     if (!g || !obj || !free_fn) return false;
+    for (int i = 0; i < g->n_owned; i++)
+        if (g->owned[i].obj == obj) return false; /* freeing it twice would follow */
     if (!tg__grow((void **)&g->owned, &g->cap_owned, g->n_owned + 1, sizeof *g->owned)) {
         tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
         return false;

@@ -220,6 +220,11 @@ void tg_scope_pop(tg_graph *g, int token) {
     }
 }
 
+tg__with_block tg__with_begin(tg_graph *g, int token, bool ref) {
+    if (g && ref) tg__graph_ref(g);
+    return (tg__with_block){g, token, false, g && ref};
+}
+
 void tg__with_end(tg__with_block *b) {
     b->done = true;
     tg_scope_pop(b->g, b->token);
@@ -227,9 +232,10 @@ void tg__with_end(tg__with_block *b) {
 
 void tg__with_cleanup(tg__with_block *b) {
     /* An early exit: pop unless an outer pop or the user already did. */
-    if (b->done || !b->g || b->token > b->g->depth) return;
+    if (!b->done && b->g && b->token <= b->g->depth) tg_scope_pop(b->g, b->token);
     b->done = true;
-    tg_scope_pop(b->g, b->token);
+    if (b->ref) tg_graph_free(b->g); /* the block's reference; the user's may be gone */
+    b->ref = false;
 }
 
 /* "variable scope 'layer1'" for stack entry i: what the entry opened is the

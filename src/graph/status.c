@@ -139,9 +139,9 @@ tg_code tg_graph_clear_status(tg_graph *g) {
     return c;
 }
 
-bool tg_graph_check_opts(tg_graph *g, unsigned tag, const char *fn, const char *init) {
+bool tg_graph_check_opts(tg_graph *g, unsigned tag, unsigned expected, const char *fn, const char *init) {
     if (!g) return false;
-    if (tag == TG__OPTS_TAG) return true;
+    if (tag == expected) return true;
     /* Without the tag every field would read as zero: decay 0, center false,
      * NULL activations. Refusing is the only safe reading. */
     tg__fail(g, TG_INVALID_ARGUMENT,

@@ -127,7 +127,8 @@ static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: option 'reuse' has the invalid value %d", (int)o->reuse);
         return false;
     }
-    return tg_graph_check_opts(g, o->renorm_clipping.tg__init, "batch_norm: option 'renorm_clipping'",
+    return tg_graph_check_opts(g, o->renorm_clipping.tg__init, TG__TAG_tg_renorm_clipping,
+                               "batch_norm: option 'renorm_clipping'",
                                "TG_RENORM_CLIPPING_INIT");
 }
 

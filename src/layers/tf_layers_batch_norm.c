@@ -434,7 +434,8 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
                       (int)o->fused);
         return NULL;
     }
-    if (!tg_graph_check_opts(g, o->renorm_clipping.tg__init, "BatchNormalization: option 'renorm_clipping'",
+    if (!tg_graph_check_opts(g, o->renorm_clipping.tg__init, TG__TAG_tg_renorm_clipping,
+                             "BatchNormalization: option 'renorm_clipping'",
                              "TG_RENORM_CLIPPING_INIT"))
         return NULL;
     if (o->n_axis < 0 || o->n_axis > TG_MAX_RANK) {

@@ -276,7 +276,7 @@ typedef struct tg_tf_layers_dense_opts {
 } tg_tf_layers_dense_opts;
 #define TG__TAG_tg_tf_layers_dense_opts 0x5fa191a1u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_dense_opts \
-    .tg__init = TG__TAG_tg_tf_layers_dense_opts, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
+    .tg__init = TG__TAG_tg_tf_layers_dense_opts, .use_bias = true, .bias_initializer = TG_ZEROS_INITIALIZER, \
     .trainable = true
 #define TG_TF_LAYERS_DENSE_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_dense_opts}
 
@@ -322,7 +322,7 @@ typedef struct tg_tf_layers_conv2d_opts {
 } tg_tf_layers_conv2d_opts;
 #define TG__TAG_tg_tf_layers_conv2d_opts 0xa5a597c9u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_conv2d_opts \
-    .tg__init = TG__TAG_tg_tf_layers_conv2d_opts, .use_bias = true, .bias_initializer = {.kind = TG_INIT_ZEROS}, \
+    .tg__init = TG__TAG_tg_tf_layers_conv2d_opts, .use_bias = true, .bias_initializer = TG_ZEROS_INITIALIZER, \
     .trainable = true
 #define TG_TF_LAYERS_CONV2D_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_conv2d_opts}
 
@@ -479,9 +479,9 @@ typedef struct tg_tf_layers_batch_norm_opts {
 #define TG__TAG_tg_tf_layers_batch_norm_opts 0xfec6a0a7u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_batch_norm_opts \
     .tg__init = TG__TAG_tg_tf_layers_batch_norm_opts, .momentum = 0.99, .epsilon = 1e-3, .center = true, .scale = true, \
-    .beta_initializer = {.kind = TG_INIT_ZEROS}, .gamma_initializer = {.kind = TG_INIT_ONES}, \
-    .moving_mean_initializer = {.kind = TG_INIT_ZEROS}, \
-    .moving_variance_initializer = {.kind = TG_INIT_ONES}, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
+    .beta_initializer = TG_ZEROS_INITIALIZER, .gamma_initializer = TG_ONES_INITIALIZER, \
+    .moving_mean_initializer = TG_ZEROS_INITIALIZER, \
+    .moving_variance_initializer = TG_ONES_INITIALIZER, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
     .renorm_momentum = 0.99, .fused = TG_OPT_NONE, .trainable = true
 #define TG_TF_LAYERS_BATCH_NORM_OPTS_INIT {TG__DEFAULTS_tg_tf_layers_batch_norm_opts}
 

@@ -47,6 +47,11 @@ typedef struct tg_initializer {
     int64_t seed;
 } tg_initializer;
 
+/* tf.zeros_initializer() and tf.ones_initializer() as constant initializers,
+ * for static data and the INIT macros (the functions below give the same). */
+#define TG_ZEROS_INITIALIZER {.kind = TG_INIT_ZEROS}
+#define TG_ONES_INITIALIZER {.kind = TG_INIT_ONES}
+
 /* Constructors with TF's defaults; all are pure functions of their arguments. */
 TG_API tg_initializer tg_zeros_initializer(void);
 TG_API tg_initializer tg_ones_initializer(void);

@@ -25,7 +25,7 @@
 
 const tg_initializer tg_layers_xavier_initializer = {.kind = TG_INIT_VARIANCE_SCALING, .scale = 1.0,
                                                      .mode = TG_FAN_AVG, .distribution = TG_DIST_UNIFORM};
-const tg_initializer tg_layers_zeros_initializer = {.kind = TG_INIT_ZEROS};
+const tg_initializer tg_layers_zeros_initializer = TG_ZEROS_INITIALIZER;
 
 tg_tensor *tg_linear(tg_graph *g, tg_tensor *x, const char *name) {
     (void)name;

@@ -32,8 +32,10 @@
  *   is None). Such a struct not started from its macro (a compound literal,
  *   `{0}`) is refused with an error naming the macro. Structs without a
  *   macro are zero-safe: every field's zero is TF's default, so compound
- *   literals are fine. Options, strings and arrays passed in are copied; the
- *   library never takes ownership of caller memory.
+ *   literals are fine. Options, strings and arrays passed in are copied
+ *   (a regularizer's or constraint's `params` are not: they must outlive
+ *   the build, or the graph, as their comments say); the library never
+ *   takes ownership of caller memory.
  *
  * - Memory handed out, one rule per kind:
  *   objects made on a graph (optimizers, savers, layers, EMA objects) belong

@@ -136,7 +136,8 @@ TG_API tg_op *tg_graph_op_at(const tg_graph *g, int i);
  * a block. With gcc and clang (__attribute__((cleanup))) leaving the block by
  * `break`, `return` or `goto` pops it too; other compilers skip the pop then,
  * and tg_graph_check_scopes (or the warning of tg_session_new) names the
- * scope left open. */
+ * scope left open. Unlike Python's `with`, a block is a one-pass loop in C:
+ * `break` or `continue` inside it leaves the block, not a loop around it. */
 
 /* Enters name scope `name` (tf.name_scope): uniquified like an op name
  * ("loss", then "loss_1"); a name ending in '/' re-enters that exact scope;
@@ -298,8 +299,8 @@ TG_API int tg_graph_collection_keys(const tg_graph *g, const char ***keys);
 /* ---- the UPDATE_OPS check ----------------------------------------------------- */
 
 /* The check on demand, without running anything: if running these fetches
- * and targets would train (an op steps a trainable variable with
- * AssignSub/AssignAdd, as optimizers do), how many ops in UPDATE_OPS that
+ * and targets would train (an op writes a trainable variable through its
+ * reference: the optimizers' Apply* ops, AssignSub, AssignAdd), how many ops in UPDATE_OPS that
  * run would leave out. Returns that count (0: nothing to say) and, when it
  * is not 0 and message is not NULL, a new string naming them and the fix
  * (the same text as tg_run_options.check_update_ops gives).

@@ -35,7 +35,7 @@ extern "C" {
  * tf_layers.h. TG_KERNEL(5, 5) spells a kernel_size argument in place; in
  * option fields ({.stride = {2, 2}}) a 0 component means the layer's
  * default for it (TF has no meaning for a 0 stride or rate), except that a
- * lone first component stands for both, as TF's int form: `.stride = 2`
+ * lone first component stands for both, as TF's int form: `.stride = {2}`
  * (which C stores as {2, 0}) is (2, 2). */
 #define TG_KERNEL(h_, w_) ((const int[2]){(h_), (w_)})
 /* The same pair for a strides (or pool_size) argument, so a call reads as

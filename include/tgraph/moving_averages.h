@@ -99,7 +99,7 @@ typedef struct tg_assign_moving_average_opts {
  * Errors (sticky INVALID_ARGUMENT, NULL back, nothing added): those of
  * tg_train_assign_moving_average, a condition that is not a bool scalar or
  * is of another graph, a bad debias_collections list (negative count, NULL
- * list or key), an invalid zero_debias value. */
+ * list or key), options not started from TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT. */
 TG_API tg_tensor *tg_train_assign_moving_average_opts(tg_graph *g, tg_variable *variable, tg_tensor *value,
                                                       double decay, const tg_assign_moving_average_opts *opts);
 

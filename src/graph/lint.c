@@ -7,8 +7,8 @@
 
 #include "graph_internal.h"
 
-/* An op that steps a trainable variable (AssignSub / AssignAdd, as every
- * optimizer's update does): what makes a run a training step. Plain Assign
+/* An op that steps a trainable variable (an optimizer's Apply* op, or
+ * AssignSub / AssignAdd): what makes a run a training step. Plain Assign
  * ops (initializers, checkpoint restores, manual sets) do not count. */
 static const tg_op *trains(const tg_op *op) {
     unsigned f = op->def->flags;

@@ -96,6 +96,24 @@ static void bn_step(tg_graph *g, tgo_result *r, tg_tensor *x, tg_tensor *out) {
 
 static tg_tensor *input(tg_graph *g, tg_shape s) { return tg_placeholder(g, TG_FLOAT32, s, "x"); }
 
+/* Dropout of 64x64 ones: a kept element is 1 / (1 - rate), so the largest
+ * output ("max") gives the rate (all 4096 dropped has probability rate^4096). */
+static void dropout_max(tg_graph *g, tgo_result *r, tg_tensor *x, tg_tensor *out) {
+    if (tg_graph_status(g) != TG_OK || !out) return;
+    tg_session *s = tg_session_new(g);
+    float *ones = malloc(64 * 64 * sizeof *ones);
+    for (int i = 0; i < 64 * 64; i++) ones[i] = 1;
+    tg_array *xv = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){64, 64}, ones), *y = NULL;
+    tg_feed feed = {x, xv};
+    if (tg_session_run(s, &feed, 1, &out, 1, &y, NULL, 0) == TG_OK) {
+        double m = 0;
+        for (int64_t i = 0; i < tg_array_size(y); i++) m = tg_array_get(y, i) > m ? tg_array_get(y, i) : m;
+        add(r, " max=%.6g", m);
+    }
+    tg_array_free(xv), tg_array_free(y), free(ones);
+    tg_session_free(s);
+}
+
 /* ---- one builder per options struct ---------------------------------------------- */
 
 void tgo_tg_gradients_opts(const tg_gradients_opts *o, tgo_result *r) {
@@ -141,8 +159,11 @@ void tgo_tg_layers_pool2d_opts(const tg_layers_pool2d_opts *o, tgo_result *r) {
 
 void tgo_tg_layers_dropout_opts(const tg_layers_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
-    tg_tensor *out = tg_layers_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    done(g, r, out);
+    tg_tensor *x = input(g, TG_SHAPE(64, 64));
+    tg_tensor *out = tg_layers_dropout(g, x, o);
+    observe(g, r, out);
+    dropout_max(g, r, x, out);
+    tg_graph_free(g);
 }
 
 void tgo_tg_layers_batch_norm_opts(const tg_layers_batch_norm_opts *o, tgo_result *r) {
@@ -232,8 +253,11 @@ void tgo_tg_fused_batch_norm_opts(const tg_fused_batch_norm_opts *o, tgo_result 
 
 void tgo_tg_dropout_opts(const tg_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
-    tg_tensor *out = tg_nn_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    done(g, r, out);
+    tg_tensor *x = input(g, TG_SHAPE(64, 64));
+    tg_tensor *out = tg_nn_dropout(g, x, o);
+    observe(g, r, out);
+    dropout_max(g, r, x, out);
+    tg_graph_free(g);
 }
 
 void tgo_tg_random_opts(const tg_random_opts *o, tgo_result *r) {
@@ -302,10 +326,18 @@ void tgo_tg_tf_layers_flatten_opts(const tg_tf_layers_flatten_opts *o, tgo_resul
     done(g, r, out);
 }
 
+/* With training on (the functional form's default is off, which would hide
+ * rate); a struct without its tag stays without it, and is still refused. */
 void tgo_tg_tf_layers_dropout_opts(const tg_tf_layers_dropout_opts *o, tgo_result *r) {
     tg_graph *g = tg_graph_new();
-    tg_tensor *out = tg_tf_layers_dropout(g, input(g, TG_SHAPE(4, 4)), o);
-    done(g, r, out);
+    tg_tensor *x = input(g, TG_SHAPE(64, 64));
+    tg_tf_layers_dropout_opts t = TG_TF_LAYERS_DROPOUT_OPTS_INIT;
+    if (o) t = *o;
+    t.training = true;
+    tg_tensor *out = tg_tf_layers_dropout(g, x, &t);
+    observe(g, r, out);
+    dropout_max(g, r, x, out);
+    tg_graph_free(g);
 }
 
 void tgo_tg_tf_layers_batch_norm_opts(const tg_tf_layers_batch_norm_opts *o, tgo_result *r) {

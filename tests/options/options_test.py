@@ -60,7 +60,6 @@ def parse_structs():
                 decl = " ".join(decl.split())
                 if not decl:
                     continue
-                first = re.match(r"(.*?)(\**\s*\w+(\[\w+\])?)(\s*,.*)?$", decl)
                 base = re.match(r"((?:const\s+)?[\w]+(?:\s*\*\s*(?:const\s*)?)*)", decl).group(1)
                 names = decl[len(base):].split(",")
                 for n in names:
@@ -71,7 +70,6 @@ def parse_structs():
                     ctype = base.strip() + "*" * stars + ("[]" if array else "")
                     if ident != "tg__init":
                         fields.append((ident, ctype))
-                del first
             structs[struct] = fields
     return structs
 
@@ -167,14 +165,19 @@ for null in ("NULL", "0"):
     EXPECT[("tg_loss_opts", "loss_collection", null)] = {"n_losses": "0"}
 EXPECT[("tg_layers_dropout_opts", "keep_prob", "0")] = {"error": "rate must be a scalar tensor or a float in the range [0, 1)"}
 EXPECT[("tg_dropout_opts", "rate", "1")] = {"error": "rate must be a scalar tensor or a float in the range [0, 1)"}
-EXPECT[("tg_tf_layers_dropout_opts", "rate", "1")] = {"out_op": "Identity"}  # training=False: rate unused
+# dropout of ones: the largest output is 1 / (1 - rate) (the harness trains)
+EXPECT[("tg_tf_layers_dropout_opts", "rate", "0")] = {"max": 1.0}
+EXPECT[("tg_tf_layers_dropout_opts", "rate", "0.9")] = {"max": 10.0}
+EXPECT[("tg_tf_layers_dropout_opts", "rate", "1")] = {"error": "rate must be a scalar tensor or a float in the range [0, 1)"}
+EXPECT[("tg_dropout_opts", "rate", "0")] = {"max": 1.0}
+EXPECT[("tg_dropout_opts", "rate", "0.9")] = {"max": 10.0}
+EXPECT[("tg_layers_dropout_opts", "keep_prob", "0.9")] = {"max": 1 / 0.9}
+EXPECT[("tg_layers_dropout_opts", "keep_prob", "1")] = {"max": 1.0}
 EXPECT[("tg_train_adagrad_opts", "initial_accumulator_value", "0")] = {"error": "initial_accumulator_value must be positive"}
 EXPECT[("tg_layers_pool2d_opts", "stride", "1")] = {"out_shape": "(1,7,7,1)"}  # TF's stride=1: (1, 1)
 EXPECT[("tg_tf_layers_conv2d_opts", "strides", "1")] = {"out_shape": "(1,4,4,2)"}
-EXPECT[("tg_tf_layers_batch_norm_opts", "momentum", "0")] = {}
 # Values TF rejects as we do, with TF's words (the field is named by the text).
 ERRORS_OK = {
-    ("tg_tf_layers_batch_norm_opts", "n_axis", "1"): "",
     # data_format NCHW on the harness's NHWC input: TF's shape errors
     ("tg_fused_batch_norm_opts", "data_format", "1"): "channels of x",
     ("tg_tf_layers_conv2d_opts", "data_format", "1"): "Computed output size would be negative",
@@ -191,13 +194,13 @@ ERRORS_OK = {
 }
 # Structs with arguments TF requires (no default): a case that leaves them
 # out must fail naming them.
-REQUIRED = {"tg_conv2d_opts": ("padding",), "tg_pool_opts": ("ksize", "padding")}
+REQUIRED = {"tg_conv2d_opts": ("padding",), "tg_pool_opts": ("ksize", "padding"),
+            "tg_dropout_opts": ("You must provide a rate to dropout",)}
 
 
 def generate(structs, dflt):
     cases = []  # (id, struct, field, spelling, form, code)
     for struct, fields in sorted(structs.items()):
-        tagged = struct in dflt and "tg__init" in dflt[struct]
         cases.append((len(cases), struct, "", "", "null", f"tgo_{struct}(NULL, r);"))
         for field, ctype in fields:
             for sp in SPELLINGS[kind(ctype)]:
@@ -205,7 +208,6 @@ def generate(structs, dflt):
                 opts = f"TG_OPTS({struct}, o, .{field} = {sp}); tgo_{struct}(&o, r);"
                 cases.append((len(cases), struct, field, sp, "literal", lit))
                 cases.append((len(cases), struct, field, sp, "tg_opts", opts))
-        del tagged
     return cases
 
 
@@ -353,10 +355,10 @@ def judge(c, obs, status, base, dflt, structs):
         return None
     if form == "null":
         return None if obs.get("status") == "OK" else f"NULL options fail: {obs.get('message')}"
-    init = re.sub(r"^TG_", "", struct.upper())
     if tagged and form == "literal":
-        if obs.get("status") != "INVALID_ARGUMENT" or "_INIT" not in obs.get("message", ""):
-            return f"compound literal not refused: {obs}"
+        init = struct.upper() + "_INIT"  # the macro the refusal must name
+        if obs.get("status") != "INVALID_ARGUMENT" or init not in obs.get("message", ""):
+            return f"compound literal not refused naming {init}: {obs}"
         return None
     ctype = dict(structs[struct])[field]
     exp = EXPECT.get((struct, field, sp))
@@ -378,7 +380,6 @@ def judge(c, obs, status, base, dflt, structs):
         return check_expect(exp, obs)
     if is_default(struct, field, sp, dflt, ctype) and not same(obs, base[struct]):
         return f"the default spelling built something else than NULL options:\n    {obs}\n    {base[struct]}"
-    del init
     return None
 
 

@@ -67,9 +67,15 @@ static tg_array *init_fetch(tg_graph *g, tg_tensor *t, const tg_feed *feeds, int
 
 static tg_tensor *c32(tg_graph *g, tg_shape s, const float *v) { return tg_constant_data(g, TG_FLOAT32, s, v, NULL); }
 
-static const tg_initializer ONE = {.kind = TG_INIT_CONSTANT, .value = 1};
-static const tg_initializer HALF = {.kind = TG_INIT_CONSTANT, .value = 0.5};
-static const tg_initializer TWO = {.kind = TG_INIT_CONSTANT, .value = 2};
+/* Initializers come only from their constructors, which are not constant
+ * expressions, so these are filled in by a fixture before each test case. */
+static tg_initializer ONE, HALF, TWO;
+static void make_initializers(void)
+{
+    ONE = tg_constant_initializer(1);
+    HALF = tg_constant_initializer(0.5);
+    TWO = tg_constant_initializer(2);
+}
 
 /* A normalizer for the tests: records what it saw and returns 2 * x; it
  * also makes a variable, to show it runs inside the layer's scope. */
@@ -213,7 +219,7 @@ START_TEST(test_fc_initializer_none_uses_scope)
     tg_graph *g = tg_graph_new();
     tg_tensor *x = c32(g, TG_SHAPE(1, 2), (float[]){1, 2});
     tg_tensor *y = NULL, *z = NULL;
-    tg_variable_scope_opts net = {.initializer = {.kind = TG_INIT_CONSTANT, .value = 3}};
+    tg_variable_scope_opts net = {.initializer = tg_constant_initializer(3)};
     TG_WITH_VARIABLE_SCOPE(g, "net", &net)
     {
         TG_OPTS(tg_layers_fc_opts, yo, .weights_initializer = NULL, .activation_fn = tg_linear);
@@ -618,7 +624,7 @@ START_TEST(test_conv_values)
     tg_tensor *valid = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &o);
     o.rate[0] = o.rate[1] = 2;
     tg_tensor *dilated = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &o);
-    const tg_initializer minus13 = {.kind = TG_INIT_CONSTANT, .value = -13};
+    const tg_initializer minus13 = tg_constant_initializer(-13);
     TG_OPTS(tg_layers_conv2d_opts, r, .weights_initializer = &ONE, .biases_initializer = &minus13,
             .padding = TG_PADDING_VALID);
     tg_tensor *relu = tg_layers_conv2d(g, x, 1, TG_KERNEL(2, 2), &r);
@@ -993,6 +999,7 @@ static Suite *layers_contrib_suite(void)
     Suite *s = suite_create("layers_contrib");
     TCase *fc = tcase_create("fully_connected");
     tcase_set_timeout(fc, TGC_TIMEOUT);
+    tcase_add_unchecked_fixture(fc, make_initializers, NULL);
     tcase_add_test(fc, test_fc_defaults);
     tcase_add_test(fc, test_fc_values);
     tcase_add_test(fc, test_fc_no_bias);
@@ -1007,6 +1014,7 @@ static Suite *layers_contrib_suite(void)
     suite_add_tcase(s, fc);
     TCase *conv = tcase_create("conv2d");
     tcase_set_timeout(conv, TGC_TIMEOUT);
+    tcase_add_unchecked_fixture(conv, make_initializers, NULL);
     tcase_add_test(conv, test_conv_defaults_and_shapes);
     tcase_add_test(conv, test_conv_values);
     tcase_add_test(conv, test_conv_normalizer_and_reuse);
@@ -1014,6 +1022,7 @@ static Suite *layers_contrib_suite(void)
     suite_add_tcase(s, conv);
     TCase *other = tcase_create("flatten_pool_dropout");
     tcase_set_timeout(other, TGC_TIMEOUT);
+    tcase_add_unchecked_fixture(other, make_initializers, NULL);
     tcase_add_test(other, test_flatten);
     tcase_add_test(other, test_pool_shapes);
     tcase_add_test(other, test_pool_values);

@@ -537,6 +537,7 @@ START_TEST(test_amv_opts_errors)
     TG_OPTS(tg_assign_moving_average_opts, o_ocond, .condition = ocond);
     TG_OPTS(tg_assign_moving_average_opts, o_neg, .n_debias_collections = -1);
     TG_OPTS(tg_assign_moving_average_opts, o_nolist, .n_debias_collections = 1);
+    TG_OPTS(tg_assign_moving_average_opts, o_nocount, .debias_collections = null_key); /* count left at 0 */
     TG_OPTS(tg_assign_moving_average_opts, o_nullkey, .debias_collections = null_key, .n_debias_collections = 2);
     TG_OPTS(tg_assign_moving_average_opts, o_vec, .decay_t = vec);
     TG_OPTS(tg_assign_moving_average_opts, o_c, .condition = tg_placeholder(g, TG_BOOL, TG_SCALAR, "c"));
@@ -548,8 +549,9 @@ START_TEST(test_amv_opts_errors)
         {x, &o_icond, "condition must be a bool scalar, got 'icond:0' of dtype int32"},
         {x, &o_vcond, "condition must be a bool scalar"},
         {x, &o_ocond, "condition 'ocond:0' is from another graph"},
-        {x, &o_neg, "bad debias_collections list"},
-        {x, &o_nolist, "bad debias_collections list"},
+        {x, &o_neg, "option 'debias_collections' is NULL with n_debias_collections -1"},
+        {x, &o_nolist, "option 'debias_collections' is NULL with n_debias_collections 1"},
+        {x, &o_nocount, "option 'debias_collections' is given with n_debias_collections 0"},
         {x, &o_nullkey, "collection 1 of 2 is NULL"},
         /* options not started from the INIT macro are refused */
         {x, &(tg_assign_moving_average_opts){.zero_debias = true}, "TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT"},

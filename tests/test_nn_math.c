@@ -226,8 +226,23 @@ START_TEST(test_dropout)
     tg_tensor *d = tg_nn_dropout(g, x, &q);
     TG_OPTS(tg_dropout_opts, qt, .rate = 0.25, .training_t = flag);
     tg_tensor *dt = tg_nn_dropout(g, x, &qt);
-    TG_OPTS(tg_dropout_opts, off, .training = false);
+    TG_OPTS(tg_dropout_opts, off, .rate = 0.25, .training = false);
     ck_assert_ptr_eq(tg_nn_dropout(g, x, &off), x);
+    /* TF 1.15's tf.nn.dropout has no default rate: leaving it out (NULL
+     * options included) is TF's error, whatever else is set */
+    tg_dropout_opts d0 = TG_DROPOUT_OPTS_INIT;
+    ck_assert(isnan(d0.rate));
+    TG_OPTS(tg_dropout_opts, seed_only, .seed = 3);
+    TG_OPTS(tg_dropout_opts, off_only, .training = false);
+    const tg_dropout_opts *no_rate[] = {NULL, &d0, &seed_only, &off_only};
+    int n_ops = tg_graph_num_ops(g);
+    for (size_t i = 0; i < sizeof no_rate / sizeof no_rate[0]; i++) {
+        ck_assert_ptr_null(tg_nn_dropout(g, x, no_rate[i]));
+        ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+        ck_assert_str_eq(tg_graph_message(g), "tg_nn_dropout: You must provide a rate to dropout.");
+        tg_graph_clear_status(g);
+    }
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
     TG_OPTS(tg_dropout_opts, all, .rate = 1.0);
     ck_assert_ptr_null(tg_nn_dropout(g, x, &all));
     ck_assert_str_contains(tg_graph_message(g), "range [0, 1)");

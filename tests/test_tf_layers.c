@@ -946,6 +946,22 @@ START_TEST(test_dropout)
     ck_assert_ptr_null(tg_tf_layers_dropout(g, x, &all_on));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     tg_graph_clear_status(g);
+    /* TF's Dropout(training=...) is a TypeError: the class refuses the
+     * functional form's fields instead of dropping them */
+    int n_ops = tg_graph_num_ops(g);
+    TG_OPTS(tg_tf_layers_dropout_opts, ctor_tr, .training = true);
+    ck_assert_ptr_null(tg_tf_layers_dropout_new(g, &ctor_tr));
+    expect_graph_error(g, TG_INVALID_ARGUMENT,
+                       "tg_tf_layers_dropout_new: option 'training' is the functional form's; pass training when "
+                       "applying the layer (tg_layer_call)");
+    TG_OPTS(tg_tf_layers_dropout_opts, ctor_trt, .training_t = tr);
+    ck_assert_ptr_null(tg_tf_layers_dropout_new(g, &ctor_trt));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_tf_layers_dropout_new: option 'training_t'");
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+    TG_OPTS(tg_tf_layers_dropout_opts, ctor_off, .training = false, .training_t = NULL);
+    tg_layer *d_off = tg_tf_layers_dropout_new(g, &ctor_off);
+    ck_assert_ptr_nonnull(d_off);
+    tg_layer_free(d_off);
     /* a training argument means nothing to Dense */
     tg_layer *dense = tg_tf_layers_dense_new(g, 1, NULL);
     ck_assert_ptr_nonnull(tg_layer_apply(dense, c32(g, TG_SHAPE(1, 2), ones), tr));

@@ -366,6 +366,106 @@ START_TEST(test_build_errors)
 }
 END_TEST
 
+/* axis[] and n_axis written the natural ways: the INIT default is TF's
+ * axis=-1 as {-1} with n_axis 1, so `.axis = {1}` alone is axis=1; axes
+ * beyond n_axis would be dropped silently, so they are refused naming both
+ * fields; n_axis 0 is axis=-1 only when axis[] is all zeros. */
+START_TEST(test_axis_spellings)
+{
+    tg_tf_layers_batch_norm_opts d = TG_TF_LAYERS_BATCH_NORM_OPTS_INIT;
+    ck_assert_int_eq(d.n_axis, 1);
+    ck_assert_int_eq(d.axis[0], -1);
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 3, 4), "x");
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a1, .axis = {1});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, a12, .axis = {1, 2}, .n_axis = 2);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, zeros, .n_axis = 0);
+    memset(zeros.axis, 0, sizeof zeros.axis);
+    struct {
+        const tg_tf_layers_batch_norm_opts *o;
+        tg_shape want;
+    } good[] = {{&a1, TG_SHAPE(3)}, {&a12, TG_SHAPE(1, 3, 4)}, {&zeros, TG_SHAPE(4)}, {NULL, TG_SHAPE(4)}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        tg_layer *l = tg_tf_layers_batch_normalization_new(g, good[i].o);
+        ck_assert_ptr_nonnull(tg_layer_apply(l, x, NULL));
+        ck_assert_tg_ok(g);
+        ck_assert_shape_eq(tg_variable_shape(weight(l, 0)), good[i].want);
+        tg_layer_free(l);
+        l = tg_keras_layers_batch_normalization_new(g, good[i].o);
+        ck_assert_ptr_nonnull(tg_layer_apply(l, x, NULL));
+        ck_assert_tg_ok(g);
+        ck_assert_shape_eq(tg_variable_shape(weight(l, 0)), good[i].want);
+        tg_layer_free(l);
+    }
+
+    TG_OPTS(tg_tf_layers_batch_norm_opts, two_one, .axis = {1, 2});
+    TG_OPTS(tg_tf_layers_batch_norm_opts, n0, .n_axis = 0);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, late, .n_axis = 0);
+    memset(late.axis, 0, sizeof late.axis);
+    late.axis[TG_MAX_RANK - 1] = 2;
+    TG_OPTS(tg_tf_layers_batch_norm_opts, fused_two, .axis = {1, 3}, .fused = TG_OPT_TRUE);
+    struct {
+        const tg_tf_layers_batch_norm_opts *o;
+        int n;
+    } bad[] = {{&two_one, 1}, {&n0, 0}, {&late, 0}, {&fused_two, 1}};
+    int n_ops = tg_graph_num_ops(g), n_vars = coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "option 'axis' has entries beyond n_axis (%d); set n_axis", bad[i].n);
+        ck_assert_ptr_null(tg_tf_layers_batch_normalization_new(g, bad[i].o));
+        expect_graph_error(g, TG_INVALID_ARGUMENT, msg);
+        ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, bad[i].o));
+        expect_graph_error(g, TG_INVALID_ARGUMENT, msg);
+        ck_assert_ptr_null(tg_tf_layers_batch_normalization(g, x, bad[i].o));
+        expect_graph_error(g, TG_INVALID_ARGUMENT, msg);
+    }
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+    ck_assert_int_eq(coll(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), n_vars);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* TF's BatchNormalization(training=...) is a TypeError: training belongs to
+ * the call. The class constructors refuse the functional form's fields
+ * instead of dropping them (Keras also has no reuse). */
+START_TEST(test_constructor_refuses_functional_fields)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *flag = tg_placeholder(g, TG_BOOL, TG_SCALAR, "flag");
+    TG_OPTS(tg_tf_layers_batch_norm_opts, tr, .training = true);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, trt, .training_t = flag);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, reuse, .reuse = TG_REUSE_TRUE);
+    TG_OPTS(tg_tf_layers_batch_norm_opts, auto_reuse, .reuse = TG_AUTO_REUSE);
+    int n_ops = tg_graph_num_ops(g);
+    ck_assert_ptr_null(tg_tf_layers_batch_normalization_new(g, &tr));
+    expect_graph_error(g, TG_INVALID_ARGUMENT,
+                       "tg_tf_layers_batch_normalization_new: option 'training' is the functional form's; pass "
+                       "training when applying the layer (tg_layer_call)");
+    ck_assert_ptr_null(tg_tf_layers_batch_normalization_new(g, &trt));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_tf_layers_batch_normalization_new: option 'training_t'");
+    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &tr));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_keras_layers_batch_normalization_new: option 'training' is");
+    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &trt));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_keras_layers_batch_normalization_new: option 'training_t'");
+    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &reuse));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_keras_layers_batch_normalization_new: option 'reuse'");
+    ck_assert_ptr_null(tg_keras_layers_batch_normalization_new(g, &auto_reuse));
+    expect_graph_error(g, TG_INVALID_ARGUMENT, "tg_keras_layers_batch_normalization_new: option 'reuse'");
+    ck_assert_int_eq(tg_graph_num_ops(g), n_ops);
+    /* the defaults, spelled out, are accepted; tf.layers' class takes reuse
+     * as TF's _reuse */
+    TG_OPTS(tg_tf_layers_batch_norm_opts, plain, .training = false, .training_t = NULL, .reuse = TG_REUSE_INHERIT);
+    tg_layer *l = tg_keras_layers_batch_normalization_new(g, &plain);
+    ck_assert_ptr_nonnull(l);
+    tg_layer_free(l);
+    l = tg_tf_layers_batch_normalization_new(g, &reuse);
+    ck_assert_ptr_nonnull(l);
+    tg_layer_free(l);
+    ck_assert_tg_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
 /* ---- values: non-fused, fused, formats ------------------------------------------------ */
 
 /* One layer trained `steps` times on different batches (momentum 0.9),
@@ -1419,6 +1519,8 @@ static Suite *make_suite(void) {
     tcase_add_test(api, test_names_collections_and_updates);
     tcase_add_test(api, test_not_trainable_center_scale_off);
     tcase_add_test(api, test_build_errors);
+    tcase_add_test(api, test_axis_spellings);
+    tcase_add_test(api, test_constructor_refuses_functional_fields);
     tcase_add_test(api, test_regularizers_and_constraints);
     tcase_add_test(api, test_functional_reuse);
     suite_add_tcase(s, api);

@@ -5,7 +5,8 @@
  * names "<v>", "<v>/read", "<v>/Assign", "<v>/Initializer/...", the values
  * of zeros/ones/constant and scope-default initializers, statistical checks
  * of random_uniform, random_normal, truncated_normal and glorot_uniform
- * (bounds justified next to each test), seed reproducibility, regularizers,
+ * (bounds justified next to each test), seed reproducibility, the refusal
+ * of initializers not made by a constructor, regularizers,
  * uninitialized reads, tg_variables_initializer on a subset, and
  * assign/assign_add/assign_sub. */
 #include "tg_check.h"
@@ -432,6 +433,143 @@ START_TEST(test_random_op_streams)
 }
 END_TEST
 
+/* ---- initializers come from their constructors ---------------------------------- */
+
+/* A literal initializer would silently build something else (stddev 0, no
+ * seed, or TF's None for one whose kind was left out), so every way a
+ * variable is made refuses it, naming the variable and adding no op. */
+static void check_literal_refused(const char *what, tg_initializer lit)
+{
+    tg_graph *g = tg_graph_new();
+    int n = tg_graph_num_ops(g);
+    tg_variable *v = NULL;
+    TG_WITH_VARIABLE_SCOPE(g, "net", NULL) { v = make_var(g, "w", TG_FLOAT32, TG_SHAPE(3), lit); }
+    ck_assert_msg(v == NULL, "%s: get_variable accepted a literal", what);
+    ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "net/w: initializer not made by a tg_*_initializer() constructor");
+    ck_assert_str_contains(tg_graph_message(g), "(a literal's missing fields would be 0: stddev 0, no seed)");
+    ck_assert_int_eq(tg_graph_num_ops(g), n);
+    tg_graph_clear_status(g);
+
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = lit);
+    ck_assert_ptr_null(tg_variable_new(g, "fresh", TG_FLOAT32, TG_SHAPE(3), &vo));
+    ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "fresh: initializer not made by a tg_*_initializer() constructor");
+    ck_assert_int_eq(tg_graph_num_ops(g), n);
+    tg_graph_clear_status(g);
+
+    /* a scope's initializer is the variable's when the call gives none */
+    tg_variable_scope_opts so = {.initializer = lit};
+    v = NULL;
+    TG_WITH_VARIABLE_SCOPE(g, "outer", &so) { v = getv(g, "u", TG_FLOAT32, TG_SHAPE(3)); }
+    if (lit.kind != TG_INIT_DEFAULT) { /* a kind-less scope initializer is TF's None there */
+        ck_assert_ptr_null(v);
+        ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+        ck_assert_str_contains(tg_graph_message(g), "outer/u: initializer not made by");
+    }
+    tg_graph_free(g);
+}
+
+START_TEST(test_initializer_literal_refused)
+{
+    check_literal_refused("seeded, stddev given",
+                          (tg_initializer){.kind = TG_INIT_TRUNCATED_NORMAL, .stddev = 0.1, .seed = 42});
+    check_literal_refused("stddev left out", (tg_initializer){.kind = TG_INIT_TRUNCATED_NORMAL, .seed = 42});
+    check_literal_refused("maxval left out", (tg_initializer){.kind = TG_INIT_RANDOM_UNIFORM});
+    check_literal_refused("constant", (tg_initializer){.kind = TG_INIT_CONSTANT, .value = 3});
+    check_literal_refused("kind left out", (tg_initializer){.stddev = 0.1, .seed = 42});
+
+    /* a constructed value edited afterwards keeps its tag: fields then mean
+     * what they say (the zeroed one is TF's None, see check_glorot) */
+    tg_initializer edited = tg_truncated_normal_initializer(0, 1);
+    edited.stddev = 0.5;
+    tg_graph *g = tg_graph_new();
+    tg_variable *v = make_var(g, "e", TG_FLOAT32, TG_SHAPE(2000), edited);
+    ck_assert_tg_ok(g);
+    tg_array *a = init_and_read(g, v);
+    stats st = stats_of(a);
+    /* truncated at 2 stddev: |x| <= 1; std 0.5 * 0.8796 = 0.44, SE ~0.007 */
+    ck_assert_msg(st.min >= -1.0 - 1e-6 && st.max <= 1.0 + 1e-6, "range [%g, %g]", st.min, st.max);
+    ck_assert_close(st.std, 0.5 * 0.87962566103423978, 0.04);
+    tg_array_free(a);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Builds one variable with init in a fresh graph (no graph seed) and
+ * reads it from a fresh session. */
+static tg_array *value_of(tg_initializer init)
+{
+    tg_graph *g = tg_graph_new();
+    tg_variable *v = make_var(g, "w", TG_FLOAT32, TG_SHAPE(256), init);
+    ck_assert_tg_ok(g);
+    tg_array *a = init_and_read(g, v);
+    tg_graph_free(g);
+    return a;
+}
+
+/* An op-level seed alone fixes the values (TF's seed=42 with no graph
+ * seed), 0 included; the constructors' TG_NO_SEED leaves two sessions
+ * different, which is what a literal's forgotten seed used to give. */
+START_TEST(test_initializer_seed_deterministic)
+{
+    tg_array *x = value_of(tg_initializer_with_seed(tg_truncated_normal_initializer(0, 0.1), 42));
+    tg_array *y = value_of(tg_initializer_with_seed(tg_truncated_normal_initializer(0, 0.1), 42));
+    ck_assert(same_values(x, y));
+    stats st = stats_of(x);
+    ck_assert_msg(st.min >= -0.2 - 1e-6 && st.max <= 0.2 + 1e-6 && st.std > 0.05, "range [%g, %g], std %g",
+                  st.min, st.max, st.std);
+    tg_array *z0 = value_of(tg_initializer_with_seed(tg_random_uniform_initializer(0, 1), 0));
+    tg_array *z1 = value_of(tg_initializer_with_seed(tg_random_uniform_initializer(0, 1), 0));
+    ck_assert(same_values(z0, z1));
+    tg_array *u0 = value_of(tg_random_uniform_initializer(0, 1));
+    tg_array *u1 = value_of(tg_random_uniform_initializer(0, 1));
+    ck_assert(!same_values(u0, u1));
+    ck_assert_int_eq(tg_random_uniform_initializer(0, 1).seed, TG_NO_SEED);
+    ck_assert_int_eq(tg_initializer_with_seed(tg_zeros_initializer(), 0).seed, 0);
+    tg_array_free(x), tg_array_free(y), tg_array_free(z0), tg_array_free(z1);
+    tg_array_free(u0), tg_array_free(u1);
+}
+END_TEST
+
+static void ck_initializer_eq(tg_initializer a, tg_initializer b)
+{
+    ck_assert_uint_eq(a.tg__init, b.tg__init);
+    ck_assert_int_eq(a.kind, b.kind);
+    ck_assert(a.value == b.value && a.minval == b.minval && a.maxval == b.maxval);
+    ck_assert(a.mean == b.mean && a.stddev == b.stddev && a.scale == b.scale);
+    ck_assert_int_eq(a.mode, b.mode);
+    ck_assert_int_eq(a.distribution, b.distribution);
+    ck_assert_int_eq(a.seed, b.seed);
+}
+
+/* Both with the same op-level seed, so glorot's draws match too. */
+static void ck_same_values(tg_initializer a, tg_initializer b)
+{
+    tg_array *va = value_of(tg_initializer_with_seed(a, 5));
+    tg_array *vb = value_of(tg_initializer_with_seed(b, 5));
+    ck_assert(same_values(va, vb));
+    tg_array_free(va), tg_array_free(vb);
+}
+
+START_TEST(test_initializer_constants)
+{
+    static const tg_initializer zeros = TG_ZEROS_INITIALIZER, ones = TG_ONES_INITIALIZER;
+    static const tg_initializer glorot = TG_GLOROT_UNIFORM_INITIALIZER;
+    ck_initializer_eq(zeros, tg_zeros_initializer());
+    ck_initializer_eq(ones, tg_ones_initializer());
+    ck_initializer_eq(glorot, tg_glorot_uniform_initializer());
+    ck_initializer_eq(tg_layers_xavier_initializer, tg_glorot_uniform_initializer());
+    ck_initializer_eq(tg_layers_zeros_initializer, tg_zeros_initializer());
+    ck_same_values(zeros, tg_zeros_initializer());
+    ck_same_values(ones, tg_ones_initializer());
+    ck_same_values(glorot, tg_glorot_uniform_initializer());
+    tg_array *o = value_of(ones);
+    ck_assert(tg_array_get(o, 0) == 1 && tg_array_get(o, 255) == 1);
+    tg_array_free(o);
+}
+END_TEST
+
 /* ---- regularizers ------------------------------------------------------------- */
 
 static int reg_calls;
@@ -644,6 +782,9 @@ static Suite *variables_suite(void)
     tcase_add_test(tc, test_glorot_uniform_initializer);
     tcase_add_test(tc, test_seed_reproducible);
     tcase_add_test(tc, test_random_op_streams);
+    tcase_add_test(tc, test_initializer_literal_refused);
+    tcase_add_test(tc, test_initializer_seed_deterministic);
+    tcase_add_test(tc, test_initializer_constants);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);
 

@@ -127,6 +127,19 @@ TG_API char *tg_shape_format(const tg_shape *shape, char *buf, size_t size);
 #define TG__OVERRIDE_INIT_END
 #endif
 
+/* A list option and its count in one designator pair, so the two cannot
+ * disagree: TG_LIST(variables_collections, "a", "b") is
+ * `.variables_collections = (const char *const[]){"a", "b"},
+ * .n_variables_collections = 2`; TG_INT_LIST(axes, 1, 2) the same for int
+ * lists (tg_reduce_opts.axes). For TG_OPTS and compound literals; the list
+ * lives as long as the enclosing block. A list given without its count is
+ * refused by the builders, naming the option. */
+#define TG_LIST(field, ...)                             \
+    .field = (const char *const[]){__VA_ARGS__},        \
+    .n_##field = (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define TG_INT_LIST(field, ...) \
+    .field = (const int[]){__VA_ARGS__}, .n_##field = (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
+
 /* A keyword whose TF default None means something other than True or False
  * (tf.layers' fused=None: fused when possible). FALSE and TRUE are 0 and 1,
  * so `false` and `true` keep their meaning; the INIT macros set NONE. */

@@ -3,6 +3,8 @@
 #ifndef TGRAPH_NN_OPS_H
 #define TGRAPH_NN_OPS_H
 
+#include <math.h> /* NAN: TG_DROPOUT_OPTS_INIT's "no rate given" */
+
 #include "base.h"
 
 #ifdef __cplusplus
@@ -273,7 +275,7 @@ TG_API tg_tensor *tg_nn_batch_norm_with_global_normalization(tg_graph *g, tg_ten
 typedef struct tg_dropout_opts {
     unsigned tg__init;     /* set by TG_DROPOUT_OPTS_INIT only */
     const char *name;      /* scope; default "dropout" */
-    double rate;           /* fraction dropped, default 0.5 */
+    double rate;           /* fraction dropped; required (default NAN: not given) */
     int64_t seed;          /* TG_NO_SEED: TF's seed=None (default) */
     /* Apply dropout? true (default): yes, as tf.nn.dropout always does;
      * false: return x unchanged (tf.layers.dropout(training=False)).
@@ -283,13 +285,17 @@ typedef struct tg_dropout_opts {
 } tg_dropout_opts;
 #define TG__TAG_tg_dropout_opts 0xe9cc12cfu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_dropout_opts \
-    .tg__init = TG__TAG_tg_dropout_opts, .rate = 0.5, .seed = TG_NO_SEED, .training = true
+    .tg__init = TG__TAG_tg_dropout_opts, .rate = NAN, .seed = TG_NO_SEED, .training = true
 #define TG_DROPOUT_OPTS_INIT {TG__DEFAULTS_tg_dropout_opts}
 
 /* tf.nn.dropout(x, rate=..., seed=...): keeps each element with
  * probability 1 - rate and scales kept ones by 1 / (1 - rate). The mask is
- * drawn afresh on every run. Errors: INVALID_ARGUMENT for a rate outside
- * [0, 1), a non-float x or a training_t that is not a bool scalar. */
+ * drawn afresh on every run. rate has no default in TF 1.15, so opts must
+ * set it: `TG_OPTS(tg_dropout_opts, o, .rate = 0.5)`.
+ * Errors (sticky INVALID_ARGUMENT): "tg_nn_dropout: You must provide a rate
+ * to dropout." for NULL opts or a rate left NAN (TF's error when neither
+ * rate nor keep_prob is given), a rate outside [0, 1), a non-float x or a
+ * training_t that is not a bool scalar. */
 TG_API tg_tensor *tg_nn_dropout(tg_graph *g, tg_tensor *x, const tg_dropout_opts *opts);
 
 #ifdef __cplusplus

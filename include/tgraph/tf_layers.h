@@ -398,8 +398,9 @@ typedef struct tg_tf_layers_dropout_opts {
     const char *name;
     double rate;       /* fraction dropped; default 0.5 */
     int64_t seed;      /* TG_NO_SEED: TF's seed=None (default) */
-    /* Functional form only (the class takes them at apply): TF's
-     * training=False by default; training_t decides at run time. */
+    /* Functional form only (the class takes training when applied, and
+     * refuses these): TF's training=False by default; training_t decides at
+     * run time. */
     bool training;
     tg_tensor *training_t;
 } tg_tf_layers_dropout_opts;
@@ -410,8 +411,12 @@ typedef struct tg_tf_layers_dropout_opts {
 /* tf.layers.Dropout(rate, seed): at apply with training False, an
  * "Identity" (scope "dropout"); with training True tg_nn_dropout; with a
  * training tensor tg_nn_dropout deciding at run time. Ownership: the graph's
- * (see Objects above). Errors: tg_nn_dropout's at apply (a rate outside [0, 1), a
- * non-float input, a training tensor that is not a bool scalar). */
+ * (see Objects above). Errors (sticky INVALID_ARGUMENT): at construction
+ * "tg_tf_layers_dropout_new: option 'training' is the functional form's;
+ * pass training when applying the layer (tg_layer_call)" (likewise
+ * 'training_t': TF's TypeError for training= in a constructor);
+ * tg_nn_dropout's at apply (a rate outside [0, 1), a non-float input, a
+ * training tensor that is not a bool scalar). */
 TG_API tg_layer *tg_tf_layers_dropout_new(tg_graph *g, const tg_tf_layers_dropout_opts *opts);
 /* tf.layers.dropout(inputs, rate, noise_shape=None, seed, training, name). */
 TG_API tg_tensor *tg_tf_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_dropout_opts *opts);
@@ -434,8 +439,12 @@ typedef struct tg_tf_layers_batch_norm_opts {
     unsigned tg__init; /* set by TG_TF_LAYERS_BATCH_NORM_OPTS_INIT only */
     const char *name;
     /* The normalized axis or axes: axis[0..n_axis) (negative from the end);
-     * n_axis 0: TF's axis=-1. Several axes: multi-axis normalization, the
-     * variables then have the input's rank with 1 in every other dimension. */
+     * default {-1} with n_axis 1 (TF's axis=-1), so `.axis = {1}` is axis=1
+     * and `.axis = {1, 2}, .n_axis = 2` is axis=[1, 2]. n_axis 0 with every
+     * entry 0 is also axis=-1. Several axes: multi-axis normalization, the
+     * variables then have the input's rank with 1 in every other dimension.
+     * A non-zero entry at or beyond n_axis is an error (it would be
+     * ignored). */
     int axis[TG_MAX_RANK];
     int n_axis;
     double momentum;                   /* 0.99 */
@@ -469,16 +478,20 @@ typedef struct tg_tf_layers_batch_norm_opts {
      * x_hat * scale + bias before gamma and beta (identity in inference);
      * rules the fused path out. */
     tg_bn_adjustment adjustment;
-    /* Functional form only: variable reuse (TF's reuse), and TF's
-     * training=False by default; training_t, a bool scalar tensor, decides
-     * at run time (and wins). */
+    /* Variable reuse: TF's reuse for the functional form, _reuse for
+     * tf.layers' class; Keras' class has none (anything but
+     * TG_REUSE_INHERIT is an error there). */
     tg_reuse reuse;
+    /* Functional form only (the classes take training when applied, and
+     * refuse these): TF's training=False by default; training_t, a bool
+     * scalar tensor, decides at run time (and wins). */
     bool training;
     tg_tensor *training_t;
 } tg_tf_layers_batch_norm_opts;
 #define TG__TAG_tg_tf_layers_batch_norm_opts 0xfec6a0a7u /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_tf_layers_batch_norm_opts \
-    .tg__init = TG__TAG_tg_tf_layers_batch_norm_opts, .momentum = 0.99, .epsilon = 1e-3, .center = true, .scale = true, \
+    .tg__init = TG__TAG_tg_tf_layers_batch_norm_opts, .axis = {-1}, .n_axis = 1, .momentum = 0.99, .epsilon = 1e-3, \
+    .center = true, .scale = true, \
     .beta_initializer = TG_ZEROS_INITIALIZER, .gamma_initializer = TG_ONES_INITIALIZER, \
     .moving_mean_initializer = TG_ZEROS_INITIALIZER, \
     .moving_variance_initializer = TG_ONES_INITIALIZER, .renorm_clipping = TG_RENORM_CLIPPING_INIT, \
@@ -532,7 +545,12 @@ typedef struct tg_tf_layers_batch_norm_opts {
  * (momentum), then moving_variance = max(moving_stddev^2 - eps, 0)
  * ("AssignNewValue").
  *
- * Errors (sticky INVALID_ARGUMENT): at build "Input has undefined rank: None",
+ * Errors (sticky INVALID_ARGUMENT): at construction "BatchNormalization:
+ * option 'axis' has entries beyond n_axis (1); set n_axis to the number of
+ * axes", n_axis outside [0, TG_MAX_RANK], "tg_tf_layers_batch_normalization_new:
+ * option 'training' is the functional form's; pass training when applying
+ * the layer (tg_layer_call)" (likewise 'training_t': TF's TypeError for
+ * training= in a constructor); at build "Input has undefined rank: None",
  * "Invalid axis: 4", "Duplicate axis: [1, 2, 1]", "Input has undefined `axis`
  * dimension. Input shape: [None, None]", "virtual_batch_size must be a positive
  * integer that divides the true batch size of the input Tensor", "When using
@@ -564,7 +582,7 @@ TG_API tg_tensor *tg_tf_layers_batch_normalization(tg_graph *g, tg_tensor *input
 TG_API tg_tensor *tg_keras_backend_learning_phase(tg_graph *g);
 
 /* tf.compat.v1.keras.layers.BatchNormalization(...): the same layer (same
- * opts; reuse, training and training_t are ignored) with Keras' differences:
+ * opts; reuse, training and training_t are refused) with Keras' differences:
  * - named "batch_normalization", "batch_normalization_1", ... (zero-based);
  *   each apply enters name scope <name>; variables are made directly
  *   (tg_variable_new, outside the variable store): "batch_normalization/gamma",
@@ -585,7 +603,9 @@ TG_API tg_tensor *tg_keras_backend_learning_phase(tg_graph *g);
  * The moving statistics follow moving = moving * momentum + batch * (1 -
  * momentum) (computed as TF does, moving -= (moving - batch) * (1 - momentum)).
  * Ownership: the graph's (see Objects above). Errors: as tf.layers' class, plus the
- * fused ones above. */
+ * fused ones above and INVALID_ARGUMENT "tg_keras_layers_batch_normalization_new:
+ * option 'reuse' is not a Keras argument ..." for a reuse other than
+ * TG_REUSE_INHERIT. */
 TG_API tg_layer *tg_keras_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts);
 
 #ifdef __cplusplus

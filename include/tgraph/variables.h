@@ -13,9 +13,17 @@ extern "C" {
 /* ---- initializers -----------------------------------------------------------
  * An initializer is a plain value describing how a variable's initial value
  * is built; the ops are created by tg_get_variable under "<var>/Initializer/".
- * A zeroed tg_initializer means TF's default for the variable's dtype:
- * glorot_uniform for floats, zeros for integers and bool. Seeds: has_seed false
- * is TF's seed=None (derived from the graph seed, see tg_graph_set_random_seed). */
+ * Make one with a constructor below (or a TG_*_INITIALIZER constant for
+ * static data), never as a literal: a literal's missing fields would be 0
+ * (stddev 0, maxval 0, no seed), where TF's defaults are 1.0 and None. So an
+ * initializer carries a hidden tag that only the constructors set, and
+ * tg_get_variable refuses one without it (INVALID_ARGUMENT naming the
+ * variable). The one literal accepted is the all-zero one (`{0}`, a field
+ * left out of an options struct): TF's None, i.e. the variable scope's
+ * initializer, else TF's default for the dtype (glorot_uniform for floats,
+ * zeros for integers and bool). Seeds: TG_NO_SEED, which every constructor
+ * sets, is TF's seed=None (derived from the graph seed, see
+ * tg_graph_set_random_seed); tg_initializer_with_seed gives op-level seeds. */
 typedef enum tg_init_kind {
     TG_INIT_DEFAULT = 0,
     TG_INIT_ZEROS,
@@ -36,21 +44,30 @@ typedef enum tg_distribution {
 } tg_distribution;
 
 typedef struct tg_initializer {
+    /* kind before the tag: `.bias_initializer = 0` over a default (TG_OPTS)
+     * sets only the first member, so it reads as kind None, TF's
+     * bias_initializer=None, rather than as an untagged ZEROS refused
+     * without naming the field. */
     tg_init_kind kind;
+    unsigned tg__init;      /* set by the constructors and TG_*_INITIALIZER only */
     double value;           /* CONSTANT */
     double minval, maxval;  /* RANDOM_UNIFORM */
     double mean, stddev;    /* RANDOM_NORMAL, TRUNCATED_NORMAL */
     double scale;           /* VARIANCE_SCALING */
     tg_fan_mode mode;       /* VARIANCE_SCALING */
     tg_distribution distribution; /* VARIANCE_SCALING */
-    bool has_seed;
-    int64_t seed;
+    int64_t seed;           /* TG_NO_SEED: TF's seed=None */
 } tg_initializer;
+#define TG__TAG_tg_initializer 0x3b9e61d5u /* tells a constructed initializer from a literal */
 
-/* tf.zeros_initializer() and tf.ones_initializer() as constant initializers,
- * for static data and the INIT macros (the functions below give the same). */
-#define TG_ZEROS_INITIALIZER {.kind = TG_INIT_ZEROS}
-#define TG_ONES_INITIALIZER {.kind = TG_INIT_ONES}
+/* tf.zeros_initializer(), tf.ones_initializer() and
+ * tf.glorot_uniform_initializer() as constant initializers, for static data
+ * and the INIT macros (the functions below give the same values). */
+#define TG_ZEROS_INITIALIZER {.tg__init = TG__TAG_tg_initializer, .kind = TG_INIT_ZEROS, .seed = TG_NO_SEED}
+#define TG_ONES_INITIALIZER {.tg__init = TG__TAG_tg_initializer, .kind = TG_INIT_ONES, .seed = TG_NO_SEED}
+#define TG_GLOROT_UNIFORM_INITIALIZER                                                                  \
+    {.tg__init = TG__TAG_tg_initializer, .kind = TG_INIT_VARIANCE_SCALING, .scale = 1.0, .mode = TG_FAN_AVG, \
+     .distribution = TG_DIST_UNIFORM, .seed = TG_NO_SEED}
 
 /* Constructors with TF's defaults; all are pure functions of their arguments. */
 TG_API tg_initializer tg_zeros_initializer(void);
@@ -64,7 +81,8 @@ TG_API tg_initializer tg_glorot_uniform_initializer(void);
 /* tf.variance_scaling_initializer(scale, mode, distribution). */
 TG_API tg_initializer tg_variance_scaling_initializer(double scale, tg_fan_mode mode,
                                                       tg_distribution distribution);
-/* The same initializer with an op-level seed (TF's seed= argument). */
+/* The same initializer with an op-level seed (TF's seed= argument; 0 is a
+ * seed, TG_NO_SEED is None). */
 TG_API tg_initializer tg_initializer_with_seed(tg_initializer init, int64_t seed);
 
 /* ---- regularizers and constraints --------------------------------------------

@@ -91,8 +91,10 @@ typedef struct bn {
 } bn;
 
 static bool check_list(tg_graph *g, const char *what, const char *const *keys, int n) {
-    if (n < 0 || (n > 0 && !keys)) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: %s has a negative count or is NULL", what);
+    if (n < 0 || (n > 0 && !keys) || (n == 0 && keys)) {
+        /* a list without its count would be silently empty */
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: option '%s' is %s with n_%s %d (TG_LIST sets both)",
+                      what, keys ? "given" : "NULL", what, n);
         return false;
     }
     for (int i = 0; i < n; i++)

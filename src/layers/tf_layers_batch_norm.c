@@ -95,12 +95,9 @@ static tg_code bn_build(tg_layer *l, tg_shape s) {
     char shape[256];
     tg__layer_shape_list(&s, shape, sizeof shape);
     if (s.rank <= 0) return fail(g, "Input has undefined rank: %s", shape);
-    int nd = s.rank, na = b->n_axis_arg ? b->n_axis_arg : 1;
+    int nd = s.rank, na = b->n_axis_arg;
     int ax[TG_MAX_RANK];
-    for (int i = 0; i < na; i++) {
-        int a = b->n_axis_arg ? b->axis_arg[i] : -1;
-        ax[i] = a < 0 ? a + nd : a;
-    }
+    for (int i = 0; i < na; i++) ax[i] = b->axis_arg[i] < 0 ? b->axis_arg[i] + nd : b->axis_arg[i];
     for (int i = 0; i < na; i++)
         if (ax[i] < 0 || ax[i] >= nd) return tg_graph_fail(g, TG_INVALID_ARGUMENT, "Invalid axis: %d", ax[i]);
     for (int i = 0; i < na; i++)
@@ -411,17 +408,48 @@ static const tg__layer_vtable bn_vt = {.base_name = "batch_normalization", .buil
 
 /* ---- construction ------------------------------------------------------------------------- */
 
-/* Keras' _raise_if_fused_cannot_be_used, for fused=True. */
-static bool keras_fused_ok(tg_graph *g, const tg_tf_layers_batch_norm_opts *o) {
+/* Keras' _raise_if_fused_cannot_be_used, for fused=True, on the axes
+ * resolve_axes gave. */
+static bool keras_fused_ok(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, const int *axis, int n_axis) {
     const char *why = NULL;
-    int a = o->n_axis ? o->axis[0] : -1;
+    int a = axis[0];
     if (o->renorm) why = "Passing both fused=True and renorm=True is unsupported";
-    else if (o->n_axis > 1 || (a != -3 && a != -1 && a != 1 && a != 3))
+    else if (n_axis > 1 || (a != -3 && a != -1 && a != 1 && a != 3))
         why = "Passing fused=True is only supported when axis is 1 or 3";
     else if (o->virtual_batch_size) why = "Passing fused=True is unsupported when virtual_batch_size is specified.";
     else if (o->adjustment.fn) why = "Passing fused=True is unsupported when adjustment is specified.";
     if (why) fail(g, "%s", why);
     return !why;
+}
+
+/* The axis list the options describe, into axis[0..*n): n_axis 0 with an
+ * all-zero axis[] is TF's axis=-1 (what a zeroed list meant before the INIT
+ * default spelled it out). Entries beyond n_axis would be dropped without a
+ * trace, as `.axis = {1, 2}` without `.n_axis = 2` does, so they are refused
+ * naming both fields. */
+static bool resolve_axes(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, int axis[TG_MAX_RANK], int *n) {
+    if (o->n_axis < 0 || o->n_axis > TG_MAX_RANK) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "axis must be int or list of at most %d ints, n_axis given: %d",
+                      TG_MAX_RANK, o->n_axis);
+        return false;
+    }
+    for (int i = o->n_axis; i < TG_MAX_RANK; i++)
+        if (o->axis[i] != 0) {
+            tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                          "BatchNormalization: option 'axis' has entries beyond n_axis (%d); set n_axis to the "
+                          "number of axes",
+                          o->n_axis);
+            return false;
+        }
+    memset(axis, 0, TG_MAX_RANK * sizeof *axis);
+    if (o->n_axis == 0) {
+        axis[0] = -1;
+        *n = 1;
+    } else {
+        memcpy(axis, o->axis, (size_t)o->n_axis * sizeof *axis);
+        *n = o->n_axis;
+    }
+    return true;
 }
 
 /* base: the tg__layer_base_opts fields beyond the public arguments
@@ -438,19 +466,16 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
                              "BatchNormalization: option 'renorm_clipping'",
                              "TG_RENORM_CLIPPING_INIT"))
         return NULL;
-    if (o->n_axis < 0 || o->n_axis > TG_MAX_RANK) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "axis must be int or list of at most %d ints, n_axis given: %d",
-                      TG_MAX_RANK, o->n_axis);
-        return NULL;
-    }
-    if (keras && o->fused == TG_OPT_TRUE && !keras_fused_ok(g, o)) return NULL;
+    int axis[TG_MAX_RANK], n_axis;
+    if (!resolve_axes(g, o, axis, &n_axis)) return NULL;
+    if (keras && o->fused == TG_OPT_TRUE && !keras_fused_ok(g, o, axis, n_axis)) return NULL;
     tg__bn *b = calloc(1, sizeof *b);
     if (!b) {
         tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
     }
     *b = (tg__bn){
-        .n_axis_arg = o->n_axis,
+        .n_axis_arg = n_axis,
         .momentum = o->momentum,
         .epsilon = o->epsilon,
         .renorm_momentum = o->renorm_momentum,
@@ -470,7 +495,7 @@ static tg_layer *make_bn(tg_graph *g, const tg_tf_layers_batch_norm_opts *o, boo
         .beta_con = o->beta_constraint,
         .gamma_con = o->gamma_constraint,
     };
-    memcpy(b->axis_arg, o->axis, sizeof b->axis_arg);
+    memcpy(b->axis_arg, axis, sizeof b->axis_arg);
     if (o->renorm) b->clip = o->renorm_clipping; /* TF reads renorm_clipping only with renorm */
     tg__layer_base_opts bo = base ? *base : (tg__layer_base_opts){0};
     bo.name = o->name;
@@ -490,9 +515,34 @@ static const tg_tf_layers_batch_norm_opts *bn_opts(tg_graph *g, const char *fn, 
                                                                                                               : NULL;
 }
 
+/* TF's Layer.__init__ raises a TypeError for training= (and Keras' for
+ * reuse=); dropping them silently would build inference where training was
+ * asked for, so the class constructors refuse what only the functional form
+ * reads. */
+static bool class_fields_ok(tg_graph *g, const char *fn, const tg_tf_layers_batch_norm_opts *o, bool keras) {
+    if (!o) return false;
+    if (o->training || o->training_t) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                      "%s: option '%s' is the functional form's; pass training when applying the layer "
+                      "(tg_layer_call)",
+                      fn, o->training ? "training" : "training_t");
+        return false;
+    }
+    if (keras && o->reuse != TG_REUSE_INHERIT) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                      "%s: option 'reuse' is not a Keras argument (Keyword argument not understood: 'reuse'); a "
+                      "Keras layer's variables are its own",
+                      fn);
+        return false;
+    }
+    return true;
+}
+
 tg_layer *tg_tf_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts) {
-    tg_tf_layers_batch_norm_opts o;
-    return make_bn(g, bn_opts(g, "tg_tf_layers_batch_normalization_new", opts, &o), false, false, NULL);
+    static const char fn[] = "tg_tf_layers_batch_normalization_new";
+    tg_tf_layers_batch_norm_opts ob;
+    const tg_tf_layers_batch_norm_opts *o = bn_opts(g, fn, opts, &ob);
+    return class_fields_ok(g, fn, o, false) ? make_bn(g, o, false, false, NULL) : NULL;
 }
 
 tg_tensor *tg_tf_layers_batch_normalization(tg_graph *g, tg_tensor *inputs, const tg_tf_layers_batch_norm_opts *opts) {
@@ -504,8 +554,10 @@ tg_tensor *tg_tf_layers_batch_normalization(tg_graph *g, tg_tensor *inputs, cons
 }
 
 tg_layer *tg_keras_layers_batch_normalization_new(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts) {
-    tg_tf_layers_batch_norm_opts o;
-    return make_bn(g, bn_opts(g, "tg_keras_layers_batch_normalization_new", opts, &o), false, true, NULL);
+    static const char fn[] = "tg_keras_layers_batch_normalization_new";
+    tg_tf_layers_batch_norm_opts ob;
+    const tg_tf_layers_batch_norm_opts *o = bn_opts(g, fn, opts, &ob);
+    return class_fields_ok(g, fn, o, true) ? make_bn(g, o, false, true, NULL) : NULL;
 }
 
 tg_layer *tg__bn_new_in_current_scope(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts,

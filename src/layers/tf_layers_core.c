@@ -227,6 +227,15 @@ static tg_layer *make_dropout(tg_graph *g, const tg_tf_layers_dropout_opts *opts
     if (!TG__OPTS_RESOLVE(g, functional ? "tg_tf_layers_dropout" : "tg_tf_layers_dropout_new",
                           tg_tf_layers_dropout_opts, TG_TF_LAYERS_DROPOUT_OPTS_INIT, opts, o))
         return NULL;
+    /* TF's Dropout(training=...) is a TypeError; dropped silently it would
+     * leave dropout off where it was asked for. */
+    if (!functional && (o.training || o.training_t)) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT,
+                      "tg_tf_layers_dropout_new: option '%s' is the functional form's; pass training when applying "
+                      "the layer (tg_layer_call)",
+                      o.training ? "training" : "training_t");
+        return NULL;
+    }
     dropout *d = new_state(g, sizeof *d);
     if (!d) return NULL;
     *d = (dropout){.rate = o.rate, .seed = o.seed};

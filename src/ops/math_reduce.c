@@ -432,8 +432,10 @@ static tg_tensor *reduce(tg_graph *g, const tg__op_def *def, tg_tensor *x, const
     if (!tg__graph_ready(g, &x, 1)) return NULL;
     const tg_reduce_opts o = opts ? *opts : (tg_reduce_opts){0};
     const char *who = o.name ? o.name : def->type;
-    if (o.n_axes < 0 || o.n_axes > TG_MAX_RANK || (o.n_axes > 0 && !o.axes)) {
-        tg__fail(g, TG_INVALID_ARGUMENT, "%s: bad axes list", who);
+    if (o.n_axes < 0 || o.n_axes > TG_MAX_RANK || (o.n_axes > 0 && !o.axes) || (o.n_axes == 0 && o.axes)) {
+        /* axes without n_axes would be TF's axis=[] (no reduction): never what was meant */
+        tg__fail(g, TG_INVALID_ARGUMENT, "%s: option 'axes' is %s with n_axes %d (TG_INT_LIST sets both)", who,
+                 o.axes ? "given" : "NULL", o.n_axes);
         return NULL;
     }
     int32_t axes[TG_MAX_RANK];

@@ -253,6 +253,11 @@ tg_tensor *tg_nn_dropout(tg_graph *g, tg_tensor *x, const tg_dropout_opts *opts)
     if (!tg__graph_ready(g, &x, 1)) return NULL;
     tg_dropout_opts o;
     if (!TG__OPTS_RESOLVE(g, "tg_nn_dropout", tg_dropout_opts, TG_DROPOUT_OPTS_INIT, opts, o)) return NULL;
+    /* TF 1.15 has no default rate; NAN is the INIT macro's "not given" */
+    if (isnan(o.rate)) {
+        tg__fail(g, TG_INVALID_ARGUMENT, "tg_nn_dropout: You must provide a rate to dropout.");
+        return NULL;
+    }
     const char *who = o.name ? o.name : "dropout";
     double rate = o.rate;
     if (rate < 0 || rate >= 1) {

@@ -11,29 +11,36 @@ tg_op *tg__variable_v2(tg_graph *g, tg_dtype dtype, tg_shape shape, const char *
 
 /* ---- initializers -------------------------------------------------------- */
 
-tg_initializer tg_zeros_initializer(void) { return (tg_initializer){.kind = TG_INIT_ZEROS}; }
-tg_initializer tg_ones_initializer(void) { return (tg_initializer){.kind = TG_INIT_ONES}; }
+/* Every constructor goes through here, so that a value carrying the tag
+ * also carries TF's seed=None rather than the literal's seed 0. */
+static tg_initializer made(tg_initializer in) {
+    in.tg__init = TG__TAG_tg_initializer;
+    in.seed = TG_NO_SEED;
+    return in;
+}
+
+tg_initializer tg_zeros_initializer(void) { return made((tg_initializer){.kind = TG_INIT_ZEROS}); }
+tg_initializer tg_ones_initializer(void) { return made((tg_initializer){.kind = TG_INIT_ONES}); }
 tg_initializer tg_constant_initializer(double value) {
-    return (tg_initializer){.kind = TG_INIT_CONSTANT, .value = value};
+    return made((tg_initializer){.kind = TG_INIT_CONSTANT, .value = value});
 }
 tg_initializer tg_random_uniform_initializer(double minval, double maxval) {
-    return (tg_initializer){.kind = TG_INIT_RANDOM_UNIFORM, .minval = minval, .maxval = maxval};
+    return made((tg_initializer){.kind = TG_INIT_RANDOM_UNIFORM, .minval = minval, .maxval = maxval});
 }
 tg_initializer tg_random_normal_initializer(double mean, double stddev) {
-    return (tg_initializer){.kind = TG_INIT_RANDOM_NORMAL, .mean = mean, .stddev = stddev};
+    return made((tg_initializer){.kind = TG_INIT_RANDOM_NORMAL, .mean = mean, .stddev = stddev});
 }
 tg_initializer tg_truncated_normal_initializer(double mean, double stddev) {
-    return (tg_initializer){.kind = TG_INIT_TRUNCATED_NORMAL, .mean = mean, .stddev = stddev};
+    return made((tg_initializer){.kind = TG_INIT_TRUNCATED_NORMAL, .mean = mean, .stddev = stddev});
 }
 tg_initializer tg_variance_scaling_initializer(double scale, tg_fan_mode mode, tg_distribution dist) {
-    return (tg_initializer){.kind = TG_INIT_VARIANCE_SCALING, .scale = scale, .mode = mode,
-                            .distribution = dist};
+    return made((tg_initializer){.kind = TG_INIT_VARIANCE_SCALING, .scale = scale, .mode = mode,
+                                 .distribution = dist});
 }
 tg_initializer tg_glorot_uniform_initializer(void) {
     return tg_variance_scaling_initializer(1.0, TG_FAN_AVG, TG_DIST_UNIFORM);
 }
 tg_initializer tg_initializer_with_seed(tg_initializer init, int64_t seed) {
-    init.has_seed = true;
     init.seed = seed;
     return init;
 }
@@ -79,7 +86,7 @@ static tg_tensor *filled(tg_graph *g, tg_dtype dtype, tg_shape shape, double v, 
 static tg_tensor *initial_value(tg_graph *g, const tg_initializer *in, tg_dtype dtype, tg_shape shape) {
     tg_random_opts r = TG_RANDOM_OPTS_INIT;
     r.dtype = dtype;
-    r.seed = in->has_seed ? in->seed : TG_NO_SEED;
+    r.seed = in->seed;
     switch (in->kind) {
     case TG_INIT_DEFAULT:
     case TG_INIT_ZEROS: return filled(g, dtype, shape, 0, "zeros");
@@ -120,10 +127,28 @@ static tg_tensor *initial_value(tg_graph *g, const tg_initializer *in, tg_dtype 
     return NULL;
 }
 
+/* Only the all-zero value (TF's None) may lack the tag: any other literal
+ * has lost fields to 0 that TF defaults otherwise (stddev and maxval 1.0,
+ * seed None), and one with kind left out but other fields set would
+ * silently be None. */
+static bool initializer_made(tg_graph *g, const char *var, const tg_initializer *in) {
+    if (in->tg__init == TG__TAG_tg_initializer) return true;
+    if (in->tg__init == 0 && in->kind == TG_INIT_DEFAULT && in->value == 0 && in->minval == 0 && in->maxval == 0 &&
+        in->mean == 0 && in->stddev == 0 && in->scale == 0 && in->mode == 0 && in->distribution == 0 && in->seed == 0)
+        return true;
+    tg__fail(g, TG_INVALID_ARGUMENT,
+             "%s: initializer not made by a tg_*_initializer() constructor (a literal's missing fields would be 0: "
+             "stddev 0, no seed); start from one, e.g. tg_initializer_with_seed(tg_truncated_normal_initializer(0, "
+             "0.1), 42)",
+             var);
+    return false;
+}
+
 /* Rejects what TF rejects before anything is built, so that a mistake
  * leaves no op behind. */
 static bool check_initializer(tg_graph *g, const char *var, const tg_initializer *in, tg_dtype dtype) {
     bool random = in->kind >= TG_INIT_RANDOM_UNIFORM && in->kind <= TG_INIT_VARIANCE_SCALING;
+    if (!initializer_made(g, var, in)) return false;
     if ((unsigned)in->kind > TG_INIT_VARIANCE_SCALING) {
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: unknown initializer kind %d", var, (int)in->kind);
         return false;
@@ -182,6 +207,15 @@ static tg_variable *existing_variable(tg_graph *g, tg_variable *v, tg_reuse reus
         return NULL;
     }
     return v;
+}
+
+/* A list given without its count would put the variable in no collection
+ * at all (not even GLOBAL_VARIABLES): refused, naming the option. */
+static bool collections_ok(tg_graph *g, const char *who, const tg_get_variable_opts *o) {
+    if (o->n_collections >= 0 && (o->n_collections > 0) == (o->collections != NULL)) return true;
+    tg__fail(g, TG_INVALID_ARGUMENT, "%s: option 'collections' is %s with n_collections %d (TG_LIST sets both)", who,
+             o->collections ? "given" : "NULL", o->n_collections);
+    return false;
 }
 
 static void add_to_collections(tg_graph *g, tg_variable *v, const tg_get_variable_opts *o) {
@@ -291,15 +325,15 @@ tg_variable *tg_get_variable(tg_graph *g, const char *name, tg_dtype dtype, tg_s
                  full, tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
-    if (o.n_collections < 0 || (o.n_collections > 0 && !o.collections)) {
-        tg__fail(g, TG_INVALID_ARGUMENT, "%s: bad collections list", full);
-        return NULL;
-    }
+    if (!collections_ok(g, full, &o)) return NULL;
     for (int i = 0; i < o.n_collections; i++)
         if (!o.collections[i]) {
             tg__fail(g, TG_INVALID_ARGUMENT, "%s: collection name %d is NULL", full, i);
             return NULL;
         }
+    /* Checked before the fallback, which would hide a literal whose kind
+     * was left out. */
+    if (!initializer_made(g, full, &o.initializer)) return NULL;
     tg_initializer init = o.initializer.kind != TG_INIT_DEFAULT ? o.initializer : vs->initializer;
     if (init.kind == TG_INIT_DEFAULT && is_float(dtype)) init = tg_glorot_uniform_initializer();
     if (!check_initializer(g, full, &init, dtype)) return NULL;
@@ -328,10 +362,8 @@ tg_variable *tg_variable_new(tg_graph *g, const char *name, tg_dtype dtype, tg_s
                  tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
-    if (o.n_collections < 0 || (o.n_collections > 0 && !o.collections)) {
-        tg__fail(g, TG_INVALID_ARGUMENT, "%s: bad collections list", req);
-        return NULL;
-    }
+    if (!collections_ok(g, req, &o)) return NULL;
+    if (!initializer_made(g, req, &o.initializer)) return NULL;
     tg_initializer init = o.initializer;
     if (init.kind == TG_INIT_DEFAULT && is_float(dtype)) init = tg_glorot_uniform_initializer();
     if (!check_initializer(g, req, &init, dtype)) return NULL;

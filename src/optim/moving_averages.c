@@ -110,16 +110,8 @@ static tg_tensor *when(tg_graph *g, tg_tensor *cond, tg_tensor *t) {
 static bool check_amv(tg_graph *g, tg_variable *var, tg_tensor *value, tg_tensor *decay_t,
                       const tg_assign_moving_average_opts *o) {
     const char *who = "assign_moving_average";
-    if (o && (o->n_debias_collections < 0 || (o->n_debias_collections > 0 && !o->debias_collections))) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: bad debias_collections list", who);
+    if (o && !tg__optim_check_list(g, who, "debias_collections", o->debias_collections, o->n_debias_collections))
         return false;
-    }
-    for (int i = 0; o && i < o->n_debias_collections; i++)
-        if (!o->debias_collections[i]) {
-            tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: debias_collections: collection %d of %d is NULL", who, i,
-                          o->n_debias_collections);
-            return false;
-        }
     if (o && o->condition) {
         tg_tensor *c = o->condition;
         tg_shape cs = tg_tensor_shape(c);
@@ -331,10 +323,7 @@ static bool check_wma(tg_graph *g, tg_tensor *value, tg_tensor *weight, const tg
                       tg_shape_format(&vs, b, sizeof b));
         return false;
     }
-    if (o->n_collections < 0 || (o->n_collections > 0 && !o->collections)) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: bad collections list", who);
-        return false;
-    }
+    if (!tg__optim_check_list(g, who, "collections", o->collections, o->n_collections)) return false;
     return tg__optim_check_scalar(g, o->decay_t, "decay");
 }
 

@@ -97,6 +97,8 @@ ENUMS = ("tg_padding", "tg_data_format", "tg_reuse", "tg_dtype", "tg_reduction")
 def kind(ctype):
     if ctype.endswith("[]"):
         return "array"
+    if ctype in ("const char *const *", "const int *"):
+        return "list"
     if "*" in ctype or ctype.endswith("_fn"):
         return "pointer"
     if ctype == "bool":
@@ -117,6 +119,9 @@ SPELLINGS = {
     "float": ["0", "0.9", "1"],
     "int": ["0", "1"],
     "pointer": ["NULL", "0", "0.9"],
+    # a list written without its count: refused naming the field, or (a
+    # field whose default count is not 0) taken with that count
+    "list": ["NULL", "0", "LIST"],
     "array": ["0", "1"],
     "struct": ["0"],
 }
@@ -204,8 +209,11 @@ def generate(structs, dflt):
         cases.append((len(cases), struct, "", "", "null", f"tgo_{struct}(NULL, r);"))
         for field, ctype in fields:
             for sp in SPELLINGS[kind(ctype)]:
-                lit = f"tgo_{struct}(&({struct}){{.{field} = {sp}}}, r);"
-                opts = f"TG_OPTS({struct}, o, .{field} = {sp}); tgo_{struct}(&o, r);"
+                v = sp
+                if sp == "LIST":
+                    v = '(const char *const[]){"extra"}' if "char" in ctype else "(const int[]){0}"
+                lit = f"tgo_{struct}(&({struct}){{.{field} = {v}}}, r);"
+                opts = f"TG_OPTS({struct}, o, .{field} = {v}); tgo_{struct}(&o, r);"
                 cases.append((len(cases), struct, field, sp, "literal", lit))
                 cases.append((len(cases), struct, field, sp, "tg_opts", opts))
     return cases

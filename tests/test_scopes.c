@@ -294,6 +294,24 @@ START_TEST(test_with_graph_freed_inside)
 }
 END_TEST
 
+/* A scope initializer written as a literal without a kind would read as
+ * None; it is refused instead, and nothing is pushed. */
+START_TEST(test_scope_initializer_literal_refused)
+{
+    tg_graph *g = tg_graph_new();
+    tg_variable_scope_opts so = {.initializer = {.stddev = 0.1, .seed = 42}};
+    int tok = tg_variable_scope_push(g, "net", &so);
+    ck_assert_int_eq(tg_graph_status(g), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "option 'initializer' not made by a tg_*_initializer()");
+    ck_assert_int_eq(tg_scope_depth(g), tok);
+    tg_graph_clear_status(g);
+    tg_variable_scope_opts ok = {.initializer = tg_truncated_normal_initializer(0, 0.1)};
+    TG_WITH_VARIABLE_SCOPE(g, "net", &ok) { tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), NULL); }
+    ck_assert_tg_ok(g);
+    tg_graph_free(g);
+}
+END_TEST
+
 static char logged[2048];
 static void keep_log(tg_code code, const char *message, void *user) {
     (void)user;
@@ -644,6 +662,7 @@ static Suite *scopes_suite(void)
     tcase_add_test(vs, test_default_name_unique);
     tcase_add_test(vs, test_default_name_counter_reset);
     tcase_add_test(vs, test_variable_scope_errors);
+    tcase_add_test(vs, test_scope_initializer_literal_refused);
     tcase_set_timeout(vs, TGC_TIMEOUT);
     suite_add_tcase(s, vs);
     return s;

@@ -458,15 +458,15 @@ static void check_literal_refused(const char *what, tg_initializer lit)
     ck_assert_int_eq(tg_graph_num_ops(g), n);
     tg_graph_clear_status(g);
 
-    /* a scope's initializer is the variable's when the call gives none */
+    /* as a scope's initializer it is refused when the scope opens, kind-less
+     * or not (a kind-less one would otherwise read as None) */
     tg_variable_scope_opts so = {.initializer = lit};
     v = NULL;
     TG_WITH_VARIABLE_SCOPE(g, "outer", &so) { v = getv(g, "u", TG_FLOAT32, TG_SHAPE(3)); }
-    if (lit.kind != TG_INIT_DEFAULT) { /* a kind-less scope initializer is TF's None there */
-        ck_assert_ptr_null(v);
-        ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
-        ck_assert_str_contains(tg_graph_message(g), "outer/u: initializer not made by");
-    }
+    ck_assert_ptr_null(v);
+    ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "variable_scope: option 'initializer' not made by");
+    ck_assert_int_eq(tg_graph_num_ops(g), n);
     tg_graph_free(g);
 }
 

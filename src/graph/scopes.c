@@ -84,6 +84,18 @@ static const char *unique_var_scope(tg_graph *g, const char *prefix) {
     }
 }
 
+/* A scope's initializer is None (all zero) or made by a constructor: a
+ * literal with fields but no kind would otherwise be read as None. */
+static bool initializer_ok(tg_graph *g, const tg_initializer *init) {
+    bool none = init->kind == TG_INIT_DEFAULT && !init->value && !init->minval && !init->maxval && !init->mean &&
+                !init->stddev && !init->scale && !init->mode && !init->distribution && !init->seed;
+    if (init->tg__init == TG__TAG_tg_initializer || none) return true;
+    tg__fail(g, TG_INVALID_ARGUMENT,
+             "variable_scope: option 'initializer' not made by a tg_*_initializer() constructor (a literal's "
+             "missing fields would be 0: stddev 0, no seed)");
+    return false;
+}
+
 int tg_variable_scope_push(tg_graph *g, const char *name, const tg_variable_scope_opts *opts) {
     if (!g) return 0;
     int tok = g->depth;
@@ -93,6 +105,7 @@ int tg_variable_scope_push(tg_graph *g, const char *name, const tg_variable_scop
         tg__fail(g, TG_INVALID_ARGUMENT, "The reuse parameter must be True or False or None.");
         return tok;
     }
+    if (!initializer_ok(g, &o.initializer)) return tok;
     const char *rel, *ns;
     if (name) {
         if (!valid_scope_name(g, "variable scope", name)) return tok;

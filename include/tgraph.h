@@ -63,6 +63,7 @@
 #include "tgraph/session.h"
 #include "tgraph/array_ops.h"
 #include "tgraph/control_flow_ops.h"
+#include "tgraph/logging_ops.h"
 #include "tgraph/math_ops.h"
 #include "tgraph/random_ops.h"
 #include "tgraph/gradients.h"

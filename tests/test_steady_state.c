@@ -93,6 +93,63 @@ START_TEST(test_callable_runs_allocate_nothing)
 }
 END_TEST
 
+/* A tf.cond graph: dead-tensor flags are sized with the plan, so runs
+ * that alternate the branch allocate nothing either. */
+static int cond_true(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)n;
+    outs[0] = tg_multiply(g, (tg_tensor *)user, tg_constant_scalar(g, TG_FLOAT32, 3, NULL), NULL);
+    return 1;
+}
+
+static int cond_false(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)n;
+    outs[0] = tg_add(g, (tg_tensor *)user, tg_constant_scalar(g, TG_FLOAT32, 10, NULL), NULL);
+    return 1;
+}
+
+START_TEST(test_cond_runs_allocate_nothing)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, cond_true, cond_false, x, &out, 1, NULL), TG_OK);
+    tg_tensor *y = tg_reduce_sum(g, out, NULL);
+    ck_assert_tg_ok(g);
+
+    tg_session *s = tg_session_new(g);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+    tg_array *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xa}, {p, pt}}, ff[2] = {{x, xa}, {p, pf}};
+    tg_array *o = NULL;
+    /* both branches once, so every slot has its buffer */
+    ck_assert_int_eq(tg_session_run(s, ft, 2, &y, 1, &o, NULL, 0), TG_OK);
+    ck_assert_int_eq(tg_session_run(s, ff, 2, &y, 1, &o, NULL, 0), TG_OK);
+
+    int failed = 0;
+    double sum = 0;
+    atomic_store(&tga_allocations, 0);
+    for (int i = 0; i < 100; i++) {
+        failed += tg_session_run(s, i % 2 ? ff : ft, 2, &y, 1, &o, NULL, 0) != TG_OK;
+        sum += tg_array_get(o, 0);
+    }
+    long during = atomic_load(&tga_allocations);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(during, 0);
+    /* 50 runs of sum(3x) = 30 and 50 of sum(x + 10) = 50 */
+    ck_assert_double_eq(sum, 50 * 30.0 + 50 * 50.0);
+
+    tg_array_free(o);
+    tg_array_free(xa);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *steady_suite(void)
 {
     Suite *s = suite_create("steady_state");
@@ -100,6 +157,7 @@ static Suite *steady_suite(void)
     tcase_set_timeout(tc, TGC_TIMEOUT);
     tcase_add_test(tc, test_repeated_runs_allocate_nothing);
     tcase_add_test(tc, test_callable_runs_allocate_nothing);
+    tcase_add_test(tc, test_cond_runs_allocate_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

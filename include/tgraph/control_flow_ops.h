@@ -1,5 +1,5 @@
-/* tgraph/control_flow_ops.h: tf.no_op and tf.group. Error model as in
- * array_ops.h. */
+/* tgraph/control_flow_ops.h: tf.no_op, tf.group, tf.Assert and tf.tuple.
+ * Error model as in array_ops.h. */
 #ifndef TGRAPH_CONTROL_FLOW_OPS_H
 #define TGRAPH_CONTROL_FLOW_OPS_H
 
@@ -16,6 +16,111 @@ TG_API tg_op *tg_no_op(tg_graph *g, const char *name);
 /* tf.group(*inputs, name): a NoOp "group_deps" (or `name`) with a control
  * input on each op. Errors: sticky INVALID_ARGUMENT for a NULL op. */
 TG_API tg_op *tg_group(tg_graph *g, tg_op *const *ops, int n, const char *name);
+
+/* tf.Assert(condition, data, summarize, name): an "Assert" op, named
+ * "Assert/Assert" (or "<name>/Assert"), with no outputs: run it as a target
+ * or, the usual way, make it a control input of what must wait for the
+ * check:
+ *
+ *     tg_op *check = tg_assert(g, tg_less(g, x, limit, NULL), &x, 1, 3, NULL);
+ *     TG_WITH_CONTROL_DEPENDENCIES(g, &check, 1) { y = tg_identity(g, x, NULL); }
+ *
+ * When condition is false at run time, the run fails with INVALID_ARGUMENT
+ * "assertion failed: [v0 v1 v2...] [w0...]": each data tensor's first
+ * summarize elements in tg_print's format (TF's summarize=None is 3;
+ * negative: all). When true it does nothing. TF builds a cond around the op
+ * unless every data tensor is int32; tgraph always builds the op alone,
+ * which behaves the same. data may be NULL when n_data is 0.
+ * Ownership: the op belongs to the graph; the data array is copied.
+ * Errors (sticky INVALID_ARGUMENT): a condition that is not bool ("Input
+ * 'condition' of 'Assert' Op has type float32 that does not match expected
+ * type of bool.") or whose static shape is not a scalar ("In[0] should be
+ * a scalar: [2]"; shape [1] passes, as in TF), a NULL entry in data, a
+ * negative n_data or a NULL data with n_data > 0. A condition whose shape
+ * is only known at run time is checked then, with the same message. */
+TG_API tg_op *tg_assert(tg_graph *g, tg_tensor *condition, tg_tensor *const *data, int n_data, int64_t summarize,
+                        const char *name);
+
+/* tf.tuple(tensors, name, control_inputs): outputs[i] is tensors[i] passed
+ * through an "Identity" that also waits for every tensor in the list (and
+ * every control input), so none of them can be used before all are
+ * computed. As TF builds it, in name scope "tuple" (or name): a NoOp
+ * "tuple/group_deps" with a control input on each distinct op producing a
+ * tensor or listed in control_inputs (ordered by creation), then an
+ * Identity "tuple/control_dependency", "tuple/control_dependency_1", ...
+ * per tensor with a control input on that NoOp. A NULL entry (TF's None)
+ * gives a NULL output. control_inputs may be NULL when n_control is 0.
+ * Ownership: outputs is the caller's array of n entries; the tensors belong
+ * to the graph.
+ * Returns TG_OK or the graph's sticky error: INVALID_ARGUMENT "Must have at
+ * least one Tensor" when no entry is a tensor and there is no control
+ * input, for a negative count, a NULL list with a positive count, a NULL
+ * outputs or a NULL control input. On failure every outputs[i] is NULL. */
+TG_API tg_code tg_tuple(tg_graph *g, tg_tensor *const *tensors, int n, tg_op *const *control_inputs, int n_control,
+                        tg_tensor **outputs, const char *name);
+
+/* ---- tf.cond (control_flow_cond.c) ------------------------------------------ */
+
+/* A branch of tg_cond: builds its ops on g (user is tg_cond's ctx), stores
+ * its results in outs[0..] and returns how many it stored (at most n_outs).
+ * It records its own errors on g as any builder does (tg_graph_fail);
+ * a negative count also means it failed. */
+typedef int (*tg_cond_fn)(tg_graph *g, void *user, tg_tensor **outs, int n_outs);
+
+/* tf.cond(pred, true_fn, false_fn, name) in graph mode, as TF 1.15 builds
+ * it. In name scope "cond" (or name, made unique): "Switch" of pred on
+ * itself, Identities "switch_t" and "switch_f" of its outputs (the branch
+ * pivots) and "pred_id" of pred; then true_fn is called inside the true
+ * branch's context and false_fn inside the false one's, and output i is
+ * output 0 of a "Merge" of (false result i, true result i). Each branch
+ * result first goes through an Identity made in its branch.
+ *
+ * At run time only the taken branch runs: every tensor made OUTSIDE the
+ * branch functions and read inside one reaches it through a Switch on
+ * pred_id (one per tensor per branch), whose other output is dead, and the
+ * executor skips ops with dead inputs. Ops made outside and only used
+ * inside still run on every run whichever branch is taken (TF's famous
+ * pitfall: an assign made before tg_cond); make side effects inside the
+ * branch function. An op without inputs made in a branch gets a control
+ * input on the branch's pivot. Control dependencies declared inside a
+ * branch stay inside it; tg_control_dependencies_push(g, NULL, 0) inside a
+ * branch leaves the cond context, as in TF. Conds nest (a tensor of an
+ * outer branch used in an inner one gets the inner Switch). Ops of a
+ * branch, the Switches and the pivots cannot be fetched or run as targets
+ * (TF's "Operation '...' has been marked as not fetchable."); fetch the
+ * outputs. A tensor of a branch used by an op outside the cond is allowed,
+ * as in TF, but is dead (and its consumers skipped) when the branch is not
+ * taken; fetching a dead tensor fails the run with INTERNAL "Retval[i] does
+ * not have value".
+ *
+ * pred: a scalar bool tensor. tg_cond always builds Switch and Merge, even
+ * for a constant pred (as tf.cond does); tg_smart_cond folds a constant.
+ * Gradients through tg_cond are not implemented yet: tg_gradients reports
+ * that Switch has no gradient.
+ *
+ * Ownership: ctx is passed to the branch functions and not kept; outputs is
+ * the caller's array of n_outputs entries; the tensors belong to the graph.
+ * Returns TG_OK or the graph's sticky error, with every outputs[i] NULL on
+ * failure: INVALID_ARGUMENT for a missing function, a NULL outputs or
+ * n_outputs < 1, a pred that is not a scalar bool, a branch that returns
+ * nothing ("cond: true_fn must have a return value."), a NULL result, more
+ * results than n_outputs, branches that return different counts ("cond:
+ * Incompatible return values of true_fn and false_fn: ...") or fewer than
+ * n_outputs, or results whose dtypes differ (from Merge); a branch's own
+ * error as it recorded it. The branch built before a failure stays in the
+ * graph, as in TF. */
+TG_API tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
+                       tg_tensor **outputs, int n_outputs, const char *name);
+
+/* TF's smart_cond (tf.contrib.framework.smart_cond, what tf.layers and
+ * contrib batch_norm use): when pred is a constant (tg_tensor_static_bool)
+ * only the matching function is called, directly in the current scope and
+ * without any Switch, Merge or Identity; otherwise tg_cond. Same ownership
+ * and errors as tg_cond; with a constant pred the function's results are
+ * returned as they are, and a count other than n_outputs or a NULL result
+ * is INVALID_ARGUMENT naming "smart_cond" (or name). */
+TG_API tg_code tg_smart_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
+                             tg_tensor **outputs, int n_outputs, const char *name);
 
 #ifdef __cplusplus
 }

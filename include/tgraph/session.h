@@ -204,15 +204,37 @@ TG_API const char *tg_session_warnings(const tg_session *s);
 typedef void (*tg_warning_fn)(const char *message, void *user);
 TG_API void tg_session_set_warning_callback(tg_session *s, tg_warning_fn fn, void *user);
 
+/* Receives what a "Print" op (tg_print) writes: one line per run that
+ * prints, without the newline ("x=[1 2 3...]"). text is valid during the
+ * call only. */
+typedef void (*tg_print_fn)(const char *text, void *user);
+/* Where s's Print ops write: fn(text, user) from now on; NULL restores the
+ * default, TF's, which writes each line and a newline to stderr. Called on
+ * the thread that runs the session, once per printing Print op per run.
+ * Ownership: user is passed back as given; the library does not keep or
+ * free anything of it beyond the session's life.
+ * Errors: none (NULL s is ignored). */
+TG_API void tg_session_set_print_callback(tg_session *s, tg_print_fn fn, void *user);
+
 /* The ops the last traced run executed, in execution order (a failed run:
- * those that ran). Returns the count; *ops (when not NULL) gets an array
+ * those that ran), including the ops it skipped because they were in a
+ * cond branch that was not taken (tg_session_trace_skipped). Returns the
+ * count; *ops (when not NULL) gets an array
  * owned by s, valid until the session is freed or the graph grows and the
  * same run is traced again. 0 when no run was traced. */
 TG_API int tg_session_trace(const tg_session *s, tg_op *const **ops);
 
+/* Whether entry i of the trace (tg_session_trace) was skipped rather than
+ * run: the op had a dead input (a tg_cond branch not taken) and so, as in
+ * TF's executor, did not run and left its outputs dead. Ops pruned away
+ * (not needed by the run) are not in the trace at all. False for an i
+ * out of range or when no run was traced. Errors: none. */
+TG_API bool tg_session_trace_skipped(const tg_session *s, int i);
+
 /* Writes the trace as numbered lines "  3  bn/AssignMovingAvg (AssignSub)
  * after: a, b" (the control inputs), so a learner sees the update ops run
- * before the optimizer step. Errors: INVALID_ARGUMENT for NULL, INTERNAL on a
+ * before the optimizer step; a skipped op's line ends in "[skipped: its
+ * cond branch was not taken]". Errors: INVALID_ARGUMENT for NULL, INTERNAL on a
  * write error. */
 TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
 
@@ -222,7 +244,8 @@ TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
 TG_API const char *tg_session_message(const tg_session *s);
 
 /* How many times op has run in this session (for teaching and tests: it shows
- * pruning and the at-most-once rule). -1 for an op of another graph. */
+ * pruning and the at-most-once rule; an op skipped in a cond branch not
+ * taken did not run). -1 for an op of another graph. */
 TG_API int64_t tg_session_op_run_count(const tg_session *s, const tg_op *op);
 
 #ifdef __cplusplus

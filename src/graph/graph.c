@@ -181,7 +181,16 @@ static bool block_saw(const tg__scope_entry *e, int d, const tg_op *x) {
     return x->id >= e->start_op_id && d >= x->ctl_base;
 }
 
-static bool apply_control_deps(tg_graph *g, tg_op *op) {
+bool tg__op_in_ctx(const tg_op *op, const tg__cond_ctx *ctx) {
+    if (!ctx) return true;
+    for (const tg__cond_ctx *c = op->ctx; c; c = c->outer)
+        if (c == ctx) return true;
+    return false;
+}
+
+/* `in` are the inputs asked for: a cond context may have rewritten
+ * op->inputs to Switch outputs, but TF decides control inputs first. */
+static bool apply_control_deps(tg_graph *g, tg_op *op, tg_tensor *const *in) {
     int n = 0, cap = 0;
     tg_op **list = NULL;
     op->ctl_base = control_base(g);
@@ -190,12 +199,12 @@ static bool apply_control_deps(tg_graph *g, tg_op *op) {
         if (e->kind != TG__SCOPE_CONTROL) continue;
         bool dominated = false;
         for (int i = 0; i < op->n_inputs && !dominated; i++)
-            dominated = block_saw(e, d, op->inputs[i]->op);
+            dominated = block_saw(e, d, in[i]->op);
         if (!dominated) {
             for (int j = 0; j < e->n_ops; j++) {
                 tg_op *c = e->ops[j];
                 bool is_input = false;
-                for (int i = 0; i < op->n_inputs; i++) is_input |= op->inputs[i]->op == c;
+                for (int i = 0; i < op->n_inputs; i++) is_input |= in[i]->op == c;
                 if (is_input || contains_op(list, n, c)) continue;
                 if (!tg__grow((void **)&list, &cap, n + 1, sizeof *list)) {
                     free(list);
@@ -203,6 +212,21 @@ static bool apply_control_deps(tg_graph *g, tg_op *op) {
                 }
                 list[n++] = c;
             }
+        }
+    }
+    /* TF's CondContext._AddOpInternal: an op without inputs would run
+     * whichever branch is taken, so it waits for the branch's pivot unless
+     * a control input already puts it inside the context. */
+    tg__cond_ctx *ctx = g->cond_ctx;
+    if (ctx && ctx->pivot && op->n_inputs == 0) {
+        bool inside = false;
+        for (int i = 0; i < n && !inside; i++) inside = list[i]->ctx && tg__op_in_ctx(list[i], ctx);
+        if (!inside) {
+            if (!tg__grow((void **)&list, &cap, n + 1, sizeof *list)) {
+                free(list);
+                return false;
+            }
+            list[n++] = ctx->pivot;
         }
     }
     if (n) {
@@ -218,10 +242,52 @@ static bool apply_control_deps(tg_graph *g, tg_op *op) {
     return true;
 }
 
+static tg_op *add_op_with(tg_graph *g, const tg__op_args *a, const char *req, tg_tensor *const *inputs);
+
 static tg_op *rollback(tg_graph *g, tg__arena_mark m, tg_code code, const char *what) {
     tg__arena_rollback(&g->arena, m);
     if (g->code == TG_OK) tg__fail(g, code, "%s", what);
     return NULL;
+}
+
+/* The shape function on the inputs as asked for, before a cond context
+ * adds Switch ops for them: a builder that fails must leave none behind. */
+static bool infer_before_switch(tg_graph *g, const tg__op_args *a, const char *req) {
+    if (!a->def->infer) return true;
+    int n_out = a->def->n_outputs >= 0 ? a->def->n_outputs : a->n_outputs;
+    tg__arena_mark m = tg__arena_get_mark(&g->arena);
+    const char *name = a->exact_name ? req : unique_in(g, g->name_scope, req, false);
+    tg__out_info *info = n_out ? tg__arena_alloc(&g->arena, (size_t)n_out * sizeof *info) : NULL;
+    if (!name || (n_out && !info)) return rollback(g, m, TG_RESOURCE_EXHAUSTED, "out of memory"), false;
+    for (int i = 0; i < n_out; i++) info[i].shape = TG_SHAPE_UNKNOWN;
+    tg__infer_ctx ic = {g, name, a->attrs, a->inputs, a->n_inputs, info, n_out};
+    tg_code rc = a->def->infer(&ic);
+    tg__arena_rollback(&g->arena, m);
+    if (rc != TG_OK) return rollback(g, m, rc, "shape inference failed"), false;
+    return true;
+}
+
+/* TF's CondContext.AddOp: inputs from outside the current cond context
+ * are replaced by what ctx->add_value gives (Switch outputs). *moved is
+ * NULL when nothing had to change, else a malloc'd copy of the inputs. */
+static bool enter_inputs(tg_graph *g, const tg__op_args *a, const char *req, tg_tensor ***moved) {
+    tg__cond_ctx *ctx = g->cond_ctx;
+    *moved = NULL;
+    bool outside = false;
+    for (int i = 0; i < a->n_inputs && !outside; i++) outside = !tg__op_in_ctx(a->inputs[i]->op, ctx);
+    if (!outside) return true;
+    if (!infer_before_switch(g, a, req)) return false;
+    tg_tensor **in = malloc((size_t)a->n_inputs * sizeof *in);
+    if (!in) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory"), false;
+    for (int i = 0; i < a->n_inputs; i++) {
+        in[i] = a->inputs[i];
+        if (!tg__op_in_ctx(in[i]->op, ctx) && !(in[i] = ctx->add_value(g, ctx, in[i]))) {
+            free(in);
+            return false;
+        }
+    }
+    *moved = in;
+    return true;
 }
 
 tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
@@ -250,6 +316,15 @@ tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
                NULL;
     if (a->exact_name && tg__strmap_has(&g->op_by_name, req))
         return tg__fail(g, TG_ALREADY_EXISTS, "Duplicate node name in graph: '%s'", req), NULL;
+    tg_tensor **moved = NULL;
+    if (g->cond_ctx && !enter_inputs(g, a, req, &moved)) return NULL;
+    tg_op *op = add_op_with(g, a, req, moved ? moved : a->inputs);
+    free(moved);
+    return op;
+}
+
+static tg_op *add_op_with(tg_graph *g, const tg__op_args *a, const char *req, tg_tensor *const *inputs) {
+    const tg__op_def *def = a->def;
     tg__arena_mark m = tg__arena_get_mark(&g->arena);
     const char *name = a->exact_name ? tg__arena_strdup(&g->arena, req)
                                      : unique_in(g, g->name_scope, req, false);
@@ -261,14 +336,16 @@ tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
     op->id = g->n_ops;
     op->n_inputs = a->n_inputs;
     if (a->n_inputs) {
-        op->inputs = tg__arena_memdup(&g->arena, a->inputs, (size_t)a->n_inputs * sizeof(tg_tensor *));
+        op->inputs = tg__arena_memdup(&g->arena, inputs, (size_t)a->n_inputs * sizeof(tg_tensor *));
         if (!op->inputs) return rollback(g, m, TG_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (def->attr_size) {
         op->attrs = tg__arena_memdup(&g->arena, a->attrs, def->attr_size);
         if (!op->attrs) return rollback(g, m, TG_RESOURCE_EXHAUSTED, "out of memory");
     }
-    if (!apply_control_deps(g, op))
+    op->ctx = g->cond_ctx;
+    op->no_fetch = op->ctx != NULL;
+    if (!apply_control_deps(g, op, a->inputs))
         return rollback(g, m, TG_RESOURCE_EXHAUSTED, "out of memory");
 
     int n_out = def->n_outputs >= 0 ? def->n_outputs : a->n_outputs;

@@ -27,6 +27,25 @@ struct tg_tensor {
     const char *name;
 };
 
+/* TF's CondContext as the graph layer sees it: the graph knows no op
+ * types, so src/ops (control_flow_cond.c) supplies add_value, which makes
+ * a tensor from outside the context usable inside it (a Switch). Lives in
+ * the graph's arena: ops keep pointing at the context they were made in. */
+typedef struct tg__cond_ctx tg__cond_ctx;
+struct tg__cond_ctx {
+    tg__cond_ctx *outer;
+    /* The tensor an op made in ctx reads instead of t (t is from outside
+     * ctx); NULL after recording an error on g. Runs with no context
+     * current and no control dependencies, as TF's AddValue does. */
+    tg_tensor *(*add_value)(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t);
+    tg_op *pivot; /* an op without inputs made in ctx waits for it */
+    void *impl;   /* src/ops' own state */
+};
+
+/* True when op was made in ctx or in a context nested in it (TF's
+ * OpInContext); every op is in the NULL context. */
+bool tg__op_in_ctx(const tg_op *op, const tg__cond_ctx *ctx);
+
 struct tg_op {
     tg_graph *g;
     const tg__op_def *def;
@@ -43,6 +62,10 @@ struct tg_op {
     tg_tensor *outputs;
     void *attrs;
     tg_variable *variable; /* VariableV2 ops */
+    /* The cond context the op belongs to (NULL: none). Such ops cannot be
+     * fetched, as TF's prevent_fetching. */
+    tg__cond_ctx *ctx;
+    bool no_fetch;
 };
 
 struct tg_variable {
@@ -80,6 +103,8 @@ typedef struct tg__scope_entry {
     int n_ops;
     tg_op **all;        /* every active control input at this depth */
     int n_all;
+    /* control_dependencies(None) also leaves the cond context, as in TF */
+    tg__cond_ctx *saved_cond;
 } tg__scope_entry;
 
 typedef struct tg__collection {
@@ -125,6 +150,8 @@ struct tg_graph {
 
     bool has_seed;
     int64_t seed;
+
+    tg__cond_ctx *cond_ctx; /* current cond context (tg_cond), NULL outside */
 };
 
 /* The most elements one value may have: its byte size must fit in an

@@ -23,7 +23,12 @@ enum {
     /* Writes through every input that is a variable reference (TF's Ref(T)
      * inputs of ApplyAdam: var, m, v): the kernel gets their storage in
      * refs[]. Input 0 must be one (with TG__OPF_REF_INPUT0). */
-    TG__OPF_REF_INPUTS = 1u << 7
+    TG__OPF_REF_INPUTS = 1u << 7,
+    /* Switch: may leave an output dead. A plan containing one tracks dead
+     * tensors; plans without pay nothing for them. */
+    TG__OPF_SWITCH = 1u << 8,
+    /* Merge: runs when any data input is live (others run only when all are) */
+    TG__OPF_MERGE = 1u << 9
 };
 
 enum { TG__MAX_REF_INPUTS = 16 }; /* inputs of a TG__OPF_REF_INPUTS op, at most */
@@ -59,6 +64,10 @@ typedef struct tg__kernel_ctx {
     bool *var_initialized;
     tg__pool *pool; /* the session's intra-op threads; NULL: the calling thread only */
     tg_array *const *refs; /* TG__OPF_REF_INPUTS ops: refs[i] is input i's variable storage, or NULL */
+    /* Per-slot dead flags of a plan with a Switch, indexed like slots; both
+     * NULL otherwise. Read and written through tg__in_dead/tg__out_set_dead. */
+    bool *dead;
+    const tg_array *slots;
 } tg__kernel_ctx;
 
 /* Gradient builder: given the forward op and the gradient of each of its
@@ -157,6 +166,10 @@ int64_t tg__graph_seed(const tg_graph *g, bool *has_seed);
 tg_variable *tg__op_variable(const tg_op *op);
 
 /* Kernel helpers. */
+/* Sends one line (no newline) to s's print callback, or to stderr with a
+ * newline when it has none (Print ops). */
+void tg__session_print(tg_session *s, const char *text);
+
 tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -181,6 +194,10 @@ int tg__kernel_threads(const tg__kernel_ctx *c);
 int tg__kernel_chunks(const tg__kernel_ctx *c, int64_t n, int64_t grain);
 void tg__parallel_for(const tg__kernel_ctx *c, int64_t begin, int64_t end, int64_t grain, tg__range_fn fn,
                       void *ctx);
+/* Dead tensors (Switch and Merge kernels): whether input i is dead this
+ * run, and marking output i dead (its consumers do not run). */
+bool tg__in_dead(const tg__kernel_ctx *c, int i);
+void tg__out_set_dead(tg__kernel_ctx *c, int i);
 /* A random 64-bit value that differs per session, for unseeded random ops. */
 uint64_t tg__session_entropy(tg_session *s);
 

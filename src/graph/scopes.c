@@ -17,6 +17,7 @@ static tg__scope_entry *push_entry(tg_graph *g, tg__scope_kind kind) {
     e->kind = kind;
     e->saved_name_scope = g->name_scope;
     e->saved_var_scope = g->var_scope;
+    e->saved_cond = g->cond_ctx;
     return e;
 }
 
@@ -199,6 +200,7 @@ int tg_control_dependencies_push(tg_graph *g, tg_op *const *ops, int n) {
     tg__scope_entry *e = push_entry(g, TG__SCOPE_CONTROL);
     if (!e) return tok;
     e->clear = clear;
+    if (clear) g->cond_ctx = NULL;
     e->start_op_id = g->n_ops;
     e->ops = own;
     e->n_ops = n_own;
@@ -230,6 +232,7 @@ void tg_scope_pop(tg_graph *g, int token) {
         g->name_scope = e->saved_name_scope;
         g->var_scope = e->saved_var_scope;
         if (e->opened_var_scope) reset_subscope_counts(g, e->opened_var_scope);
+        if (e->kind == TG__SCOPE_CONTROL && e->clear) g->cond_ctx = e->saved_cond;
     }
 }
 

@@ -41,6 +41,11 @@ typedef struct plan {
     int *fetch_vars; /* per fetch: variable whose reference is fetched, or -1 */
     tg_op **order;   /* the steps' ops, for traces */
     char *lint;      /* UPDATE_OPS warning for this combination, or NULL */
+    /* Only for a plan that runs a Switch (NULL otherwise): per slot, its
+     * value is dead this run; per op id, the op was skipped; per step, the
+     * same for the trace. Sized here so that runs allocate nothing. */
+    bool *dead, *op_dead, *skipped;
+    int n_op_ids; /* op_dead's length: the graph's ops when the plan was made */
     bool lint_told;  /* the warning callback has seen it */
 } plan;
 
@@ -62,6 +67,8 @@ struct tg_session {
     const char *warning; /* the last run's warning (a plan's), or NULL */
     tg_warning_fn warn_fn;
     void *warn_user;
+    tg_print_fn print_fn; /* Print ops' sink; NULL: stderr */
+    void *print_user;
     const plan *traced;  /* the last traced run's plan and how many steps ran */
     int traced_steps;
     int threads;         /* intra-op threads, the caller included */
@@ -115,6 +122,12 @@ tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...) {
 const char *tg_session_message(const tg_session *s) { return s ? s->msg : "session is NULL"; }
 
 /* ---- kernel helpers ------------------------------------------------------ */
+
+bool tg__in_dead(const tg__kernel_ctx *c, int i) { return c->dead && c->dead[c->in[i] - c->slots]; }
+
+void tg__out_set_dead(tg__kernel_ctx *c, int i) {
+    if (c->dead) c->dead[c->out[i] - c->slots] = true;
+}
 
 tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const int64_t *dims) {
     if (!tg__array_reshape(c->out[i], dtype, rank, dims))
@@ -203,6 +216,9 @@ static void plan_free(plan *p) {
     free(p->fetch_vars);
     free(p->order);
     free(p->lint);
+    free(p->dead);
+    free(p->op_dead);
+    free(p->skipped);
     free(p->feed_ids);
     free(p->fetch_ids);
     free(p->target_ids);
@@ -363,9 +379,11 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     /* Ops are created after their inputs, so creation order is a
      * topological order of the needed subgraph. */
     int n_steps = 0, n_ptrs = 0, n_checks = 0, n_scratch = 0;
+    bool has_dead = false;
     for (int id = 0; id < g->n_ops; id++) {
         if (!needed[id]) continue;
         const tg_op *op = g->ops[id];
+        has_dead |= (op->def->flags & TG__OPF_SWITCH) != 0;
         for (int i = 0; i < op->n_outputs; i++) n_scratch += fed[op->outputs[i].id];
         if (op->def->flags & TG__OPF_PLACEHOLDER) {
             char shp[256];
@@ -395,6 +413,16 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     p->feed_ids = copy_ids(nf, feed_ids);
     p->fetch_ids = copy_ids(nx, fetch_ids);
     p->target_ids = copy_ids(nt, target_ids);
+    if (has_dead) {
+        p->dead = calloc((size_t)p->n_slots + 1, 1);
+        p->op_dead = calloc((size_t)g->n_ops + 1, 1);
+        p->n_op_ids = g->n_ops;
+        p->skipped = calloc((size_t)n_steps + 1, 1);
+        if (!p->dead || !p->op_dead || !p->skipped) {
+            rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+    }
     if (!p->slots || !p->steps || !p->ptrs || !p->checks || !p->fetch_vars || !p->order || !p->feed_ids ||
         !p->fetch_ids || !p->target_ids) {
         rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
@@ -490,11 +518,17 @@ static tg_code check_fetches_targets(tg_session *s, tg_tensor *const *fetches, i
         if (!fetches[i]) return sfail(s, TG_INVALID_ARGUMENT, "fetch %d is NULL", i);
         if (fetches[i]->op->g != s->g)
             return sfail(s, TG_INVALID_ARGUMENT, "fetch '%s' is from another graph", fetches[i]->name);
+        if (fetches[i]->op->no_fetch) /* TF's prevent_fetching: ops of a cond branch */
+            return sfail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
+                         fetches[i]->op->name);
     }
     for (int i = 0; i < nt; i++) {
         if (!targets[i]) return sfail(s, TG_INVALID_ARGUMENT, "target %d is NULL", i);
         if (targets[i]->g != s->g)
             return sfail(s, TG_INVALID_ARGUMENT, "target '%s' is from another graph", targets[i]->name);
+        if (targets[i]->no_fetch)
+            return sfail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
+                         targets[i]->name);
     }
     return TG_OK;
 }
@@ -648,14 +682,43 @@ static tg_code get_plan(tg_session *s, const int *fid, int nf, tg_tensor *const 
     return rc;
 }
 
+/* TF's executor: an op with a dead input or a dead control input does not
+ * run and its outputs are dead; a Merge runs when any data input is live. */
+static bool step_dead(const plan *p, const step *st) {
+    const tg_op *op = st->op;
+    if (op->def->flags & TG__OPF_MERGE) {
+        for (int i = 0; i < op->n_inputs; i++)
+            if (!p->dead[st->in[i] - p->slots]) return false;
+        return op->n_inputs > 0;
+    }
+    for (int i = 0; i < op->n_inputs; i++)
+        if (p->dead[st->in[i] - p->slots]) return true;
+    for (int i = 0; i < op->n_control; i++)
+        if (p->op_dead[op->control[i]->id]) return true;
+    return false;
+}
+
 /* One run of a plan whose feeds (p->n_feeds of them, in the plan's order)
- * have been checked against it; *steps_run counts the ops that ran. */
+ * have been checked against it; *steps_run counts the steps done (run or
+ * skipped), trace records which were skipped. */
 static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
-                        tg_array **outputs, int *steps_run) {
+                        tg_array **outputs, int *steps_run, bool trace) {
     tg_code rc = bind_feeds(s, p, feeds);
     if (rc != TG_OK) return rc;
+    if (p->dead) {
+        memset(p->dead, 0, (size_t)p->n_slots);
+        memset(p->op_dead, 0, (size_t)p->n_op_ids);
+        if (trace) memset(p->skipped, 0, (size_t)p->n_steps);
+    }
     for (int k = 0; k < p->n_steps; k++) {
         step *st = &p->steps[k];
+        if (p->dead && step_dead(p, st)) {
+            p->op_dead[st->op->id] = true;
+            for (int i = 0; i < st->op->n_outputs; i++) p->dead[st->out[i] - p->slots] = true;
+            if (trace) p->skipped[k] = true;
+            (*steps_run)++;
+            continue;
+        }
         for (int c = 0; c < st->n_check; c++) {
             int v = st->check_vars[c];
             if (!s->var_init[v])
@@ -679,6 +742,8 @@ static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor 
             .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
             .pool = s->pool,
             .refs = refs,
+            .dead = p->dead,
+            .slots = p->slots,
         };
         rc = st->kernel(&c);
         if (rc != TG_OK) {
@@ -688,6 +753,10 @@ static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor 
         s->run_counts[st->op->id]++;
         (*steps_run)++;
     }
+    for (int i = 0; p->dead && i < p->n_fetches; i++)
+        if (p->dead[p->fetch_ids[i]])
+            return sfail(s, TG_INTERNAL, "Retval[%d] does not have value (fetch '%s' comes from a cond branch "
+                         "that was not taken)", i, fetches[i]->name);
     for (int i = 0; i < p->n_fetches; i++) {
         int v = p->fetch_vars[i];
         if (v >= 0 && !s->var_init[v])
@@ -720,7 +789,7 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
     for (int i = 0; i < n_fetches; i++) xid[i] = fetches[i]->id;
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
     rc = get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
-    if (rc == TG_OK) rc = run_plan(s, p, feeds, fetches, outputs, &steps_run);
+    if (rc == TG_OK) rc = run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
 done:
     note_run(s, p, p, &o, steps_run);
     if (fid != feed_ids) free(fid);
@@ -826,7 +895,7 @@ tg_code tg_callable_run(tg_callable *c, const tg_array *const *feed_values, int 
                       c->target_ids, c->n_targets, &c->p);
     if (rc == TG_OK) {
         for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = feed_values[i];
-        rc = run_plan(s, c->p, c->feeds, c->fetches, outputs, &steps_run);
+        rc = run_plan(s, c->p, c->feeds, c->fetches, outputs, &steps_run, o.trace);
         for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = NULL;
     }
     note_run(s, c->p, c->p, &o, steps_run);
@@ -849,6 +918,17 @@ void tg_session_set_run_options(tg_session *s, const tg_run_options *opts) {
 
 const char *tg_session_warnings(const tg_session *s) { return s && s->warning ? s->warning : ""; }
 
+void tg_session_set_print_callback(tg_session *s, tg_print_fn fn, void *user) {
+    if (!s) return;
+    s->print_fn = fn;
+    s->print_user = user;
+}
+
+void tg__session_print(tg_session *s, const char *text) {
+    if (s->print_fn) s->print_fn(text, s->print_user);
+    else fprintf(stderr, "%s\n", text); /* TF's PrintOp writes to stderr */
+}
+
 void tg_session_set_warning_callback(tg_session *s, tg_warning_fn fn, void *user) {
     if (!s) return;
     s->warn_fn = fn;
@@ -860,6 +940,10 @@ int tg_session_trace(const tg_session *s, tg_op *const **ops) {
     return s && s->traced ? s->traced_steps : 0;
 }
 
+bool tg_session_trace_skipped(const tg_session *s, int i) {
+    return s && s->traced && s->traced->skipped && i >= 0 && i < s->traced_steps && s->traced->skipped[i];
+}
+
 tg_code tg_session_write_trace(const tg_session *s, FILE *out) {
     if (!s || !out) return TG_INVALID_ARGUMENT;
     tg_op *const *ops;
@@ -869,6 +953,8 @@ tg_code tg_session_write_trace(const tg_session *s, FILE *out) {
         if (fprintf(out, "%4d  %s (%s)", i + 1, op->name, op->def->type) < 0) return TG_INTERNAL;
         for (int k = 0; k < op->n_control; k++)
             if (fprintf(out, "%s%s", k ? ", " : "  after: ", op->control[k]->name) < 0) return TG_INTERNAL;
+        if (tg_session_trace_skipped(s, i) && fputs("  [skipped: its cond branch was not taken]", out) == EOF)
+            return TG_INTERNAL;
         if (fputc('\n', out) == EOF) return TG_INTERNAL;
     }
     return fflush(out) == 0 ? TG_OK : TG_INTERNAL;

@@ -32,6 +32,18 @@ extern const tg__op_def tg__op_real_div, tg__op_maximum, tg__op_minimum, tg__op_
 extern const tg__op_def tg__op_transpose, tg__op_expand_dims, tg__op_squeeze, tg__op_concat_v2,
     tg__op_concat_offset, tg__op_split, tg__op_pack, tg__op_unpack, tg__op_slice, tg__op_pad, tg__op_tile;
 
+/* control_flow_ops.c, logging_ops.c */
+extern const tg__op_def tg__op_assert, tg__op_print;
+/* TF's Tensor::SummarizeValue(max_entries) (Print's and Assert's format):
+ * the first max_entries elements (all when negative), appended to b. */
+void tg__summarize_value(tg__strbuf *b, const tg_array *a, int64_t max_entries);
+/* Print's and Assert's `data` list: n_data tensors of g, none NULL; false
+ * after recording the error naming who. */
+bool tg__check_data(tg_graph *g, const char *who, tg_tensor *const *data, int n_data);
+
+/* control_flow_cond.c */
+extern const tg__op_def tg__op_switch, tg__op_ref_switch, tg__op_merge;
+
 /* training_ops.c */
 extern const tg__op_def tg__op_apply_gradient_descent, tg__op_apply_momentum, tg__op_apply_adam,
     tg__op_apply_rms_prop, tg__op_apply_centered_rms_prop, tg__op_apply_adagrad;

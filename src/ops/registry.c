@@ -11,6 +11,11 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_const,
     &tg__op_identity,
     &tg__op_no_op,
+    &tg__op_assert,
+    &tg__op_print,
+    &tg__op_switch,
+    &tg__op_ref_switch,
+    &tg__op_merge,
     &tg__op_variable_v2,
     &tg__op_assign,
     &tg__op_assign_add,
@@ -118,7 +123,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_l2_loss,
 };
 
-_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 101, "update the count when adding an op");
+_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 106, "update the count when adding an op");
 
 int tg__op_def_count(void) { return (int)(sizeof TG__OPS / sizeof TG__OPS[0]); }
 

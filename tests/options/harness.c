@@ -408,3 +408,35 @@ void tgo_tg_get_variable_opts(const tg_get_variable_opts *o, tgo_result *r) {
     tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(2), o);
     done(g, r, NULL);
 }
+
+/* Print of the ramp 1..4 run twice on one session: "prints" counts the
+ * lines its sink got (first_n), "text" is the first with '_' for spaces
+ * (message, summarize). */
+static int n_lines;
+static void count_line(const char *text, void *user) {
+    tgo_result *r = user;
+    n_lines++;
+    if (strstr(r->text, " text=")) return;
+    add(r, " text=");
+    for (const char *p = text; *p; p++) add(r, "%c", *p == ' ' ? '_' : *p);
+}
+
+void tgo_tg_print_opts(const tg_print_opts *o, tgo_result *r) {
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = input(g, TG_SHAPE(4));
+    tg_tensor *out = tg_print(g, x, &x, 1, o);
+    observe(g, r, out);
+    if (tg_graph_status(g) == TG_OK && out) {
+        tg_session *s = tg_session_new(g);
+        tg_session_set_print_callback(s, count_line, r);
+        tg_array *xv = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4}), *y = NULL;
+        tg_feed feed = {x, xv};
+        n_lines = 0;
+        for (int i = 0; i < 2; i++) tg_session_run(s, &feed, 1, &out, 1, &y, NULL, 0);
+        add(r, " prints=%d", n_lines);
+        tg_array_free(xv), tg_array_free(y);
+        tg_session_set_print_callback(s, NULL, NULL);
+        tg_session_free(s);
+    }
+    tg_graph_free(g);
+}

@@ -47,5 +47,6 @@ void tgo_tg_train_adagrad_opts(const tg_train_adagrad_opts *o, tgo_result *r);
 void tgo_tg_minimize_opts(const tg_minimize_opts *o, tgo_result *r);
 void tgo_tg_variable_scope_opts(const tg_variable_scope_opts *o, tgo_result *r);
 void tgo_tg_get_variable_opts(const tg_get_variable_opts *o, tgo_result *r);
+void tgo_tg_print_opts(const tg_print_opts *o, tgo_result *r);
 
 #endif

@@ -181,6 +181,11 @@ EXPECT[("tg_layers_dropout_opts", "keep_prob", "1")] = {"max": 1.0}
 EXPECT[("tg_train_adagrad_opts", "initial_accumulator_value", "0")] = {"error": "initial_accumulator_value must be positive"}
 EXPECT[("tg_layers_pool2d_opts", "stride", "1")] = {"out_shape": "(1,7,7,1)"}  # TF's stride=1: (1, 1)
 EXPECT[("tg_tf_layers_conv2d_opts", "strides", "1")] = {"out_shape": "(1,4,4,2)"}
+# tf.Print of 1..4 run twice (the harness counts the printed lines)
+EXPECT[("tg_print_opts", "first_n", "0")] = {"prints": "0"}
+EXPECT[("tg_print_opts", "first_n", "1")] = {"prints": "1"}
+EXPECT[("tg_print_opts", "summarize", "0")] = {"prints": "2", "text": "[...]"}
+EXPECT[("tg_print_opts", "summarize", "1")] = {"prints": "2", "text": "[1...]"}
 # Values TF rejects as we do, with TF's words (the field is named by the text).
 ERRORS_OK = {
     # data_format NCHW on the harness's NHWC input: TF's shape errors

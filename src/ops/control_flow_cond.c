@@ -1,0 +1,294 @@
+/* tf.cond in graph mode, as TF 1.15 builds it (control_flow_ops.py): Switch
+ * and Merge ops, and the CondContext that routes every tensor a branch
+ * reads from outside through a Switch, so that at run time the branch not
+ * taken gets dead inputs and the executor skips it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_internal.h"
+
+/* ---- Switch ------------------------------------------------------------------------ */
+
+static tg_code pred_check(tg__infer_ctx *c, const tg_tensor *pred) {
+    if (pred->dtype != TG_BOOL)
+        return tg__infer_fail(c, TG_INVALID_ARGUMENT,
+                              "Input 'pred' of 'Switch' Op has type %s that does not match expected type of bool.",
+                              tg_dtype_name(pred->dtype));
+    if (pred->shape.rank > 0)
+        return tg__infer_fail(c, TG_INVALID_ARGUMENT, "Shape must be rank 0 but is rank %d", pred->shape.rank);
+    return TG_OK;
+}
+
+static tg_code switch_infer(tg__infer_ctx *c) {
+    tg_code rc = pred_check(c, c->in[1]);
+    if (rc != TG_OK) return rc;
+    for (int i = 0; i < 2; i++) c->out[i] = (tg__out_info){c->in[0]->dtype, c->in[0]->shape};
+    return TG_OK;
+}
+
+/* Output 1 (output_true) carries the data when pred holds, output 0
+ * (output_false) otherwise; the other is dead. */
+static tg_code switch_kernel(tg__kernel_ctx *c) {
+    int taken = *(const bool *)c->in[1]->data ? 1 : 0;
+    tg__out_alias(c, taken, c->in[0]);
+    tg__out_set_dead(c, 1 - taken);
+    return TG_OK;
+}
+
+const tg__op_def tg__op_switch = {
+    .type = "Switch",
+    .n_inputs = 2,
+    .n_outputs = 2,
+    .flags = TG__OPF_SWITCH,
+    .infer = switch_infer,
+    .kernel = TG__ALL_DTYPES(switch_kernel),
+};
+
+/* ---- Merge ------------------------------------------------------------------------- */
+
+static tg_code merge_infer(tg__infer_ctx *c) {
+    if (c->n_in < 1) return tg__infer_fail(c, TG_INVALID_ARGUMENT, "Merge needs at least one input");
+    tg_shape s = c->in[0]->shape;
+    for (int i = 1; i < c->n_in; i++) {
+        const tg_tensor *t = c->in[i];
+        if (t->dtype != c->in[0]->dtype)
+            return tg__infer_fail(c, TG_INVALID_ARGUMENT,
+                                  "Inputs to Merge must have the same data type: %s and %s",
+                                  tg_dtype_name(c->in[0]->dtype), tg_dtype_name(t->dtype));
+        /* TF's MergeShape: the most specific shape both inputs have */
+        if (s.rank < 0) continue;
+        if (t->shape.rank != s.rank) {
+            s = TG_SHAPE_UNKNOWN;
+            continue;
+        }
+        for (int d = 0; d < s.rank; d++)
+            if (s.dims[d] != t->shape.dims[d]) s.dims[d] = -1;
+    }
+    c->out[0] = (tg__out_info){c->in[0]->dtype, s};
+    c->out[1] = (tg__out_info){TG_INT32, TG_SCALAR};
+    return TG_OK;
+}
+
+/* Forwards the first live input and its index; the executor runs it only
+ * when one is live. */
+static tg_code merge_kernel(tg__kernel_ctx *c) {
+    int live = 0;
+    while (live < c->n_in - 1 && tg__in_dead(c, live)) live++;
+    tg__out_alias(c, 0, c->in[live]);
+    tg_code rc = tg__out_alloc(c, 1, TG_INT32, 0, NULL);
+    if (rc == TG_OK) *(int32_t *)c->out[1]->data = live;
+    return rc;
+}
+
+const tg__op_def tg__op_merge = {
+    .type = "Merge",
+    .n_inputs = -1,
+    .n_outputs = 2,
+    .flags = TG__OPF_MERGE,
+    .infer = merge_infer,
+    .kernel = TG__ALL_DTYPES(merge_kernel),
+};
+
+/* TF's RefSwitch (_SwitchRefOrTensor): a variable reference stays one on
+ * the live side, so an assign inside a branch writes the variable itself.
+ * It carries the variable like VariableV2 and, as TF's, does not need it
+ * initialized. */
+const tg__op_def tg__op_ref_switch = {
+    .type = "RefSwitch",
+    .n_inputs = 2,
+    .n_outputs = 2,
+    .flags = TG__OPF_SWITCH | TG__OPF_VARIABLE | TG__OPF_INIT_REF,
+    .infer = switch_infer,
+    .kernel = TG__ALL_DTYPES(switch_kernel),
+};
+
+static tg_op *switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred) {
+    tg_tensor *in[2] = {data, pred};
+    bool ref = (data->op->def->flags & TG__OPF_VARIABLE) != 0;
+    tg__op_args a = {.def = ref ? &tg__op_ref_switch : &tg__op_switch, .name = ref ? "RefSwitch" : "Switch",
+                     .inputs = in, .n_inputs = 2};
+    tg_op *op = tg__add_op(g, &a);
+    if (op && ref) op->variable = data->op->variable;
+    return op;
+}
+
+/* ---- the cond context ---------------------------------------------------------------- */
+
+typedef struct cond_impl {
+    tg_tensor *pred; /* pred_id */
+    int branch;      /* 1: the true branch */
+    /* TF's _external_values: the Switch output used for each outside tensor */
+    tg_tensor **from, **to;
+    int n, cap;
+} cond_impl;
+
+/* TF's CondContext.AddValue: an outer context first makes t usable in
+ * itself, then this context switches that on its predicate. The Switch is
+ * made outside every context and control block, as TF's
+ * control_dependencies(None) does, and then belongs to this context. */
+static tg_tensor *add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
+    cond_impl *c = ctx->impl;
+    if (t->op->ctx && tg__op_in_ctx(t->op, ctx)) return t;
+    for (int i = 0; i < c->n; i++)
+        if (c->from[i] == t) return c->to[i];
+    tg_tensor *real = t;
+    if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
+    int cap = c->cap;
+    if (!tg__grow((void **)&c->from, &cap, c->n + 1, sizeof *c->from) ||
+        !tg__grow((void **)&c->to, &c->cap, c->n + 1, sizeof *c->to)) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    int tok = tg_control_dependencies_push(g, NULL, 0);
+    tg_op *sw = switch_op(g, real, c->pred);
+    tg_scope_pop(g, tok);
+    if (!sw) return NULL;
+    sw->ctx = ctx;
+    sw->no_fetch = true;
+    c->from[c->n] = t;
+    c->to[c->n++] = &sw->outputs[c->branch];
+    return &sw->outputs[c->branch];
+}
+
+static tg__cond_ctx *new_ctx(tg_graph *g, tg_tensor *pred, tg_tensor *pivot, int branch) {
+    tg__cond_ctx *ctx = tg__graph_alloc(g, sizeof *ctx);
+    cond_impl *c = tg__graph_alloc(g, sizeof *c);
+    if (!ctx || !c) return NULL;
+    *c = (cond_impl){.pred = pred, .branch = branch};
+    *ctx = (tg__cond_ctx){.outer = g->cond_ctx, .add_value = add_value, .pivot = pivot->op, .impl = c};
+    /* TF sets the pivot's context after making it: it is the branch's root */
+    pivot->op->ctx = ctx;
+    return ctx;
+}
+
+static void ctx_release(tg__cond_ctx *ctx) {
+    if (!ctx) return;
+    cond_impl *c = ctx->impl;
+    free(c->from);
+    free(c->to);
+    c->from = c->to = NULL;
+    c->n = c->cap = 0;
+}
+
+/* Calls fn with its outputs checked as TF's cond checks them; returns how
+ * many it gave, -1 after recording an error. */
+static int call_branch(tg_graph *g, const char *scope, const char *which, tg_cond_fn fn, void *user,
+                       tg_tensor **res, int n) {
+    for (int i = 0; i < n; i++) res[i] = NULL;
+    int got = fn(g, user, res, n);
+    if (tg_graph_status(g) != TG_OK) return -1;
+    if (got < 0) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s failed without saying why", scope, which), -1;
+    if (got == 0) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s must have a return value.", scope, which), -1;
+    if (got > n)
+        return tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s returned %d tensors, n_outputs is %d", scope, which, got,
+                        n),
+               -1;
+    for (int i = 0; i < got; i++)
+        if (!res[i]) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s returned NULL as output %d", scope, which, i), -1;
+    /* TF's BuildCondBranch: an identity inside the branch, so that a tensor
+     * from outside ("lambda: x") also goes through the branch's Switch */
+    for (int i = 0; i < got; i++)
+        if (!(res[i] = tg_identity(g, res[i], NULL))) return -1;
+    return got;
+}
+
+static int build_branch(tg_graph *g, tg__cond_ctx *ctx, const char *scope, const char *which, tg_cond_fn fn,
+                        void *user, tg_tensor **res, int n) {
+    g->cond_ctx = ctx;
+    int got = call_branch(g, scope, which, fn, user, res, n);
+    g->cond_ctx = ctx->outer;
+    return got;
+}
+
+tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
+                tg_tensor **outputs, int n_outputs, const char *name) {
+    for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
+    if (!tg__graph_ready(g, &pred, 1)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    if (!true_fn || !false_fn || !outputs || n_outputs < 1)
+        return tg__fail(g, TG_INVALID_ARGUMENT,
+                        "%s: true_fn and false_fn must be given, with an outputs array of n_outputs >= 1",
+                        name ? name : "cond");
+    const char *scope;
+    int tok = tg__builder_scope(g, name, "cond", &scope);
+    tg_tensor **res = malloc(2 * (size_t)n_outputs * sizeof *res);
+    tg__cond_ctx *ctx_t = NULL, *ctx_f = NULL;
+    if (!res) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    tg_tensor **res_t = res, **res_f = res + n_outputs;
+    tg_op *sw = switch_op(g, pred, pred);
+    tg_tensor *pivot_t = sw ? tg_identity(g, &sw->outputs[1], "switch_t") : NULL;
+    tg_tensor *pivot_f = pivot_t ? tg_identity(g, &sw->outputs[0], "switch_f") : NULL;
+    tg_tensor *pred_id = pivot_f ? tg_identity(g, pred, "pred_id") : NULL;
+    if (!pred_id) goto done;
+    /* TF's prevent_fetching: these are dead in one branch or the other */
+    sw->no_fetch = pivot_t->op->no_fetch = pivot_f->op->no_fetch = pred_id->op->no_fetch = true;
+
+    if (!(ctx_t = new_ctx(g, pred_id, pivot_t, 1))) goto done;
+    int n_t = build_branch(g, ctx_t, scope, "true_fn", true_fn, ctx, res_t, n_outputs);
+    if (n_t < 0 || !(ctx_f = new_ctx(g, pred_id, pivot_f, 0))) goto done;
+    int n_f = build_branch(g, ctx_f, scope, "false_fn", false_fn, ctx, res_f, n_outputs);
+    if (n_f < 0) goto done;
+    if (n_t != n_f) {
+        tg__fail(g, TG_INVALID_ARGUMENT,
+                 "%s: Incompatible return values of true_fn and false_fn: true_fn returned %d tensors, "
+                 "false_fn %d",
+                 scope, n_t, n_f);
+        goto done;
+    }
+    if (n_t != n_outputs) {
+        tg__fail(g, TG_INVALID_ARGUMENT, "%s: the branches returned %d tensors, n_outputs is %d", scope, n_t,
+                 n_outputs);
+        goto done;
+    }
+    tg_tensor **merged = malloc((size_t)n_outputs * sizeof *merged);
+    if (!merged) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    bool ok = true;
+    for (int i = 0; i < n_outputs && ok; i++) {
+        tg_tensor *pair[2] = {res_f[i], res_t[i]};
+        tg__op_args a = {.def = &tg__op_merge, .name = "Merge", .inputs = pair, .n_inputs = 2};
+        merged[i] = tg__out0(tg__add_op(g, &a));
+        ok = merged[i] != NULL;
+    }
+    if (ok)
+        for (int i = 0; i < n_outputs; i++) outputs[i] = merged[i];
+    free(merged);
+done:
+    ctx_release(ctx_t);
+    ctx_release(ctx_f);
+    free(res);
+    tg_scope_pop(g, tok);
+    return g->code;
+}
+
+tg_code tg_smart_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
+                      tg_tensor **outputs, int n_outputs, const char *name) {
+    bool value;
+    if (!pred || !tg_tensor_static_bool(pred, &value))
+        return tg_cond(g, pred, true_fn, false_fn, ctx, outputs, n_outputs, name);
+    for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
+    if (!tg__graph_ready(g, &pred, 1)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    tg_cond_fn fn = value ? true_fn : false_fn;
+    const char *which = value ? "true_fn" : "false_fn", *who = name ? name : "smart_cond";
+    if (!fn || !outputs || n_outputs < 1)
+        return tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s must be given, with an outputs array of n_outputs >= 1",
+                        who, which);
+    int got = fn(g, ctx, outputs, n_outputs);
+    if (g->code != TG_OK) {
+        for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
+        return g->code;
+    }
+    tg_code rc = TG_OK;
+    if (got != n_outputs)
+        rc = tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s returned %d tensors, n_outputs is %d", who, which, got,
+                      n_outputs);
+    for (int i = 0; rc == TG_OK && i < n_outputs; i++)
+        if (!outputs[i]) rc = tg__fail(g, TG_INVALID_ARGUMENT, "%s: %s returned NULL as output %d", who, which, i);
+    if (rc != TG_OK)
+        for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
+    return rc;
+}

@@ -1,0 +1,469 @@
+/* test_cond.c: tf.cond in graph mode (TF 1.15's Switch / Merge and dead
+ * tensors). Expected values are worked out by hand from the branch
+ * formulas; which ops run is checked with run counts and the run trace. */
+#include "tg_check.h"
+
+/* What a branch builds, kept for the assertions. */
+typedef struct branch_ctx {
+    tg_tensor *x;
+    double k;           /* true: x * k, false: x + k */
+    tg_op *made;        /* the branch's main op */
+    tg_tensor *inside;  /* a tensor of the branch, for the dead-fetch case */
+    int calls;
+    int n_return;       /* error cases: how many tensors to claim */
+} branch_ctx;
+
+static int times_k(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    branch_ctx *b = user;
+    b->calls++;
+    outs[0] = tg_multiply(g, b->x, tg_constant_scalar(g, TG_FLOAT32, b->k, "k"), "times");
+    b->made = tg_tensor_op(outs[0]);
+    b->inside = outs[0];
+    (void)n;
+    return 1;
+}
+
+static int plus_k(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    branch_ctx *b = user;
+    b->calls++;
+    outs[0] = tg_add(g, b->x, tg_constant_scalar(g, TG_FLOAT32, b->k, "k"), "plus");
+    b->made = tg_tensor_op(outs[0]);
+    (void)n;
+    return 1;
+}
+
+/* Each branch gets its own context: the builder passes one ctx to both. */
+typedef struct two {
+    branch_ctx t, f;
+} two;
+
+static int two_true(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    return times_k(g, &((two *)user)->t, outs, n);
+}
+
+static int two_false(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    return plus_k(g, &((two *)user)->f, outs, n);
+}
+
+static double run_scalar(tg_session *s, tg_tensor *t, tg_feed *feeds, int nf)
+{
+    tg_array *a = tgc_fetch(s, t, feeds, nf);
+    double v = tg_array_get(a, 0);
+    tg_array_free(a);
+    return v;
+}
+
+static int count_type(const tg_graph *g, const char *type)
+{
+    int n = 0;
+    for (int i = 0; i < tg_graph_num_ops(g); i++) n += strcmp(tg_op_type(tg_graph_op_at(g, i)), type) == 0;
+    return n;
+}
+
+START_TEST(test_values_and_structure)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    two b = {{.x = x, .k = 3}, {.x = x, .k = 10}};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, two_true, two_false, &b, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_tensor_name(out), "cond/Merge:0");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "cond/Switch")), "Switch");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "cond/switch_t")), "Identity");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "cond/switch_f")), "Identity");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "cond/pred_id")), "Identity");
+    /* x is read by both branches: one Switch each, on pred_id */
+    tg_op *mul = b.t.made, *add = b.f.made;
+    tg_op *sw_t = tg_tensor_op(tg_op_input(mul, 0)), *sw_f = tg_tensor_op(tg_op_input(add, 0));
+    ck_assert_str_eq(tg_op_type(sw_t), "Switch");
+    ck_assert_str_eq(tg_op_type(sw_f), "Switch");
+    ck_assert_ptr_ne(sw_t, sw_f);
+    ck_assert_int_eq(tg_tensor_index(tg_op_input(mul, 0)), 1);
+    ck_assert_int_eq(tg_tensor_index(tg_op_input(add, 0)), 0);
+    ck_assert_ptr_eq(tg_op_input(sw_t, 0), x);
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(sw_t, 1)), "cond/pred_id:0");
+    /* a constant made in a branch waits for the branch's pivot */
+    tg_op *k = tg_tensor_op(tg_op_input(mul, 1));
+    ck_assert_int_eq(tg_op_num_control_inputs(k), 1);
+    ck_assert_str_eq(tg_op_name(tg_op_control_input(k, 0)), "cond/switch_t");
+    ck_assert_str_eq(tg_op_name(tg_op_control_input(tg_tensor_op(tg_op_input(add, 1)), 0)), "cond/switch_f");
+    /* the second cond gets a scope of its own */
+    tg_tensor *out2 = NULL;
+    ck_assert_int_eq(tg_cond(g, p, two_true, two_false, &b, &out2, 1, NULL), TG_OK);
+    ck_assert_str_eq(tg_tensor_name(out2), "cond_1/Merge:0");
+
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(2), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    ck_assert_close(run_scalar(s, out, ft, 2), 6, 0);  /* 2 * 3 */
+    ck_assert_close(run_scalar(s, out, ff, 2), 12, 0); /* 2 + 10 */
+    ck_assert_close(run_scalar(s, out, ft, 2), 6, 0);
+    /* a later op reads the cond's output like any tensor */
+    tg_tensor *y = tg_add(g, tg_multiply(g, out, tg_constant_scalar(g, TG_FLOAT32, 2, NULL), NULL), x, "y");
+    ck_assert_close(run_scalar(s, y, ft, 2), 14, 0); /* 6 * 2 + 2 */
+    ck_assert_close(run_scalar(s, y, ff, 2), 26, 0); /* 12 * 2 + 2 */
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_branch_not_taken_does_not_run)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    two b = {{.x = x, .k = 3}, {.x = x, .k = 10}};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, two_true, two_false, &b, &out, 1, NULL), TG_OK);
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(2), *pf = tg_array_scalar_bool(false);
+    tg_feed ff[2] = {{x, xv}, {p, pf}};
+    tg_array *o = NULL;
+    ck_assert_int_eq(tg_session_run_opts(s, ff, 2, &out, 1, &o, NULL, 0, &(tg_run_options){.trace = true}),
+                     TG_OK);
+    ck_assert_close(tg_array_get(o, 0), 12, 0);
+    ck_assert_int_eq(tg_session_op_run_count(s, b.t.made), 0);
+    ck_assert_int_eq(tg_session_op_run_count(s, b.f.made), 1);
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_tensor_op(out)), 1);
+
+    /* the trace lists the skipped ops, marked, and the ones that ran */
+    tg_op *const *ops;
+    int n = tg_session_trace(s, &ops), seen_mul = 0, seen_add = 0, n_skipped = 0;
+    for (int i = 0; i < n; i++) {
+        n_skipped += tg_session_trace_skipped(s, i);
+        if (ops[i] == b.t.made) seen_mul = 1, ck_assert(tg_session_trace_skipped(s, i));
+        if (ops[i] == b.f.made) seen_add = 1, ck_assert(!tg_session_trace_skipped(s, i));
+        if (strcmp(tg_op_name(ops[i]), "cond/switch_t") == 0) ck_assert(tg_session_trace_skipped(s, i));
+        if (strcmp(tg_op_name(ops[i]), "cond/Merge") == 0) ck_assert(!tg_session_trace_skipped(s, i));
+    }
+    ck_assert(seen_mul && seen_add);
+    /* skipped: switch_t, the true k, times, the true Identity */
+    ck_assert_int_eq(n_skipped, 4);
+    ck_assert(!tg_session_trace_skipped(s, n));
+    char buf[4096] = "";
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_session_write_trace(s, f), TG_OK);
+    rewind(f);
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    ck_assert_str_contains(buf, "cond/times (Mul)  [skipped: its cond branch was not taken]");
+    ck_assert_msg(strstr(buf, "cond/plus (Add)\n") != NULL, "%s", buf);
+    tg_array_free(o);
+    tg_array_free(xv);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- the pitfall: where the assign is made ------------------------------------------- */
+
+typedef struct pit {
+    tg_tensor *outside; /* assign_add(v, 1) made before the cond */
+    tg_variable *w;
+    tg_tensor *x;
+    tg_op *inside;
+} pit;
+
+static int use_outside(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    pit *c = user;
+    (void)n;
+    outs[0] = tg_identity(g, c->outside, NULL);
+    return 1;
+}
+
+/* The TF idiom: the update made inside the branch, the result after it. */
+static int assign_inside(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    pit *c = user;
+    (void)n;
+    tg_tensor *inc = tg_assign_add(g, tg_variable_ref(c->w), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inc_w");
+    c->inside = tg_tensor_op(inc);
+    tg_op *dep = c->inside;
+    int tok = tg_control_dependencies_push(g, &dep, 1);
+    outs[0] = tg_identity(g, c->x, "after_inc");
+    tg_scope_pop(g, tok);
+    return 1;
+}
+
+START_TEST(test_assign_outside_runs_either_way)
+{
+    tg_graph *g = tg_graph_new();
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer(), .trainable = false);
+    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT32, TG_SCALAR, &vo);
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    pit c = {.outside = tg_assign_add(g, tg_variable_ref(v), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inc_v"),
+             .w = w,
+             .x = x};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, use_outside, assign_inside, &c, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    /* the branch's assign writes w through a RefSwitch; the identity after
+     * it keeps the control input declared inside the branch */
+    ck_assert_str_eq(tg_op_type(tg_tensor_op(tg_op_input(c.inside, 0))), "RefSwitch");
+    tg_op *after = tg_graph_op(g, "cond/after_inc");
+    ck_assert_int_eq(tg_op_num_control_inputs(after), 1);
+    ck_assert_ptr_eq(tg_op_control_input(after, 0), c.inside);
+    tg_op *init = tg_global_variables_initializer(g);
+    ck_assert_tg_ok(g);
+
+    tg_session *s = tg_session_new(g);
+    tgc_run_target(s, init);
+    tg_array *xv = tg_array_scalar_f32(5), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    tg_tensor *vals[2] = {tg_variable_value(v), tg_variable_value(w)};
+    /* pred, then v and w after the run: the outside assign runs every
+     * time (the true branch's Switch needs its value either way), the
+     * inside one only when the false branch is taken */
+    struct {
+        tg_feed *feeds;
+        double out, v, w;
+    } runs[4] = {{ft, 1, 1, 0}, {ff, 5, 2, 1}, {ff, 5, 3, 2}, {ft, 4, 4, 2}};
+    for (int r = 0; r < 4; r++) {
+        ck_assert_close(run_scalar(s, out, runs[r].feeds, 2), runs[r].out, 0);
+        tg_array *o[2] = {NULL, NULL};
+        ck_assert_int_eq(tg_session_run(s, NULL, 0, vals, 2, o, NULL, 0), TG_OK);
+        ck_assert_close(tg_array_get(o[0], 0), runs[r].v, 0);
+        ck_assert_close(tg_array_get(o[1], 0), runs[r].w, 0);
+        tg_array_free(o[0]);
+        tg_array_free(o[1]);
+    }
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_tensor_op(c.outside)), 4);
+    ck_assert_int_eq(tg_session_op_run_count(s, c.inside), 2);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- nesting ------------------------------------------------------------------------- */
+
+typedef struct nest {
+    tg_tensor *x, *p2;
+    two inner;
+    tg_tensor *inner_out;
+} nest;
+
+static int outer_true(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    nest *c = user;
+    (void)n;
+    if (tg_cond(g, c->p2, two_true, two_false, &c->inner, &c->inner_out, 1, "inner") != TG_OK) return -1;
+    outs[0] = c->inner_out;
+    return 1;
+}
+
+static int outer_false(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    nest *c = user;
+    (void)n;
+    outs[0] = tg_subtract(g, c->x, tg_constant_scalar(g, TG_FLOAT32, 100, NULL), NULL);
+    return 1;
+}
+
+START_TEST(test_nested)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p1 = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p1");
+    tg_tensor *p2 = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p2");
+    nest c = {.x = x, .p2 = p2, .inner = {{.x = x, .k = 3}, {.x = x, .k = 10}}};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p1, outer_true, outer_false, &c, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_tensor_name(c.inner_out), "cond/inner/Merge:0");
+    /* x reaches the inner true branch through the outer Switch, then the
+     * inner one */
+    tg_op *sw_in = tg_tensor_op(tg_op_input(c.inner.t.made, 0));
+    ck_assert_str_eq(tg_op_type(sw_in), "Switch");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(sw_in, 1)), "cond/inner/pred_id:0");
+    tg_op *sw_out = tg_tensor_op(tg_op_input(sw_in, 0));
+    ck_assert_str_eq(tg_op_type(sw_out), "Switch");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(sw_out, 1)), "cond/pred_id:0");
+    ck_assert_ptr_eq(tg_op_input(sw_out, 0), x);
+    /* the inner pred comes from outside the outer cond: switched too */
+    ck_assert_str_eq(tg_op_type(tg_tensor_op(tg_op_input(tg_graph_op(g, "cond/inner/pred_id"), 0))), "Switch");
+
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(2), *t = tg_array_scalar_bool(true), *f = tg_array_scalar_bool(false);
+    struct {
+        tg_array *a, *b;
+        double want;
+    } cases[4] = {{t, t, 6}, {t, f, 12}, {f, t, -98}, {f, f, -98}};
+    for (int i = 0; i < 4; i++) {
+        tg_feed fd[3] = {{x, xv}, {p1, cases[i].a}, {p2, cases[i].b}};
+        ck_assert_close(run_scalar(s, out, fd, 3), cases[i].want, 0);
+    }
+    /* the inner branches ran only when the outer true branch was taken */
+    ck_assert_int_eq(tg_session_op_run_count(s, c.inner.t.made), 1);
+    ck_assert_int_eq(tg_session_op_run_count(s, c.inner.f.made), 1);
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_graph_op(g, "cond/inner/Merge")), 2);
+    tg_array_free(xv);
+    tg_array_free(t);
+    tg_array_free(f);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_dead_fetch_and_not_fetchable)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    two b = {{.x = x, .k = 3}, {.x = x, .k = 10}};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, two_true, two_false, &b, &out, 1, NULL), TG_OK);
+    /* allowed, as in TF: an op outside the cond reading a branch tensor */
+    tg_tensor *leak = tg_identity(g, b.t.inside, "leak");
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(2), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    ck_assert_close(run_scalar(s, leak, ft, 2), 6, 0);
+    tg_tensor *fetch[2] = {out, leak};
+    tg_array *o[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_session_run(s, ff, 2, fetch, 2, o, NULL, 0), TG_INTERNAL);
+    ck_assert_str_contains(tg_session_message(s), "Retval[1] does not have value");
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_tensor_op(leak)), 1);
+    /* ops of a branch and the cond's own switches cannot be fetched */
+    tg_tensor *bad[2] = {b.t.inside, tg_op_output(tg_graph_op(g, "cond/pred_id"), 0)};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tg_session_run(s, ft, 2, &bad[i], 1, o, NULL, 0), TG_INVALID_ARGUMENT);
+        ck_assert_str_contains(tg_session_message(s), "has been marked as not fetchable.");
+    }
+    tg_op *target = b.f.made;
+    ck_assert_int_eq(tg_session_run(s, ff, 2, NULL, 0, NULL, &target, 1), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Operation 'cond/plus' has been marked as not fetchable.");
+    /* the session still works */
+    ck_assert_close(run_scalar(s, out, ff, 2), 12, 0);
+    tg_array_free(o[0]);
+    tg_array_free(o[1]);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_constant_pred_folds)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *yes = tg_constant_scalar(g, TG_BOOL, 1, "yes"), *no = tg_constant_scalar(g, TG_BOOL, 0, "no");
+    two b = {{.x = x, .k = 3}, {.x = x, .k = 10}};
+    tg_tensor *o1 = NULL, *o2 = NULL;
+    ck_assert_int_eq(tg_smart_cond(g, yes, two_true, two_false, &b, &o1, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_smart_cond(g, no, two_true, two_false, &b, &o2, 1, NULL), TG_OK);
+    ck_assert_int_eq(b.t.calls, 1);
+    ck_assert_int_eq(b.f.calls, 1);
+    ck_assert_int_eq(count_type(g, "Switch") + count_type(g, "Merge") + count_type(g, "Identity"), 0);
+    ck_assert_str_eq(tg_tensor_name(o1), "times:0"); /* no scope, no identity: smart_cond calls the fn */
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(2);
+    tg_feed fd = {x, xv};
+    ck_assert_close(run_scalar(s, o1, &fd, 1), 6, 0);
+    ck_assert_close(run_scalar(s, o2, &fd, 1), 12, 0);
+    /* a fed pred goes through tg_cond; tg_cond itself never folds */
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p"), *o3 = NULL, *o4 = NULL;
+    ck_assert_int_eq(tg_smart_cond(g, p, two_true, two_false, &b, &o3, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_cond(g, yes, two_true, two_false, &b, &o4, 1, NULL), TG_OK);
+    ck_assert_int_eq(count_type(g, "Merge"), 2);
+    ck_assert_close(run_scalar(s, o4, &fd, 1), 6, 0);
+    tg_array_free(xv);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static int claim(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    branch_ctx *b = user;
+    for (int i = 0; i < b->n_return && i < n; i++) outs[i] = i == 0 ? tg_identity(g, b->x, NULL) : NULL;
+    return b->n_return;
+}
+
+static int claim_two(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    branch_ctx *b = user;
+    outs[0] = tg_identity(g, b->x, NULL);
+    if (n > 1) outs[1] = tg_identity(g, b->x, NULL);
+    return 2;
+}
+
+START_TEST(test_branch_errors)
+{
+    struct {
+        int n_return;
+        bool two_outputs;
+        const char *want;
+    } cases[] = {
+        {0, false, "mycond: true_fn must have a return value."},
+        {2, false, "mycond: true_fn returned 2 tensors, n_outputs is 1"},
+        {2, true, "mycond: true_fn returned NULL as output 1"},
+        {1, true, "mycond: Incompatible return values of true_fn and false_fn: true_fn returned 1 tensors, false_fn 2"},
+    };
+    tg_set_log_callback(NULL, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tg_graph *g = tg_graph_new();
+        tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+        tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+        branch_ctx b = {.x = x, .n_return = cases[i].n_return};
+        tg_tensor *out[2] = {x, x};
+        int n = cases[i].two_outputs ? 2 : 1;
+        tg_code rc = tg_cond(g, p, claim, claim_two, &b, out, n, "mycond");
+        ck_assert_int_eq(rc, TG_INVALID_ARGUMENT);
+        ck_assert_ptr_null(out[0]);
+        ck_assert_str_eq(tg_graph_message(g), cases[i].want);
+        /* sticky: later builders add nothing */
+        ck_assert_ptr_null(tg_identity(g, x, NULL));
+        tg_graph_free(g);
+    }
+    /* a pred that is not a scalar bool */
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    branch_ctx b = {.x = x, .n_return = 1};
+    tg_tensor *out = x;
+    ck_assert_int_eq(tg_cond(g, x, claim, claim, &b, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_ptr_null(out);
+    ck_assert_str_contains(tg_graph_message(g), "does not match expected type of bool");
+    tg_graph_free(g);
+}
+END_TEST
+
+static Suite *cond_suite(void)
+{
+    Suite *s = suite_create("cond");
+    TCase *tc = tcase_create("cond");
+    tcase_add_test(tc, test_values_and_structure);
+    tcase_add_test(tc, test_branch_not_taken_does_not_run);
+    tcase_add_test(tc, test_assign_outside_runs_either_way);
+    tcase_add_test(tc, test_nested);
+    tcase_add_test(tc, test_dead_fetch_and_not_fetchable);
+    tcase_add_test(tc, test_constant_pred_folds);
+    tcase_add_test(tc, test_branch_errors);
+    tcase_set_timeout(tc, TGC_TIMEOUT);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TGC_MAIN(cond_suite)

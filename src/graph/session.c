@@ -16,78 +16,8 @@
 #include <time.h>
 
 #include "graph_internal.h"
+#include "session_internal.h"
 #include "thread_pool.h"
-
-typedef struct step {
-    tg_op *op;
-    tg__kernel_fn kernel;
-    tg_array **in;
-    tg_array **out;
-    int var_id;       /* variable used by VARIABLE and REF_INPUT0 ops, else -1 */
-    int *ref_ids;     /* REF_INPUTS ops: per input, the variable it writes through, or -1 */
-    int *check_vars;  /* variables that must be initialized before the op runs */
-    int n_check;
-} step;
-
-typedef struct plan {
-    int *feed_ids, *fetch_ids, *target_ids;
-    int n_feeds, n_fetches, n_targets;
-    step *steps;
-    int n_steps;
-    tg_array *slots;
-    int n_slots;
-    tg_array **ptrs; /* every step's in/out pointers, one block */
-    int *checks;
-    int *fetch_vars; /* per fetch: variable whose reference is fetched, or -1 */
-    tg_op **order;   /* the steps' ops, for traces */
-    char *lint;      /* UPDATE_OPS warning for this combination, or NULL */
-    /* Only for a plan that runs a Switch (NULL otherwise): per slot, its
-     * value is dead this run; per op id, the op was skipped; per step, the
-     * same for the trace. Sized here so that runs allocate nothing. */
-    bool *dead, *op_dead, *skipped;
-    int n_op_ids; /* op_dead's length: the graph's ops when the plan was made */
-    bool lint_told;  /* the warning callback has seen it */
-} plan;
-
-struct tg_session {
-    tg_graph *g;
-    tg_array *vars;
-    bool *var_init;
-    int n_vars;
-    void **op_state;
-    int64_t *run_counts;
-    int n_op_slots;
-    plan **plans;
-    int n_plans, cap_plans, last;
-    tg_array *stage; /* fetch copies when an output array is also a feed */
-    int n_stage;
-    char msg[2048];
-    uint64_t entropy;
-    tg_run_options defaults;
-    const char *warning; /* the last run's warning (a plan's), or NULL */
-    tg_warning_fn warn_fn;
-    void *warn_user;
-    tg_print_fn print_fn; /* Print ops' sink; NULL: stderr */
-    void *print_user;
-    const plan *traced;  /* the last traced run's plan and how many steps ran */
-    int traced_steps;
-    int threads;         /* intra-op threads, the caller included */
-    tg__pool *pool;      /* NULL when threads == 1 */
-    tg_callable *callables; /* alive ones, freed with the session */
-};
-
-struct tg_callable {
-    tg_session *s;
-    tg_callable *prev, *next;
-    /* The feed tensors, bound once; each run points the values at the
-     * caller's arrays and clears them afterwards, so nothing is kept. */
-    tg_feed *feeds;
-    tg_tensor **fetches;
-    tg_op **targets;
-    int *feed_ids, *fetch_ids, *target_ids;
-    int n_feeds, n_fetches, n_targets;
-    plan *p; /* NULL until a run has found or built it */
-};
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -97,12 +27,7 @@ static tg_code vsfail(tg_session *s, tg_code code, const char *fmt, va_list ap) 
     return code;
 }
 
-static tg_code sfail(tg_session *s, tg_code code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static tg_code sfail(tg_session *s, tg_code code, const char *fmt, ...) {
+tg_code tg__session_fail(tg_session *s, tg_code code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsfail(s, code, fmt, ap);
@@ -116,7 +41,7 @@ tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return sfail(c->s, code, "%s: %s", c->op->name, buf);
+    return tg__session_fail(c->s, code, "%s: %s", c->op->name, buf);
 }
 
 const char *tg_session_message(const tg_session *s) { return s ? s->msg : "session is NULL"; }
@@ -225,23 +150,9 @@ static void plan_free(plan *p) {
     free(p);
 }
 
-static void callable_free(tg_callable *c) {
-    free(c->feeds);
-    free(c->fetches);
-    free(c->targets);
-    free(c->feed_ids);
-    free(c->fetch_ids);
-    free(c->target_ids);
-    free(c);
-}
-
 void tg_session_free(tg_session *s) {
     if (!s) return;
-    while (s->callables) {
-        tg_callable *c = s->callables;
-        s->callables = c->next;
-        callable_free(c);
-    }
+    tg__session_free_callables(s);
     for (int i = 0; i < s->n_plans; i++) plan_free(s->plans[i]);
     free(s->plans);
     for (int i = 0; i < s->n_stage; i++) free(s->stage[i].buf);
@@ -345,13 +256,13 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
                           int nt, plan **out) {
     tg_graph *g = s->g;
     tg_code rc = sync_with_graph(s);
-    if (rc != TG_OK) return sfail(s, rc, "out of memory");
+    if (rc != TG_OK) return tg__session_fail(s, rc, "out of memory");
     plan *p = calloc(1, sizeof *p);
     char *needed = calloc((size_t)g->n_ops + 1, 1);
     char *fed = calloc((size_t)g->n_tensors + 1, 1);
     tg_op **stack = malloc(((size_t)g->n_ops + 1) * sizeof *stack);
     if (!p || !needed || !fed || !stack) {
-        rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
     for (int i = 0; i < nf; i++) fed[feed_ids[i]] = 1;
@@ -388,9 +299,9 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         if (op->def->flags & TG__OPF_PLACEHOLDER) {
             char shp[256];
             tf_shape(&op->outputs[0].shape, shp, sizeof shp);
-            rc = sfail(s, TG_INVALID_ARGUMENT,
-                       "You must feed a value for placeholder tensor '%s' with dtype %s and shape %s",
-                       op->name, tf_dtype(op->outputs[0].dtype), shp);
+            rc = tg__session_fail(s, TG_INVALID_ARGUMENT,
+                                  "You must feed a value for placeholder tensor '%s' with dtype %s and shape %s",
+                                  op->name, tf_dtype(op->outputs[0].dtype), shp);
             goto done;
         }
         n_steps++;
@@ -419,13 +330,13 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         p->n_op_ids = g->n_ops;
         p->skipped = calloc((size_t)n_steps + 1, 1);
         if (!p->dead || !p->op_dead || !p->skipped) {
-            rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+            rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
         }
     }
     if (!p->slots || !p->steps || !p->ptrs || !p->checks || !p->fetch_vars || !p->order || !p->feed_ids ||
         !p->fetch_ids || !p->target_ids) {
-        rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
     p->n_feeds = nf;
@@ -449,8 +360,8 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
                                       : TG_FLOAT32;
         st->kernel = def->kernel[kd];
         if (!st->kernel) {
-            rc = sfail(s, TG_UNIMPLEMENTED, "%s: no %s kernel for dtype %s", op->name, def->type,
-                       tg_dtype_name(kd));
+            rc = tg__session_fail(s, TG_UNIMPLEMENTED, "%s: no %s kernel for dtype %s", op->name, def->type,
+                                  tg_dtype_name(kd));
             goto done;
         }
         st->in = ptr;
@@ -468,7 +379,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
              * after this plan was made. The storage itself is written, fed
              * or not, as for REF_INPUT0. */
             if (op->n_inputs > TG__MAX_REF_INPUTS) {
-                rc = sfail(s, TG_INTERNAL, "%s: more than %d inputs", op->name, TG__MAX_REF_INPUTS);
+                rc = tg__session_fail(s, TG_INTERNAL, "%s: more than %d inputs", op->name, TG__MAX_REF_INPUTS);
                 goto done;
             }
             st->ref_ids = chk;
@@ -486,13 +397,13 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         if (def->state_size && !s->op_state[id]) {
             s->op_state[id] = calloc(1, def->state_size);
             if (!s->op_state[id]) {
-                rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+                rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
                 goto done;
             }
         }
     }
     if (!tg__grow((void **)&s->plans, &s->cap_plans, s->n_plans + 1, sizeof *s->plans)) {
-        rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
     s->plans[s->n_plans++] = p;
@@ -508,27 +419,25 @@ done:
 
 /* ---- running ---------------------------------------------------------------- */
 
-enum { MAX_IDS = 4096 };
-
 /* The fetch and target checks tg_session_run and tg_session_make_callable
  * share; their feeds come in different layouts. */
-static tg_code check_fetches_targets(tg_session *s, tg_tensor *const *fetches, int nx, tg_op *const *targets,
-                                     int nt) {
+tg_code tg__check_fetches_targets(tg_session *s, tg_tensor *const *fetches, int nx, tg_op *const *targets,
+                                  int nt) {
     for (int i = 0; i < nx; i++) {
-        if (!fetches[i]) return sfail(s, TG_INVALID_ARGUMENT, "fetch %d is NULL", i);
+        if (!fetches[i]) return tg__session_fail(s, TG_INVALID_ARGUMENT, "fetch %d is NULL", i);
         if (fetches[i]->op->g != s->g)
-            return sfail(s, TG_INVALID_ARGUMENT, "fetch '%s' is from another graph", fetches[i]->name);
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "fetch '%s' is from another graph", fetches[i]->name);
         if (fetches[i]->op->no_fetch) /* TF's prevent_fetching: ops of a cond branch */
-            return sfail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
-                         fetches[i]->op->name);
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
+                                    fetches[i]->op->name);
     }
     for (int i = 0; i < nt; i++) {
-        if (!targets[i]) return sfail(s, TG_INVALID_ARGUMENT, "target %d is NULL", i);
+        if (!targets[i]) return tg__session_fail(s, TG_INVALID_ARGUMENT, "target %d is NULL", i);
         if (targets[i]->g != s->g)
-            return sfail(s, TG_INVALID_ARGUMENT, "target '%s' is from another graph", targets[i]->name);
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "target '%s' is from another graph", targets[i]->name);
         if (targets[i]->no_fetch)
-            return sfail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
-                         targets[i]->name);
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "Operation '%s' has been marked as not fetchable.",
+                                    targets[i]->name);
     }
     return TG_OK;
 }
@@ -537,20 +446,20 @@ static tg_code check_args(tg_session *s, const tg_feed *feeds, int nf, tg_tensor
                           int nx, tg_array **outputs, tg_op *const *targets, int nt) {
     if (nf < 0 || nx < 0 || nt < 0 || (nf && !feeds) || (nx && (!fetches || !outputs)) ||
         (nt && !targets))
-        return sfail(s, TG_INVALID_ARGUMENT, "tg_session_run: bad argument lists");
-    if (nf > MAX_IDS || nx > MAX_IDS || nt > MAX_IDS)
-        return sfail(s, TG_INVALID_ARGUMENT, "tg_session_run: more than %d feeds, fetches or targets",
-                     MAX_IDS);
+        return tg__session_fail(s, TG_INVALID_ARGUMENT, "tg_session_run: bad argument lists");
+    if (nf > TG__MAX_RUN_IDS || nx > TG__MAX_RUN_IDS || nt > TG__MAX_RUN_IDS)
+        return tg__session_fail(s, TG_INVALID_ARGUMENT, "tg_session_run: more than %d feeds, fetches or targets",
+                                TG__MAX_RUN_IDS);
     for (int i = 0; i < nf; i++) {
         const tg_tensor *t = feeds[i].tensor;
-        if (!t || !feeds[i].value) return sfail(s, TG_INVALID_ARGUMENT, "feed %d is NULL", i);
+        if (!t || !feeds[i].value) return tg__session_fail(s, TG_INVALID_ARGUMENT, "feed %d is NULL", i);
         if (t->op->g != s->g)
-            return sfail(s, TG_INVALID_ARGUMENT, "feed '%s' is from another graph", t->name);
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "feed '%s' is from another graph", t->name);
         for (int j = 0; j < i; j++)
             if (feeds[j].tensor == t)
-                return sfail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);
+                return tg__session_fail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);
     }
-    return check_fetches_targets(s, fetches, nx, targets, nt);
+    return tg__check_fetches_targets(s, fetches, nx, targets, nt);
 }
 
 static tg_code bind_feeds(tg_session *s, plan *p, const tg_feed *feeds) {
@@ -558,16 +467,16 @@ static tg_code bind_feeds(tg_session *s, plan *p, const tg_feed *feeds) {
         const tg_tensor *t = feeds[i].tensor;
         const tg_array *v = feeds[i].value;
         if (v->dtype != t->dtype)
-            return sfail(s, TG_INVALID_ARGUMENT,
-                         "Cannot feed value of dtype %s for Tensor '%s', which has dtype %s",
-                         tg_dtype_name(v->dtype), t->name, tg_dtype_name(t->dtype));
+            return tg__session_fail(s, TG_INVALID_ARGUMENT,
+                                    "Cannot feed value of dtype %s for Tensor '%s', which has dtype %s",
+                                    tg_dtype_name(v->dtype), t->name, tg_dtype_name(t->dtype));
         if (!tg__array_matches_shape(v, &t->shape)) {
             char a[128], b[128];
             tg_shape vs = tg_array_shape(v);
-            return sfail(s, TG_INVALID_ARGUMENT,
-                         "Cannot feed value of shape %s for Tensor '%s', which has shape '%s'",
-                         tg_shape_format(&vs, a, sizeof a), t->name,
-                         tg_shape_format(&t->shape, b, sizeof b));
+            return tg__session_fail(s, TG_INVALID_ARGUMENT,
+                                    "Cannot feed value of shape %s for Tensor '%s', which has shape '%s'",
+                                    tg_shape_format(&vs, a, sizeof a), t->name,
+                                    tg_shape_format(&t->shape, b, sizeof b));
         }
         tg_array *slot = &p->slots[t->id];
         slot->dtype = v->dtype;
@@ -608,14 +517,14 @@ static tg_code fetch_outputs(tg_session *s, const plan *p, const tg_feed *feeds,
                              tg_tensor *const *fetches, const int *xid, int nx, tg_array **outputs) {
     const tg_array *src[64];
     const tg_array **from = nx <= 64 ? src : malloc((size_t)nx * sizeof *from);
-    if (!from) return sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+    if (!from) return tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
     tg_code rc = TG_OK;
     for (int i = 0; i < nx; i++) from[i] = &p->slots[xid[i]];
     if (output_is_feed(feeds, nf, outputs, nx)) {
         if (nx > s->n_stage) {
             tg_array *st = realloc(s->stage, (size_t)nx * sizeof *st);
             if (!st) {
-                rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+                rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
                 goto done;
             }
             memset(st + s->n_stage, 0, (size_t)(nx - s->n_stage) * sizeof *st);
@@ -625,7 +534,7 @@ static tg_code fetch_outputs(tg_session *s, const plan *p, const tg_feed *feeds,
         for (int i = 0; i < nx && rc == TG_OK; i++) {
             tg_array *stage = &s->stage[i];
             if (!tg__array_reshape(stage, from[i]->dtype, from[i]->rank, from[i]->dims))
-                rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory staging fetch '%s'", fetches[i]->name);
+                rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory staging fetch '%s'", fetches[i]->name);
             else
                 memcpy(stage->data, from[i]->data, tg__array_nbytes(stage));
             from[i] = stage;
@@ -633,7 +542,7 @@ static tg_code fetch_outputs(tg_session *s, const plan *p, const tg_feed *feeds,
     }
     for (int i = 0; i < nx && rc == TG_OK; i++)
         if (copy_out(from[i], &outputs[i]) != TG_OK)
-            rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory copying fetch '%s'", fetches[i]->name);
+            rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory copying fetch '%s'", fetches[i]->name);
 done:
     if (from != src) free(from);
     return rc;
@@ -642,20 +551,6 @@ done:
 tg_code tg_session_run(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *const *fetches,
                        int n_fetches, tg_array **outputs, tg_op *const *targets, int n_targets) {
     return tg_session_run_opts(s, feeds, n_feeds, fetches, n_fetches, outputs, targets, n_targets, NULL);
-}
-
-/* The options' side of a run: the UPDATE_OPS warning and the trace. */
-static void note_run(tg_session *s, const plan *pl, plan *p, const tg_run_options *o, int steps_run) {
-    s->warning = NULL;
-    if (p && o->check_update_ops && p->lint) {
-        s->warning = p->lint;
-        if (s->warn_fn && !p->lint_told) s->warn_fn(p->lint, s->warn_user);
-        p->lint_told = true;
-    }
-    if (o->trace) {
-        s->traced = pl;
-        s->traced_steps = steps_run;
-    }
 }
 
 /* The cached plan for these ids, or NULL. */
@@ -673,8 +568,8 @@ static plan *find_plan(tg_session *s, const int *fid, int nf, const int *xid, in
     return NULL;
 }
 
-static tg_code get_plan(tg_session *s, const int *fid, int nf, tg_tensor *const *fetches, const int *xid,
-                        int nx, tg_op *const *targets, const int *tid, int nt, plan **out) {
+tg_code tg__get_plan(tg_session *s, const int *fid, int nf, tg_tensor *const *fetches, const int *xid,
+                     int nx, tg_op *const *targets, const int *tid, int nt, plan **out) {
     *out = find_plan(s, fid, nf, xid, nx, tid, nt);
     if (*out) return TG_OK;
     tg_code rc = build_plan(s, fid, nf, fetches, xid, nx, targets, tid, nt, out);
@@ -701,8 +596,8 @@ static bool step_dead(const plan *p, const step *st) {
 /* One run of a plan whose feeds (p->n_feeds of them, in the plan's order)
  * have been checked against it; *steps_run counts the steps done (run or
  * skipped), trace records which were skipped. */
-static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
-                        tg_array **outputs, int *steps_run, bool trace) {
+tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
+                     tg_array **outputs, int *steps_run, bool trace) {
     tg_code rc = bind_feeds(s, p, feeds);
     if (rc != TG_OK) return rc;
     if (p->dead) {
@@ -722,9 +617,9 @@ static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor 
         for (int c = 0; c < st->n_check; c++) {
             int v = st->check_vars[c];
             if (!s->var_init[v])
-                return sfail(s, TG_FAILED_PRECONDITION,
-                             "Attempting to use uninitialized value %s (needed by op '%s')",
-                             s->g->vars[v]->name, st->op->name);
+                return tg__session_fail(s, TG_FAILED_PRECONDITION,
+                                        "Attempting to use uninitialized value %s (needed by op '%s')",
+                                        s->g->vars[v]->name, st->op->name);
         }
         tg_array *refs[TG__MAX_REF_INPUTS];
         for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
@@ -747,7 +642,7 @@ static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor 
         };
         rc = st->kernel(&c);
         if (rc != TG_OK) {
-            if (!s->msg[0]) sfail(s, rc, "%s: failed", st->op->name);
+            if (!s->msg[0]) tg__session_fail(s, rc, "%s: failed", st->op->name);
             return rc;
         }
         s->run_counts[st->op->id]++;
@@ -755,13 +650,14 @@ static tg_code run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor 
     }
     for (int i = 0; p->dead && i < p->n_fetches; i++)
         if (p->dead[p->fetch_ids[i]])
-            return sfail(s, TG_INTERNAL, "Retval[%d] does not have value (fetch '%s' comes from a cond branch "
-                         "that was not taken)", i, fetches[i]->name);
+            return tg__session_fail(s, TG_INTERNAL,
+                                    "Retval[%d] does not have value (fetch '%s' comes from a cond branch "
+                                    "that was not taken)", i, fetches[i]->name);
     for (int i = 0; i < p->n_fetches; i++) {
         int v = p->fetch_vars[i];
         if (v >= 0 && !s->var_init[v])
-            return sfail(s, TG_FAILED_PRECONDITION, "Attempting to use uninitialized value %s",
-                         s->g->vars[v]->name);
+            return tg__session_fail(s, TG_FAILED_PRECONDITION, "Attempting to use uninitialized value %s",
+                                    s->g->vars[v]->name);
     }
     return fetch_outputs(s, p, feeds, p->n_feeds, fetches, p->fetch_ids, p->n_fetches, outputs);
 }
@@ -782,180 +678,18 @@ tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg
     int *tid = n_targets <= 64 ? target_ids : malloc((size_t)n_targets * sizeof *tid);
     plan *p = NULL;
     if (!fid || !xid || !tid) {
-        rc = sfail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
     for (int i = 0; i < n_feeds; i++) fid[i] = feeds[i].tensor->id;
     for (int i = 0; i < n_fetches; i++) xid[i] = fetches[i]->id;
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
-    rc = get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
-    if (rc == TG_OK) rc = run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
+    rc = tg__get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
+    if (rc == TG_OK) rc = tg__run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
 done:
-    note_run(s, p, p, &o, steps_run);
+    tg__note_run(s, p, p, &o, steps_run);
     if (fid != feed_ids) free(fid);
     if (xid != fetch_ids) free(xid);
     if (tid != target_ids) free(tid);
     return rc;
-}
-
-/* ---- callables ------------------------------------------------------------------ */
-
-tg_callable *tg_session_make_callable(tg_session *s, tg_tensor *const *feeds, int n_feeds,
-                                      tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
-                                      int n_targets) {
-    if (!s) return NULL;
-    s->msg[0] = '\0';
-    if (n_feeds < 0 || n_fetches < 0 || n_targets < 0 || (n_feeds && !feeds) || (n_fetches && !fetches) ||
-        (n_targets && !targets)) {
-        sfail(s, TG_INVALID_ARGUMENT, "tg_session_make_callable: bad argument lists");
-        return NULL;
-    }
-    if (n_feeds > MAX_IDS || n_fetches > MAX_IDS || n_targets > MAX_IDS) {
-        sfail(s, TG_INVALID_ARGUMENT, "tg_session_make_callable: more than %d feeds, fetches or targets",
-              MAX_IDS);
-        return NULL;
-    }
-    for (int i = 0; i < n_feeds; i++) {
-        const tg_tensor *t = feeds[i];
-        if (!t) {
-            sfail(s, TG_INVALID_ARGUMENT, "feed %d is NULL", i);
-            return NULL;
-        }
-        if (t->op->g != s->g) {
-            sfail(s, TG_INVALID_ARGUMENT, "feed '%s' is from another graph", t->name);
-            return NULL;
-        }
-        for (int j = 0; j < i; j++)
-            if (feeds[j] == t) {
-                sfail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);
-                return NULL;
-            }
-    }
-    if (check_fetches_targets(s, fetches, n_fetches, targets, n_targets) != TG_OK) return NULL;
-
-    tg_callable *c = calloc(1, sizeof *c);
-    if (!c) goto oom;
-    c->feeds = calloc((size_t)n_feeds + 1, sizeof *c->feeds);
-    c->fetches = malloc(((size_t)n_fetches + 1) * sizeof *c->fetches);
-    c->targets = malloc(((size_t)n_targets + 1) * sizeof *c->targets);
-    c->feed_ids = malloc(((size_t)n_feeds + 1) * sizeof *c->feed_ids);
-    c->fetch_ids = malloc(((size_t)n_fetches + 1) * sizeof *c->fetch_ids);
-    c->target_ids = malloc(((size_t)n_targets + 1) * sizeof *c->target_ids);
-    if (!c->feeds || !c->fetches || !c->targets || !c->feed_ids || !c->fetch_ids || !c->target_ids) {
-        callable_free(c);
-        goto oom;
-    }
-    for (int i = 0; i < n_feeds; i++) {
-        c->feeds[i].tensor = feeds[i];
-        c->feed_ids[i] = feeds[i]->id;
-    }
-    for (int i = 0; i < n_fetches; i++) {
-        c->fetches[i] = fetches[i];
-        c->fetch_ids[i] = fetches[i]->id;
-    }
-    for (int i = 0; i < n_targets; i++) {
-        c->targets[i] = targets[i];
-        c->target_ids[i] = targets[i]->id;
-    }
-    c->n_feeds = n_feeds;
-    c->n_fetches = n_fetches;
-    c->n_targets = n_targets;
-    c->s = s;
-    c->next = s->callables;
-    if (s->callables) s->callables->prev = c;
-    s->callables = c;
-    return c;
-oom:
-    sfail(s, TG_RESOURCE_EXHAUSTED, "tg_session_make_callable: out of memory");
-    return NULL;
-}
-
-tg_code tg_callable_run(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
-                        tg_array **outputs) {
-    if (!c) return TG_INVALID_ARGUMENT;
-    tg_session *s = c->s;
-    s->msg[0] = '\0';
-    /* The count is passed only to catch a list that does not match the
-     * callable's feeds before reading past its end. */
-    if (n_feed_values != c->n_feeds)
-        return sfail(s, TG_INVALID_ARGUMENT,
-                     "tg_callable_run: %d feed values given, the callable has %d feeds", n_feed_values,
-                     c->n_feeds);
-    if ((c->n_feeds && !feed_values) || (c->n_fetches && !outputs))
-        return sfail(s, TG_INVALID_ARGUMENT, "tg_callable_run: bad argument lists");
-    for (int i = 0; i < c->n_feeds; i++)
-        if (!feed_values[i])
-            return sfail(s, TG_INVALID_ARGUMENT, "feed value %d (for '%s') is NULL", i,
-                         c->feeds[i].tensor->name);
-    const tg_run_options o = s->defaults;
-    int steps_run = 0;
-    tg_code rc = TG_OK;
-    if (!c->p)
-        rc = get_plan(s, c->feed_ids, c->n_feeds, c->fetches, c->fetch_ids, c->n_fetches, c->targets,
-                      c->target_ids, c->n_targets, &c->p);
-    if (rc == TG_OK) {
-        for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = feed_values[i];
-        rc = run_plan(s, c->p, c->feeds, c->fetches, outputs, &steps_run, o.trace);
-        for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = NULL;
-    }
-    note_run(s, c->p, c->p, &o, steps_run);
-    return rc;
-}
-
-void tg_callable_free(tg_callable *c) {
-    if (!c) return;
-    if (c->prev) c->prev->next = c->next;
-    else c->s->callables = c->next;
-    if (c->next) c->next->prev = c->prev;
-    callable_free(c);
-}
-
-/* ---- run options, warnings and traces ------------------------------------------ */
-
-void tg_session_set_run_options(tg_session *s, const tg_run_options *opts) {
-    if (s) s->defaults = opts ? *opts : (tg_run_options){0};
-}
-
-const char *tg_session_warnings(const tg_session *s) { return s && s->warning ? s->warning : ""; }
-
-void tg_session_set_print_callback(tg_session *s, tg_print_fn fn, void *user) {
-    if (!s) return;
-    s->print_fn = fn;
-    s->print_user = user;
-}
-
-void tg__session_print(tg_session *s, const char *text) {
-    if (s->print_fn) s->print_fn(text, s->print_user);
-    else fprintf(stderr, "%s\n", text); /* TF's PrintOp writes to stderr */
-}
-
-void tg_session_set_warning_callback(tg_session *s, tg_warning_fn fn, void *user) {
-    if (!s) return;
-    s->warn_fn = fn;
-    s->warn_user = user;
-}
-
-int tg_session_trace(const tg_session *s, tg_op *const **ops) {
-    if (ops) *ops = s && s->traced ? s->traced->order : NULL;
-    return s && s->traced ? s->traced_steps : 0;
-}
-
-bool tg_session_trace_skipped(const tg_session *s, int i) {
-    return s && s->traced && s->traced->skipped && i >= 0 && i < s->traced_steps && s->traced->skipped[i];
-}
-
-tg_code tg_session_write_trace(const tg_session *s, FILE *out) {
-    if (!s || !out) return TG_INVALID_ARGUMENT;
-    tg_op *const *ops;
-    int n = tg_session_trace(s, &ops);
-    for (int i = 0; i < n; i++) {
-        const tg_op *op = ops[i];
-        if (fprintf(out, "%4d  %s (%s)", i + 1, op->name, op->def->type) < 0) return TG_INTERNAL;
-        for (int k = 0; k < op->n_control; k++)
-            if (fprintf(out, "%s%s", k ? ", " : "  after: ", op->control[k]->name) < 0) return TG_INTERNAL;
-        if (tg_session_trace_skipped(s, i) && fputs("  [skipped: its cond branch was not taken]", out) == EOF)
-            return TG_INTERNAL;
-        if (fputc('\n', out) == EOF) return TG_INTERNAL;
-    }
-    return fflush(out) == 0 ? TG_OK : TG_INTERNAL;
 }

@@ -450,6 +450,333 @@ START_TEST(test_branch_errors)
 }
 END_TEST
 
+/* ---- gradients ------------------------------------------------------------------------ */
+
+/* Branches on x: x*x ("sq"), 3x ("lin"), x*x*x ("cube"), a constant. */
+typedef struct gx {
+    tg_tensor *x, *p2;
+    tg_tensor *inner_out;
+} gx;
+
+static int g_square(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    gx *c = user;
+    (void)n;
+    outs[0] = tg_multiply(g, c->x, c->x, "sq");
+    return 1;
+}
+
+static int g_linear(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    gx *c = user;
+    (void)n;
+    outs[0] = tg_multiply(g, tg_constant_scalar(g, TG_FLOAT64, 3, "three"), c->x, "lin");
+    return 1;
+}
+
+static int g_cube(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    gx *c = user;
+    (void)n;
+    outs[0] = tg_multiply(g, tg_multiply(g, c->x, c->x, NULL), c->x, "cube");
+    return 1;
+}
+
+static int g_const(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)user, (void)n;
+    outs[0] = tg_constant_scalar(g, TG_FLOAT64, 5, "five");
+    return 1;
+}
+
+static int g_inner(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    gx *c = user;
+    (void)n;
+    if (tg_cond(g, c->p2, g_square, g_linear, c, &c->inner_out, 1, "inner") != TG_OK) return -1;
+    outs[0] = c->inner_out;
+    return 1;
+}
+
+/* dy/dx at the fed x (feeds[0] is x, a float64 scalar) against the
+ * closed form and against central finite differences of y in float64. */
+static void check_grad_at(tg_session *s, tg_tensor *y, tg_tensor *dx, tg_feed *feeds, int nf, double want)
+{
+    double a = run_scalar(s, dx, feeds, nf);
+    ck_assert_close(a, want, 1e-12);
+    double *xv = tg_array_data((tg_array *)feeds[0].value), x0 = *xv, h = 1e-5 * (fabs(x0) > 1 ? fabs(x0) : 1);
+    *xv = x0 + h;
+    double fp = run_scalar(s, y, feeds, nf);
+    *xv = x0 - h;
+    double fm = run_scalar(s, y, feeds, nf);
+    *xv = x0;
+    double num = (fp - fm) / (2 * h), scale = fabs(a) > 1 ? fabs(a) : 1;
+    ck_assert_msg(fabs(a - num) / scale < 1e-6, "analytic %.12g, numeric %.12g", a, num);
+}
+
+START_TEST(test_grad_both_branches)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    gx c = {.x = x};
+    tg_tensor *y = NULL, *dx = NULL;
+    ck_assert_int_eq(tg_cond(g, p, g_square, g_linear, &c, &y, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    /* TF's _MergeGrad: a Switch of the incoming gradient on the cond's
+     * pred; _SwitchGrad: a Merge of what the two sides give */
+    tg_op *mg = tg_graph_op(g, "gradients/cond/Merge_grad/cond_grad");
+    ck_assert_ptr_nonnull(mg);
+    ck_assert_str_eq(tg_op_type(mg), "Switch");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(mg, 1)), "cond/pred_id:0");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "gradients/cond/Switch_1_grad/cond_grad")), "Merge");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "gradients/cond/Switch_2_grad/cond_grad")), "Merge");
+    /* the branch's gradient ops read the Merge gradient's Switch as it is,
+     * as it already is switched on the branch's pred: no new Switch */
+    ck_assert_int_eq(count_type(g, "Switch"), 4); /* pred, x once per branch, Merge_grad */
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_graph_op(g, "gradients/cond/sq_grad/Mul"), 0)),
+                     "gradients/cond/Merge_grad/cond_grad:1");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_graph_op(g, "gradients/cond/lin_grad/Mul"), 0)),
+                     "gradients/cond/Merge_grad/cond_grad:0");
+
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f64(2.5), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    check_grad_at(s, y, dx, ft, 2, 5); /* 2x */
+    check_grad_at(s, y, dx, ff, 2, 3);
+    check_grad_at(s, y, dx, ft, 2, 5);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Counts the gradient ops of the branch op `branch_op` in the last run's
+ * trace, and how many of them were skipped. */
+static void grad_ops_in_trace(tg_session *s, const char *branch_op, int *n, int *skipped)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "gradients/cond/%s_grad/", branch_op);
+    tg_op *const *ops;
+    int m = tg_session_trace(s, &ops);
+    *n = *skipped = 0;
+    for (int i = 0; i < m; i++)
+        if (strncmp(tg_op_name(ops[i]), prefix, strlen(prefix)) == 0) {
+            (*n)++;
+            *skipped += tg_session_trace_skipped(s, i);
+        }
+}
+
+START_TEST(test_grad_untaken_branch_skipped)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    gx c = {.x = x};
+    tg_tensor *y = NULL, *dx = NULL;
+    ck_assert_int_eq(tg_cond(g, p, g_square, g_linear, &c, &y, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f64(2.5), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    struct {
+        tg_feed *feeds;
+        double want;
+        bool sq_runs;
+    } runs[2] = {{ff, 3, false}, {ft, 5, true}};
+    for (int r = 0; r < 2; r++) {
+        tg_array *o = NULL;
+        ck_assert_int_eq(tg_session_run_opts(s, runs[r].feeds, 2, &dx, 1, &o, NULL, 0,
+                                             &(tg_run_options){.trace = true}),
+                         TG_OK);
+        ck_assert_close(tg_array_get(o, 0), runs[r].want, 1e-12);
+        tg_array_free(o);
+        int n_sq, skip_sq, n_lin, skip_lin;
+        grad_ops_in_trace(s, "sq", &n_sq, &skip_sq);
+        grad_ops_in_trace(s, "lin", &n_lin, &skip_lin);
+        ck_assert_int_gt(n_sq, 0);
+        ck_assert_int_gt(n_lin, 0);
+        ck_assert_int_eq(skip_sq, runs[r].sq_runs ? 0 : n_sq);
+        ck_assert_int_eq(skip_lin, runs[r].sq_runs ? n_lin : 0);
+    }
+    /* built inside the branch's context, they cannot be fetched either */
+    tg_tensor *inside = tg_op_output(tg_graph_op(g, "gradients/cond/sq_grad/Mul"), 0);
+    tg_array *o = NULL;
+    ck_assert_int_eq(tg_session_run(s, ft, 2, &inside, 1, &o, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "has been marked as not fetchable.");
+    /* each branch's gradient ran once, in the run that took it */
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_graph_op(g, "gradients/cond/sq_grad/Mul")), 1);
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_graph_op(g, "gradients/cond/lin_grad/Mul_1")), 1);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_grad_one_branch_uses_x)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    gx c = {.x = x};
+    tg_tensor *y = NULL, *dx = NULL;
+    ck_assert_int_eq(tg_cond(g, p, g_square, g_const, &c, &y, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    /* not None: the false side contributes zeros */
+    ck_assert_ptr_nonnull(dx);
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f64(-1.5), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    check_grad_at(s, y, dx, ft, 2, -3);
+    check_grad_at(s, y, dx, ff, 2, 0);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_grad_nested)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    tg_tensor *p1 = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p1");
+    tg_tensor *p2 = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p2");
+    gx c = {.x = x, .p2 = p2};
+    tg_tensor *y = NULL, *dx = NULL;
+    /* p1 ? (p2 ? x*x : 3x) : x*x*x */
+    ck_assert_int_eq(tg_cond(g, p1, g_inner, g_cube, &c, &y, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    /* the inner Merge's gradient is a Switch on the inner pred, made in
+     * the outer true branch */
+    tg_op *mg = tg_graph_op(g, "gradients/cond/inner/Merge_grad/cond_grad");
+    ck_assert_ptr_nonnull(mg);
+    ck_assert_str_eq(tg_op_type(mg), "Switch");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(mg, 1)), "cond/inner/pred_id:0");
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f64(2), *t = tg_array_scalar_bool(true), *f = tg_array_scalar_bool(false);
+    struct {
+        tg_array *a, *b;
+        double want;
+    } cases[4] = {{t, t, 4}, {t, f, 3}, {f, t, 12}, {f, f, 12}}; /* 2x, 3, 3x^2 */
+    for (int i = 0; i < 4; i++) {
+        tg_feed fd[3] = {{x, xv}, {p1, cases[i].a}, {p2, cases[i].b}};
+        check_grad_at(s, y, dx, fd, 3, cases[i].want);
+    }
+    tg_array_free(xv);
+    tg_array_free(t);
+    tg_array_free(f);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Differentiating the gradient meets the gradient's own Switch and Merge,
+ * which are outside any cond context (TF's _MergeGrad without one). */
+START_TEST(test_grad_second_order)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    gx c = {.x = x};
+    tg_tensor *y = NULL, *dx = NULL, *d2x = NULL;
+    ck_assert_int_eq(tg_cond(g, p, g_cube, g_linear, &c, &y, 1, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &dx, 1, &x, 1, &d2x, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f64(2), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    ck_assert_close(run_scalar(s, dx, ft, 2), 12, 1e-12); /* 3x^2 */
+    check_grad_at(s, dx, d2x, ft, 2, 12);                 /* 6x */
+    check_grad_at(s, dx, d2x, ff, 2, 0);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- training through a branch ---------------------------------------------------------- */
+
+typedef struct train_ctx {
+    tg_variable *w, *v;
+    tg_tensor *x;
+} train_ctx;
+
+static int w_branch(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    train_ctx *c = user;
+    (void)n;
+    tg_tensor *w = tg_variable_value(c->w);
+    outs[0] = tg_multiply(g, tg_multiply(g, w, w, NULL), c->x, "wwx");
+    return 1;
+}
+
+static int v_branch(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    train_ctx *c = user;
+    (void)n;
+    outs[0] = tg_multiply(g, tg_variable_value(c->v), c->x, "vx");
+    return 1;
+}
+
+START_TEST(test_grad_train_through_branch)
+{
+    tg_graph *g = tg_graph_new();
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_constant_initializer(1));
+    train_ctx c = {.w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo),
+                   .v = tg_get_variable(g, "v", TG_FLOAT32, TG_SCALAR, &vo),
+                   .x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x")};
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    tg_tensor *loss = NULL;
+    ck_assert_int_eq(tg_cond(g, p, w_branch, v_branch, &c, &loss, 1, NULL), TG_OK);
+    tg_optimizer *opt = tg_train_gradient_descent_optimizer_new(g, 0.1, NULL);
+    tg_op *train = tg_optimizer_minimize(opt, loss, NULL);
+    tg_op *init = tg_global_variables_initializer(g);
+    ck_assert_tg_ok(g);
+
+    tg_session *s = tg_session_new(g);
+    tgc_run_target(s, init);
+    tg_array *xv = tg_array_scalar_f32(2), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{c.x, xv}, {p, pt}}, ff[2] = {{c.x, xv}, {p, pf}};
+    tg_tensor *vals[2] = {tg_variable_value(c.w), tg_variable_value(c.v)};
+    /* x = 2, lr = 0.1: d(w*w*x)/dw = 2wx = 4w, d(v*x)/dv = x = 2; the
+     * variable of the branch not taken gets zeros and stays */
+    struct {
+        tg_feed *feeds;
+        double w, v;
+    } runs[4] = {{ft, 0.6, 1}, {ff, 0.6, 0.8}, {ff, 0.6, 0.6}, {ft, 0.36, 0.6}};
+    for (int r = 0; r < 4; r++) {
+        ck_assert_int_eq(tg_session_run(s, runs[r].feeds, 2, NULL, 0, NULL, &train, 1), TG_OK);
+        tg_array *o[2] = {NULL, NULL};
+        ck_assert_int_eq(tg_session_run(s, NULL, 0, vals, 2, o, NULL, 0), TG_OK);
+        ck_assert_close(tg_array_get(o[0], 0), runs[r].w, 1e-6);
+        ck_assert_close(tg_array_get(o[1], 0), runs[r].v, 1e-6);
+        tg_array_free(o[0]);
+        tg_array_free(o[1]);
+    }
+    /* the gradient ops of w's branch ran only in the two runs taking it */
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_graph_op(g, "gradients/cond/wwx_grad/Mul")), 2);
+    ck_assert_int_eq(tg_session_op_run_count(s, tg_graph_op(g, "gradients/cond/vx_grad/Mul")), 2);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *cond_suite(void)
 {
     Suite *s = suite_create("cond");
@@ -461,6 +788,12 @@ static Suite *cond_suite(void)
     tcase_add_test(tc, test_dead_fetch_and_not_fetchable);
     tcase_add_test(tc, test_constant_pred_folds);
     tcase_add_test(tc, test_branch_errors);
+    tcase_add_test(tc, test_grad_both_branches);
+    tcase_add_test(tc, test_grad_untaken_branch_skipped);
+    tcase_add_test(tc, test_grad_one_branch_uses_x);
+    tcase_add_test(tc, test_grad_nested);
+    tcase_add_test(tc, test_grad_second_order);
+    tcase_add_test(tc, test_grad_train_through_branch);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);
     return s;

@@ -32,16 +32,18 @@ static const char *const GRAD_TESTED[] = {
     "MatMul", "Max", "Min", "Prod", "SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits", "L2Loss",
     /* test_control_flow.c */
     "Print",
+    /* test_cond.c */
+    "Switch", "Merge",
 };
 
 /* Ops that are differentiable in TF but whose gradient is deliberately not
  * an op of its own here, with the reason. */
 static const char *const NO_GRADIENT_BY_DESIGN[] = {
     "ProdOthers", /* Prod's gradient; differentiating it again reports the missing gradient */
-    /* tf.cond's ops: gradients through cond are a later slice of issue 11;
-     * until then tg_gradients reports the missing gradient */
-    "Switch", "RefSwitch", "Merge",
 };
+/* RefSwitch is marked NOT_DIFFERENTIABLE: branches read variables through
+ * their "read" Identity (a plain Switch), and only the reference an assign
+ * writes crosses a RefSwitch, so gradients never need it. */
 
 static bool listed(const char *const *list, size_t n, const char *type)
 {

@@ -95,8 +95,16 @@ typedef int (*tg_cond_fn)(tg_graph *g, void *user, tg_tensor **outs, int n_outs)
  *
  * pred: a scalar bool tensor. tg_cond always builds Switch and Merge, even
  * for a constant pred (as tf.cond does); tg_smart_cond folds a constant.
- * Gradients through tg_cond are not implemented yet: tg_gradients reports
- * that Switch has no gradient.
+ *
+ * Gradients (tg_gradients) follow TF 1.15's: the gradient reaching output i
+ * is switched on pred ("<merge>_grad/cond_grad", a Switch), and each branch's
+ * gradient ops are built inside that branch's context, so at run time only
+ * the taken branch's gradient ops run and the others are skipped. A tensor
+ * from outside that a branch read gets a Merge ("<switch>_grad/cond_grad")
+ * of the taken branch's gradient and zeros from the other side, so a
+ * tensor used in one branch only gets zeros when the other is taken, not
+ * None; pred gets none. Gradient ops made in a branch cannot be fetched,
+ * like the branch's own ops. Gradients of such gradients work too.
  *
  * Ownership: ctx is passed to the branch functions and not kept; outputs is
  * the caller's array of n_outputs entries; the tensors belong to the graph.

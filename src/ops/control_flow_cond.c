@@ -35,6 +35,18 @@ static tg_code switch_kernel(tg__kernel_ctx *c) {
     return TG_OK;
 }
 
+/* TF's _SwitchGrad in a CondContext: tg_gradients builds it just outside
+ * the Switch's branch and has filled the output no gradient reached with
+ * zeros like it, which are live exactly when the branch is not taken; the
+ * Merge then always yields one live value: the taken branch's gradient or
+ * those zeros. The pred's gradient is None. */
+static tg_code switch_grad(tg__grad_ctx *c) {
+    tg_tensor *pair[2] = {c->dy[0], c->dy[1]};
+    tg__op_args a = {.def = &tg__op_merge, .name = "cond_grad", .inputs = pair, .n_inputs = 2};
+    c->dx[0] = tg__out0(tg__add_op(c->g, &a));
+    return tg_graph_status(c->g);
+}
+
 const tg__op_def tg__op_switch = {
     .type = "Switch",
     .n_inputs = 2,
@@ -42,6 +54,7 @@ const tg__op_def tg__op_switch = {
     .flags = TG__OPF_SWITCH,
     .infer = switch_infer,
     .kernel = TG__ALL_DTYPES(switch_kernel),
+    .grad = switch_grad,
 };
 
 /* ---- Merge ------------------------------------------------------------------------- */
@@ -80,6 +93,8 @@ static tg_code merge_kernel(tg__kernel_ctx *c) {
     return rc;
 }
 
+static tg_code merge_grad(tg__grad_ctx *c);
+
 const tg__op_def tg__op_merge = {
     .type = "Merge",
     .n_inputs = -1,
@@ -87,17 +102,22 @@ const tg__op_def tg__op_merge = {
     .flags = TG__OPF_MERGE,
     .infer = merge_infer,
     .kernel = TG__ALL_DTYPES(merge_kernel),
+    .grad = merge_grad,
 };
 
 /* TF's RefSwitch (_SwitchRefOrTensor): a variable reference stays one on
  * the live side, so an assign inside a branch writes the variable itself.
  * It carries the variable like VariableV2 and, as TF's, does not need it
- * initialized. */
+ * initialized. Not differentiable: a branch reads a variable's value
+ * through its "read" Identity, which gets a plain Switch, so gradients
+ * never need to cross a RefSwitch; only the reference an assign writes
+ * goes through one (TF registers _SwitchGrad for it, which matters only
+ * for math on raw refs). */
 const tg__op_def tg__op_ref_switch = {
     .type = "RefSwitch",
     .n_inputs = 2,
     .n_outputs = 2,
-    .flags = TG__OPF_SWITCH | TG__OPF_VARIABLE | TG__OPF_INIT_REF,
+    .flags = TG__OPF_SWITCH | TG__OPF_VARIABLE | TG__OPF_INIT_REF | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = switch_infer,
     .kernel = TG__ALL_DTYPES(switch_kernel),
 };
@@ -117,10 +137,28 @@ static tg_op *switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred) {
 typedef struct cond_impl {
     tg_tensor *pred; /* pred_id */
     int branch;      /* 1: the true branch */
-    /* TF's _external_values: the Switch output used for each outside tensor */
+    /* TF's _external_values: the Switch output used for each outside tensor.
+     * In the graph's arena, as the context is: gradients enter the context
+     * again after tg_cond has returned. */
     tg_tensor **from, **to;
     int n, cap;
 } cond_impl;
+
+static bool remember(tg_graph *g, cond_impl *c, tg_tensor *from, tg_tensor *to) {
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 8;
+        tg_tensor **f = tg__graph_alloc(g, (size_t)cap * sizeof *f), **t = tg__graph_alloc(g, (size_t)cap * sizeof *t);
+        if (!f || !t) return false;
+        if (c->n) {
+            memcpy(f, c->from, (size_t)c->n * sizeof *f);
+            memcpy(t, c->to, (size_t)c->n * sizeof *t);
+        }
+        c->from = f, c->to = t, c->cap = cap;
+    }
+    c->from[c->n] = from;
+    c->to[c->n++] = to;
+    return true;
+}
 
 /* TF's CondContext.AddValue: an outer context first makes t usable in
  * itself, then this context switches that on its predicate. The Switch is
@@ -133,21 +171,55 @@ static tg_tensor *add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
         if (c->from[i] == t) return c->to[i];
     tg_tensor *real = t;
     if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
-    int cap = c->cap;
-    if (!tg__grow((void **)&c->from, &cap, c->n + 1, sizeof *c->from) ||
-        !tg__grow((void **)&c->to, &c->cap, c->n + 1, sizeof *c->to)) {
-        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
-        return NULL;
-    }
     int tok = tg_control_dependencies_push(g, NULL, 0);
     tg_op *sw = switch_op(g, real, c->pred);
     tg_scope_pop(g, tok);
     if (!sw) return NULL;
     sw->ctx = ctx;
     sw->no_fetch = true;
-    c->from[c->n] = t;
-    c->to[c->n++] = &sw->outputs[c->branch];
+    if (!remember(g, c, t, &sw->outputs[c->branch])) return NULL;
     return &sw->outputs[c->branch];
+}
+
+/* TF's _MergeGrad in a CondContext: Switch(grad, pred), whose output i
+ * goes to the Merge's input i, so each branch's gradient is live only when
+ * that branch was taken. The gradient ops of each branch are then built
+ * inside its context, where this output already is switched on the
+ * branch's pred: noting that keeps them from switching it a second time. */
+static tg_code merge_grad(tg__grad_ctx *c) {
+    tg_graph *g = c->g;
+    tg_op *op = c->op;
+    tg__cond_ctx *in_ctx[2] = {NULL, NULL};
+    for (int i = 0; i < op->n_inputs && i < 2; i++) in_ctx[i] = op->inputs[i]->op->ctx;
+    /* tg_cond makes every Merge: (false result, true result), each made in
+     * its branch's context */
+    if (op->n_inputs != 2 || !in_ctx[0] || !in_ctx[1] || in_ctx[0]->add_value != add_value ||
+        in_ctx[1]->add_value != add_value || ((cond_impl *)in_ctx[0]->impl)->branch != 0 ||
+        ((cond_impl *)in_ctx[1]->impl)->branch != 1) {
+        /* TF's _MergeGrad outside a cond context (a gradient's own Merge,
+         * met when differentiating again): input i gets the gradient when
+         * the Merge forwarded input i */
+        for (int i = 0; i < op->n_inputs; i++) {
+            tg_tensor *idx = tg_constant_scalar(g, TG_INT32, i, NULL);
+            tg_tensor *in[2] = {c->dy[0], tg_equal(g, &op->outputs[1], idx, NULL)};
+            if (!in[1]) return tg_graph_status(g);
+            tg__op_args a = {.def = &tg__op_switch, .name = "Switch", .inputs = in, .n_inputs = 2};
+            tg_op *sw = tg__add_op(g, &a);
+            if (!sw) return tg_graph_status(g);
+            c->dx[i] = &sw->outputs[1];
+        }
+        return TG_OK;
+    }
+    tg_tensor *pred = ((cond_impl *)in_ctx[0]->impl)->pred;
+    tg_tensor *in[2] = {c->dy[0], pred};
+    tg__op_args a = {.def = &tg__op_switch, .name = "cond_grad", .inputs = in, .n_inputs = 2};
+    tg_op *sw = tg__add_op(g, &a);
+    if (!sw) return tg_graph_status(g);
+    for (int i = 0; i < 2; i++) {
+        if (!remember(g, in_ctx[i]->impl, &sw->outputs[i], &sw->outputs[i])) return tg_graph_status(g);
+        c->dx[i] = &sw->outputs[i];
+    }
+    return TG_OK;
 }
 
 static tg__cond_ctx *new_ctx(tg_graph *g, tg_tensor *pred, tg_tensor *pivot, int branch) {
@@ -159,15 +231,6 @@ static tg__cond_ctx *new_ctx(tg_graph *g, tg_tensor *pred, tg_tensor *pivot, int
     /* TF sets the pivot's context after making it: it is the branch's root */
     pivot->op->ctx = ctx;
     return ctx;
-}
-
-static void ctx_release(tg__cond_ctx *ctx) {
-    if (!ctx) return;
-    cond_impl *c = ctx->impl;
-    free(c->from);
-    free(c->to);
-    c->from = c->to = NULL;
-    c->n = c->cap = 0;
 }
 
 /* Calls fn with its outputs checked as TF's cond checks them; returns how
@@ -211,7 +274,7 @@ tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn fal
     const char *scope;
     int tok = tg__builder_scope(g, name, "cond", &scope);
     tg_tensor **res = malloc(2 * (size_t)n_outputs * sizeof *res);
-    tg__cond_ctx *ctx_t = NULL, *ctx_f = NULL;
+    tg__cond_ctx *ctx_t, *ctx_f;
     if (!res) {
         tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
@@ -258,8 +321,6 @@ tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn fal
         for (int i = 0; i < n_outputs; i++) outputs[i] = merged[i];
     free(merged);
 done:
-    ctx_release(ctx_t);
-    ctx_release(ctx_f);
     free(res);
     tg_scope_pop(g, tok);
     return g->code;

@@ -100,8 +100,30 @@ static tg_tensor *aggregate(tg_graph *g, const grad_list *l) {
 
 static bool is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }
 
+static bool ctx_within(const tg__cond_ctx *c, const tg__cond_ctx *outer) {
+    if (!outer) return true;
+    for (; c; c = c->outer)
+        if (c == outer) return true;
+    return false;
+}
+
+/* The cond context an op's gradient is built in: the op's own, so that it
+ * reads its inputs through the branch's Switches and runs only when the
+ * branch was taken. A Switch's gradient merges what both sides of the
+ * branch give, which must be live either way: it belongs just outside the
+ * branch, where the switched tensor lives. Never outside the context
+ * tg_gradients was called in (a branch function differentiating). */
+static tg__cond_ctx *grad_ctx(const tg_op *op, tg__cond_ctx *cur) {
+    tg__cond_ctx *c = op->ctx;
+    if (c && (op->def->flags & TG__OPF_SWITCH)) c = c->outer;
+    return ctx_within(c, cur) ? c : cur;
+}
+
+static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const char *dep);
+
 /* Backpropagates through one op: gathers its output gradients, calls its
- * builder in "<op>_grad/", and hands each input its share. */
+ * builder in "<op>_grad/" and in the op's cond context, and hands each
+ * input its share. */
 static tg_code backprop_op(tg_graph *g, tg_op *op, grad_list *acc, const char *dep) {
     bool any = false;
     for (int i = 0; i < op->n_outputs; i++) any |= acc[op->outputs[i].id].n > 0;
@@ -111,6 +133,14 @@ static tg_code backprop_op(tg_graph *g, tg_op *op, grad_list *acc, const char *d
         return tg__fail(g, TG_INVALID_ARGUMENT, "No gradient defined for operation '%s' (op type: %s)", op->name,
                         op->def->type);
     }
+    tg__cond_ctx *saved = g->cond_ctx;
+    g->cond_ctx = grad_ctx(op, saved);
+    tg_code rc = backprop_in_ctx(g, op, acc, dep);
+    g->cond_ctx = saved;
+    return rc;
+}
+
+static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const char *dep) {
     /* Per-op arrays: ops such as ConcatV2 or AddN may have any number of
      * inputs. They live in the graph arena, like the ops built here. */
     tg_tensor **dy = tg__graph_alloc(g, (size_t)(op->n_outputs + 1) * sizeof *dy);

@@ -7,7 +7,8 @@
  *   through UPDATE_OPS to a train op and for in-place updates;
  * - zero-debias, batch_weights, NHWC vs NCHW, fused vs non-fused;
  * - is_training as a placeholder_with_default (an inference run changes no
- *   variable), static inference;
+ *   variable), static inference; a run-time is_training goes through TF's
+ *   cond: the run trace shows one kernel and no update in an inference run;
  * - variable names, shapes, dtypes and collections for the argument matrix
  *   of the dispatch, variables_collections, regularizers, scope numbering,
  *   the normalizer hook of conv2d / fully_connected, reuse;
@@ -200,6 +201,10 @@ typedef struct tcase {
 #define O_NCHW .o.data_format = TG_NCHW
 #define O_MY_UPDATES .o.updates_collections = MY_UPDATES, .o.n_updates_collections = 1
 #define FUSED_OP "BatchNorm/FusedBatchNormV3"
+/* contrib's _fused_batch_norm under a run-time is_training: the kernels in
+ * smart_cond's tf.cond, "cond/FusedBatchNormV3" (training) and
+ * "cond/FusedBatchNormV3_1" (inference) */
+#define FUSED_COND_OP "BatchNorm/cond/FusedBatchNormV3"
 #define MOMENTS_OP "BatchNorm/moments/mean"
 #define WMOMENTS_OP "BatchNorm/weighted_moments/weighted_input_sum"
 
@@ -240,10 +245,10 @@ static const tcase cases[] = {
     {"N batch_weights NCHW", NCHW4, DEFAULTS, false, false, true, false, WMOMENTS_OP, .o.scale = true, O_NCHW,
      O_INPLACE},
     /* is_training decided at run time */
-    {"F rank 2 dynamic", 2, {6, 3}, DEFAULTS, true, false, false, true, FUSED_OP, .o.scale = true},
-    {"F in place dynamic", NCHW4, DEFAULTS, true, false, false, true, FUSED_OP, O_INPLACE, O_NCHW},
-    {"F zero-debias dynamic", NHWC4, DEFAULTS, true, false, false, true, FUSED_OP, .o.zero_debias_moving_mean = true},
-    {"F zero-debias in place dynamic", 2, {4, 3}, DEFAULTS, true, false, false, true, FUSED_OP,
+    {"F rank 2 dynamic", 2, {6, 3}, DEFAULTS, true, false, false, true, FUSED_COND_OP, .o.scale = true},
+    {"F in place dynamic", NCHW4, DEFAULTS, true, false, false, true, FUSED_COND_OP, O_INPLACE, O_NCHW},
+    {"F zero-debias dynamic", NHWC4, DEFAULTS, true, false, false, true, FUSED_COND_OP, .o.zero_debias_moving_mean = true},
+    {"F zero-debias in place dynamic", 2, {4, 3}, DEFAULTS, true, false, false, true, FUSED_COND_OP,
      .o.zero_debias_moving_mean = true, O_INPLACE},
     {"L fused dynamic", NHWC4, DEFAULTS, true, true, false, true, FUSED_OP, .o.scale = true},
     {"L non-fused dynamic", NCHW4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false, O_NCHW},
@@ -290,14 +295,29 @@ START_TEST(test_training_cases)
     ck_assert_shape_eq(tg_tensor_shape(y), xs);
     tg_op *train = NULL;
     const char *key = o.updates_collections && !in_place ? o.updates_collections[0] : TG_GRAPHKEYS_UPDATE_OPS;
+    /* A run-time is_training on contrib's own paths (F, N): the updates are
+     * built in a branch of smart_cond's tf.cond, "cond_1" after F's outputs'
+     * "cond", "cond" on N, and updates_collections get the cond's Merges. */
+    const char *cond = !tc->dynamic || tc->what[0] == 'L' ? NULL : tc->what[0] == 'F' ? "BatchNorm/cond_1/"
+                                                                                         : "BatchNorm/cond/";
+    char name[64];
+    if (cond) {
+        snprintf(name, sizeof name, "%sAssignMovingAvg", cond);
+        ck_assert_msg(tg_graph_op(g, name) != NULL, "%s: no op %s", tc->what, name);
+        snprintf(name, sizeof name, "%sAssignMovingAvg_1", cond);
+        ck_assert_msg(tg_graph_op(g, name) != NULL, "%s: no op %s", tc->what, name);
+        ck_assert_ptr_null(tg_graph_op(g, "BatchNorm/AssignMovingAvg"));
+    }
     if (in_place) {
         ck_assert_int_eq(count(g, TG_GRAPHKEYS_UPDATE_OPS), 0);
     } else {
         tg_op **ups = NULL;
         int nu = tg_get_collection_ops(g, key, NULL, &ups);
         ck_assert_int_eq(nu, 2);
-        ck_assert_str_eq(tg_op_name(ups[0]), "BatchNorm/AssignMovingAvg");
-        ck_assert_str_eq(tg_op_name(ups[1]), "BatchNorm/AssignMovingAvg_1");
+        snprintf(name, sizeof name, "%s%s", cond ? cond : "BatchNorm/", cond ? "Merge" : "AssignMovingAvg");
+        ck_assert_str_eq(tg_op_name(ups[0]), name);
+        snprintf(name, sizeof name, "%s%s", cond ? cond : "BatchNorm/", cond ? "Merge_1" : "AssignMovingAvg_1");
+        ck_assert_str_eq(tg_op_name(ups[1]), name);
         TG_WITH_CONTROL_DEPENDENCIES(g, ups, nu) { train = tg_no_op(g, "train"); }
         tg_free(ups);
     }
@@ -375,6 +395,173 @@ START_TEST(test_training_cases)
     tg_array_free(t_false);
     tg_session_free(s);
     tg_graph_free(g);
+}
+END_TEST
+
+/* ---- run-time is_training: one branch runs (TF's smart_cond) ------------------------------- */
+
+typedef struct ccase {
+    const char *what;
+    bool fused, in_place, zero_debias;
+    const char *updates; /* the cond the updates are built in */
+} ccase;
+
+static const ccase ccases[] = {
+    {"F UPDATE_OPS", true, false, false, "BatchNorm/cond_1/"},
+    {"F in place, zero-debias", true, true, true, "BatchNorm/cond_1/"},
+    {"N my_updates, zero-debias", false, false, true, "BatchNorm/cond/"},
+    {"N in place", false, true, false, "BatchNorm/cond/"},
+};
+
+/* One traced run of y (and the train target); checks, over the trace, that
+ * the ops of the kernel that matches `training` and the update ops ran
+ * exactly when they should and the others were skipped. */
+static void traced_run(tg_session *s, const ccase *cc, tg_feed *feeds, tg_tensor *y, tg_op *train, bool training)
+{
+    tg_array *out = NULL;
+    tg_code rc = tg_session_run_opts(s, feeds, 2, &y, 1, &out, train ? &train : NULL, train ? 1 : 0,
+                                     &(tg_run_options){.trace = true});
+    ck_assert_msg(rc == TG_OK, "%s: %s", cc->what, tg_session_message(s));
+    tg_array_free(out);
+    tg_op *const *ops = NULL;
+    int n = tg_session_trace(s, &ops), fused_ran = 0, fused_skipped = 0, upd_ran = 0, upd_skipped = 0;
+    size_t ul = strlen(cc->updates);
+    for (int i = 0; i < n; i++) {
+        const char *name = tg_op_name(ops[i]), *type = tg_op_type(ops[i]);
+        bool skipped = tg_session_trace_skipped(s, i);
+        if (strcmp(type, "FusedBatchNormV3") == 0) {
+            fused_ran += !skipped, fused_skipped += skipped;
+            /* the kernel that ran is the branch's: training or inference */
+            if (!skipped)
+                ck_assert_str_eq(name, training ? "BatchNorm/cond/FusedBatchNormV3" : "BatchNorm/cond/FusedBatchNormV3_1");
+        }
+        /* every op of the updates: the AssignMovingAvg scopes (zero-debias'
+         * ops too), but the Switches that bring outside tensors into the
+         * branch: a Switch runs whichever branch is taken (one output dead). */
+        if (strstr(name, "AssignMovingAvg") && strcmp(type, "Switch") != 0 && strcmp(type, "RefSwitch") != 0) {
+            ck_assert_msg(strncmp(name, cc->updates, ul) == 0, "%s: %s outside %s", cc->what, name, cc->updates);
+            ck_assert_msg(skipped == !training, "%s: %s %s", cc->what, name, skipped ? "skipped" : "ran");
+            upd_ran += !skipped, upd_skipped += skipped;
+        }
+    }
+    if (cc->fused) {
+        ck_assert_int_eq(fused_ran, 1);
+        ck_assert_int_eq(fused_skipped, 1);
+    } else {
+        ck_assert_int_eq(fused_ran + fused_skipped, 0);
+    }
+    /* at least the two assignments */
+    ck_assert_int_ge(training ? upd_ran : upd_skipped, 2);
+    ck_assert_int_eq(training ? upd_skipped : upd_ran, 0);
+    ck_assert_int_gt(n, 0);
+}
+
+START_TEST(test_runtime_training_runs_one_branch)
+{
+    const ccase *cc = &ccases[_i];
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(6, 3), "x");
+    tg_tensor *t = tg_placeholder(g, TG_BOOL, TG_SCALAR, "is_training");
+    TG_OPTS(tg_layers_batch_norm_opts, o, .is_training_t = t, .fused = cc->fused, .scale = true, .decay = 0.9,
+            .zero_debias_moving_mean = cc->zero_debias);
+    if (cc->in_place) o.updates_collections = NULL, o.n_updates_collections = 0;
+    else if (!cc->fused) o.updates_collections = MY_UPDATES, o.n_updates_collections = 1;
+    tg_tensor *y = tg_layers_batch_norm(g, x, &o);
+    ck_assert_tg_ok(g);
+    /* TF's cond build: no kernel or update outside the conds */
+    ck_assert_ptr_null(tg_graph_op(g, "BatchNorm/FusedBatchNormV3"));
+    ck_assert_ptr_null(tg_graph_op(g, "BatchNorm/AssignMovingAvg"));
+    ck_assert_ptr_nonnull(tg_graph_op(g, cc->fused ? "BatchNorm/cond/FusedBatchNormV3_1" : MOMENTS_OP));
+    tg_op *train = NULL;
+    if (!cc->in_place) {
+        tg_op **ups = NULL;
+        int nu = tg_get_collection_ops(g, cc->fused ? TG_GRAPHKEYS_UPDATE_OPS : MY_UPDATES[0], NULL, &ups);
+        ck_assert_int_eq(nu, 2);
+        ck_assert_str_eq(tg_op_type(ups[0]), "Merge");
+        TG_WITH_CONTROL_DEPENDENCIES(g, ups, nu) { train = tg_no_op(g, "train"); }
+        tg_free(ups);
+    }
+    tg_tensor *stats[2] = {tg_variable_value(var(g, "BatchNorm/moving_mean")),
+                           tg_variable_value(var(g, "BatchNorm/moving_variance"))};
+    tg_session *s = init_session(g);
+    float xd[18];
+    fill(xd, 18, 5 + (unsigned)_i, -2.0, 3.0);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){6, 3}, xd);
+    tg_array *no = tg_array_scalar_bool(false), *yes = tg_array_scalar_bool(true), *st[2];
+    tg_feed feeds[2] = {{x, xa}, {t, no}};
+
+    /* inference: one kernel ran, every update skipped, nothing changed */
+    traced_run(s, cc, feeds, y, train, false);
+    run(s, NULL, 0, stats, 2, st, NULL);
+    for (int c = 0; c < 3; c++) {
+        ck_assert_double_eq(tg_array_get(st[0], c), 0.0);
+        ck_assert_double_eq(tg_array_get(st[1], c), 1.0);
+    }
+    free_all(st, 2);
+
+    /* training: the training kernel and the updates ran */
+    feeds[1].value = yes;
+    traced_run(s, cc, feeds, y, train, true);
+    run(s, NULL, 0, stats, 2, st, NULL);
+    bool moved = false;
+    for (int c = 0; c < 3; c++) moved = moved || tg_array_get(st[0], c) != 0.0;
+    ck_assert_msg(moved, "%s: training run left moving_mean at 0", cc->what);
+    free_all(st, 2);
+
+    tg_array_free(xa);
+    tg_array_free(no);
+    tg_array_free(yes);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* Gradients through the cond: with is_training fed true, d(sum(y * k)) by
+ * x, gamma and beta equal the static training build's. */
+static void bn_grads(bool fused, bool dynamic, const float *xd, tg_array **out)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(6, 3), "x");
+    tg_tensor *t = dynamic ? tg_placeholder(g, TG_BOOL, TG_SCALAR, "is_training") : NULL;
+    TG_OPTS(tg_layers_batch_norm_opts, o, .is_training_t = t, .fused = fused, .scale = true,
+            .param_initializers.gamma = tg_constant_initializer(GAMMA0),
+            .param_initializers.beta = tg_constant_initializer(BETA0));
+    if (!fused) o.updates_collections = MY_UPDATES, o.n_updates_collections = 1; /* path N */
+    tg_tensor *y = tg_layers_batch_norm(g, x, &o);
+    float kd[18];
+    fill(kd, 18, 99, -1.0, 1.0);
+    tg_tensor *loss = tg_reduce_sum(g, tg_multiply(g, y, tg_constant_data(g, TG_FLOAT32, TG_SHAPE(6, 3), kd, "k"),
+                                                   NULL), NULL);
+    tg_tensor *wrt[3] = {x, tg_variable_value(var(g, "BatchNorm/gamma")), tg_variable_value(var(g, "BatchNorm/beta"))};
+    tg_tensor *d[3] = {NULL};
+    ck_assert_int_eq(tg_gradients(g, &loss, 1, wrt, 3, d, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    if (dynamic) ck_assert_ptr_nonnull(tg_graph_op(g, fused ? "BatchNorm/cond/FusedBatchNormV3" : "BatchNorm/cond/Merge"));
+    tg_session *s = init_session(g);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){6, 3}, xd), *yes = tg_array_scalar_bool(true);
+    tg_feed feeds[2] = {{x, xa}, {t, yes}};
+    run(s, feeds, dynamic ? 2 : 1, d, 3, out, NULL);
+    tg_array_free(xa);
+    tg_array_free(yes);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+
+START_TEST(test_runtime_training_gradients)
+{
+    float xd[18];
+    fill(xd, 18, 31 + (unsigned)_i, -2.0, 3.0);
+    tg_array *st[3], *dy[3];
+    bn_grads(_i == 0, false, xd, st);
+    bn_grads(_i == 0, true, xd, dy);
+    for (int k = 0; k < 3; k++) {
+        double want[18];
+        int64_t n = tg_array_size(st[k]);
+        for (int64_t i = 0; i < n; i++) want[i] = tg_array_get(st[k], i);
+        assert_close_arrays(dy[k], want, n, 1e-6, "gradient through the cond");
+    }
+    free_all(st, 3);
+    free_all(dy, 3);
 }
 END_TEST
 
@@ -1489,6 +1676,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(train, TGC_TIMEOUT);
     tcase_add_loop_test(train, test_training_cases, 0, N_CASES);
     tcase_add_test(train, test_train_op_with_update_ops);
+    tcase_add_loop_test(train, test_runtime_training_runs_one_branch, 0, (int)(sizeof ccases / sizeof ccases[0]));
     tcase_add_test(train, test_static_inference);
     tcase_add_loop_test(train, test_nhwc_equals_nchw, 0, (int)(sizeof variants / sizeof variants[0]));
     tcase_add_loop_test(train, test_fused_equals_non_fused, 0, 2);
@@ -1516,6 +1704,7 @@ static Suite *make_suite(void)
     TCase *grads = tcase_create("gradients");
     tcase_set_timeout(grads, TGC_TIMEOUT);
     tcase_add_loop_test(grads, test_gradients, 0, (int)(sizeof gcases / sizeof gcases[0]));
+    tcase_add_loop_test(grads, test_runtime_training_gradients, 0, 2);
     tcase_add_loop_test(grads, test_renorm_gradients, 0, 3);
     suite_add_tcase(s, grads);
 

@@ -317,10 +317,20 @@ typedef struct tg_layers_batch_norm_opts {
     /* true (TF's default): batch statistics and updates; false: moving
      * statistics, no update ops. is_training_t, a
      * bool scalar tensor (e.g. a placeholder_with_default), decides at run
-     * time instead and wins when set: both branches are built and selected
-     * with tg_where; the update ops are built and leave the moving
-     * statistics (and the zero-debias variables) unchanged in a run where it
-     * is false, as TF's cond. */
+     * time instead and wins when set (a constant one is folded, as TF's
+     * smart_cond). On the fused and legacy paths it goes through TF's
+     * smart_cond, i.e. tg_cond, where contrib calls it: fused, "<scope>/cond"
+     * holds the training and inference kernels
+     * ("<scope>/cond/FusedBatchNormV3", "..._1") and "<scope>/cond_1" the
+     * updates ("<scope>/cond_1/AssignMovingAvg", "..._1"); legacy, the
+     * moments are computed outside, "<scope>/cond" holds the updates and,
+     * with updates_collections, "<scope>/cond_1" picks batch or moving
+     * statistics. updates_collections then get the cond's Merge outputs
+     * ("<scope>/cond_1/Merge", "..._1" fused; "<scope>/cond/Merge", "..._1"
+     * legacy). Only the taken branch runs: a run where it is false executes
+     * one FusedBatchNormV3 and skips every update op (tg_session_trace_skipped),
+     * so no variable changes. The core-layer path handles it as
+     * tg_tf_layers_batch_normalization does. */
     bool is_training;
     tg_tensor *is_training_t;
     /* TG_REUSE_TRUE / TG_AUTO_REUSE share the variables of an earlier call

@@ -23,13 +23,17 @@
  * variables_collections (apply_layer_collections). Renorm, renorm_clipping
  * and renorm_decay (the layer's renorm_momentum) are the layer's.
  *
- * tgraph has no cond. A run-time is_training builds both branches and
- * selects with tg_where; the update ops still run in an inference run but
- * leave every variable as it was (TF's cond would not run them at all):
- * paths F and N build each update with is_training as the condition of
- * tg_train_assign_moving_average_opts (every assignment, zero-debias'
- * local_step included, keeps its old value when it is false), and the core
- * layer does the same its own way (tf_layers_batch_norm.c). */
+ * A run-time is_training (a tensor without a constant value) goes through
+ * TF's smart_cond, i.e. tg_cond, exactly where contrib calls it: path F
+ * builds "cond" (the training and inference FusedBatchNormV3) and "cond_1"
+ * (_delay_updates vs moving_vars_fn, or _force_updates vs no_updates with
+ * updates_collections=None); path N computes the moments outside and builds
+ * "cond" (the updates) and, with updates_collections, "cond_1" (batch vs
+ * moving statistics). Only the taken branch runs: an inference run executes
+ * one FusedBatchNormV3 and no AssignMovingAvg. The updates_collections get
+ * the cond's Merge outputs. A static is_training (or a constant tensor)
+ * builds the matching branch alone, in the BatchNorm scope. The core layer
+ * (path L) handles a run-time training its own way (tf_layers_batch_norm.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,26 +312,140 @@ static tg_variable *bn_variable(bn *b, which w, bool regularize) {
     return v;
 }
 
-/* ---- the moving-average updates ----------------------------------------------------------- */
+/* ---- the branches of TF's smart_cond ---------------------------------------------------- */
+
+/* What the branch functions (tg_cond_fn) of paths F and N read: TF's
+ * closures. */
+typedef struct bn_fns {
+    bn *b;
+    tg_tensor *x, *gamma, *beta;  /* F: the kernel's inputs */
+    tg_variable *mm, *mv;
+    tg_tensor *mean, *var;        /* the batch statistics the updates take */
+    tg_tensor *out;               /* F in place: the output */
+    bool model;                   /* N: debias variables in MODEL_VARIABLES */
+} bn_fns;
 
 /* contrib's update of one moving statistic (paths F and N):
- * assign_moving_average(var, value, decay, zero_debias=debias) inside TF's
- * smart_cond(is_training, ...). tgraph has no cond: under a run-time
- * is_training the update is built with it as the condition, so that in a
- * run where it is false every assignment keeps its old value (the
- * statistic, and zero-debias' biased and local_step, which would otherwise
- * count the inference run). model: the legacy path's scope has contrib's
- * model-variable getter, so the zero-debias variables land in
+ * assign_moving_average(var, value, decay, zero_debias=debias), built in
+ * the current (branch) context. model: the legacy path's scope has
+ * contrib's model-variable getter, so the zero-debias variables land in
  * MODEL_VARIABLES too. */
 static tg_tensor *contrib_update(bn *b, tg_variable *var, tg_tensor *value, bool debias, bool model) {
     static const char *const global_model[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES, TG_GRAPHKEYS_MODEL_VARIABLES};
     tg_assign_moving_average_opts mo = TG_ASSIGN_MOVING_AVERAGE_OPTS_INIT;
     mo.zero_debias = debias;
-    mo.condition = b->training < 0 ? b->train_t : NULL;
     mo.debias_collections = model ? global_model : NULL;
     mo.n_debias_collections = model ? 2 : 0;
     tg_tensor *u = tg_train_assign_moving_average_opts(b->g, var, value, b->decay, &mo);
     return ok(b->g) ? u : NULL;
+}
+
+/* Both updates, mean first (zero-debiased when asked), variance second. */
+static bool both_updates(bn_fns *f, tg_tensor **um, tg_tensor **uv) {
+    *um = contrib_update(f->b, f->mm, f->mean, f->b->zero_debias, f->model);
+    *uv = *um ? contrib_update(f->b, f->mv, f->var, false, f->model) : NULL;
+    return *um && *uv;
+}
+
+static int fused_kernel(bn_fns *f, bool training, tg_tensor **outs, int n) {
+    bn *b = f->b;
+    if (n < 3) return -1;
+    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
+    fo.epsilon = b->eps;
+    fo.data_format = b->nchw ? TG_NCHW : TG_NHWC;
+    fo.is_training = training;
+    tg_tensor *m = training ? NULL : tg_variable_value(f->mm), *v = training ? NULL : tg_variable_value(f->mv);
+    tg_nn_fused_batch_norm(b->g, f->x, f->gamma, f->beta, m, v, &fo, &outs[0], &outs[1], &outs[2]);
+    return ok(b->g) ? 3 : -1;
+}
+
+/* _fused_batch_norm_training: (y, batch mean, Bessel-corrected variance) */
+static int fused_training_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    return fused_kernel(u, true, outs, n);
+}
+
+/* _fused_batch_norm_inference: (y, moving mean, moving variance) */
+static int fused_inference_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    return fused_kernel(u, false, outs, n);
+}
+
+/* _delay_updates: the two update tensors. */
+static int delay_updates_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    if (n < 2 || !both_updates(u, &outs[0], &outs[1])) return -1;
+    return 2;
+}
+
+/* moving_vars_fn: (moving_mean, moving_variance) */
+static int moving_vars_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    bn_fns *f = u;
+    if (n < 2) return -1;
+    outs[0] = tg_variable_value(f->mm);
+    outs[1] = tg_variable_value(f->mv);
+    return 2;
+}
+
+/* F's _force_updates: the output, through an identity after the updates. */
+static int force_updates_out_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    bn_fns *f = u;
+    tg_tensor *um, *uv;
+    if (n < 1 || !both_updates(f, &um, &uv)) return -1;
+    tg_op *deps[2] = {tg_tensor_op(um), tg_tensor_op(uv)};
+    TG_WITH_CONTROL_DEPENDENCIES(g, deps, 2) { outs[0] = tg_identity(g, f->out, NULL); }
+    return ok(g) && outs[0] ? 1 : -1;
+}
+
+/* F's no_updates: the output as it is. */
+static int no_updates_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    if (n < 1) return -1;
+    outs[0] = ((bn_fns *)u)->out;
+    return 1;
+}
+
+/* N's _force_updates: the batch statistics, through identities after the
+ * updates. */
+static int force_updates_stats_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    bn_fns *f = u;
+    tg_tensor *um, *uv;
+    if (n < 2 || !both_updates(f, &um, &uv)) return -1;
+    tg_op *deps[2] = {tg_tensor_op(um), tg_tensor_op(uv)};
+    TG_WITH_CONTROL_DEPENDENCIES(g, deps, 2) {
+        outs[0] = tg_identity(g, f->mean, NULL);
+        outs[1] = tg_identity(g, f->var, NULL);
+    }
+    return ok(g) && outs[0] && outs[1] ? 2 : -1;
+}
+
+/* N's vars_fn: the batch statistics. */
+static int batch_stats_fn(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g;
+    bn_fns *f = u;
+    if (n < 2) return -1;
+    outs[0] = f->mean;
+    outs[1] = f->var;
+    return 2;
+}
+
+/* contrib's utils.smart_cond(is_training, t, e): a static is_training
+ * calls the matching function here, in the current scope (TF's
+ * static_cond); a run-time one goes through tg_smart_cond, i.e. a cond in
+ * name scope "cond", "cond_1", ... of the BatchNorm scope, so that only the
+ * taken branch runs. Returns false with the graph's error set. */
+static bool bn_smart_cond(bn_fns *f, tg_cond_fn t, tg_cond_fn e, tg_tensor **outs, int n) {
+    bn *b = f->b;
+    for (int i = 0; i < n; i++) outs[i] = NULL;
+    if (b->training < 0) return tg_smart_cond(b->g, b->train_t, t, e, f, outs, n, NULL) == TG_OK;
+    int k = (b->training ? t : e)(b->g, f, outs, n);
+    if (!ok(b->g)) return false;
+    if (k != n) {
+        tg_graph_fail(b->g, TG_INTERNAL, "batch_norm: a branch returned %d of %d results", k, n);
+        return false;
+    }
+    return true;
 }
 
 /* Appends the two update tensors to updates_collections (F and N). */
@@ -335,11 +453,6 @@ static void collect_updates(bn *b, tg_tensor *um, tg_tensor *uv) {
     if (!um || !uv) return;
     tg_add_to_collections(b->g, b->updates, b->n_updates, TG_ITEM_OF_TENSOR(um));
     tg_add_to_collections(b->g, b->updates, b->n_updates, TG_ITEM_OF_TENSOR(uv));
-}
-
-/* where(is_training, a, b) for a run-time is_training; a otherwise. */
-static tg_tensor *select_t(bn *b, tg_tensor *a, tg_tensor *c) {
-    return b->training < 0 ? tg_where(b->g, b->train_t, a, c, NULL) : a;
 }
 
 /* A [C] constant (beta 0 / gamma 1 when absent on a fused kernel). */
@@ -358,35 +471,6 @@ static tg_tensor *const_params(bn *b, double v) {
     tg_tensor *t = tg_constant_data(b->g, b->dtype, TG_SHAPE(c), data, NULL);
     free(data);
     return t;
-}
-
-/* The fused kernel in training, inference, or both selected by is_training. */
-static void fused_branches(bn *b, tg_tensor *x, tg_tensor *gamma, tg_tensor *beta, tg_variable *mm, tg_variable *mv,
-                           tg_tensor **y, tg_tensor **m, tg_tensor **v) {
-    tg_graph *g = b->g;
-    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
-    fo.epsilon = b->eps;
-    fo.data_format = b->nchw ? TG_NCHW : TG_NHWC;
-    tg_tensor *yt = NULL, *mt = NULL, *vt = NULL, *yi = NULL, *mi = NULL, *vi = NULL;
-    *y = *m = *v = NULL;
-    if (b->training != 0) {
-        fo.is_training = true;
-        tg_nn_fused_batch_norm(g, x, gamma, beta, NULL, NULL, &fo, &yt, &mt, &vt);
-    }
-    if (b->training <= 0) {
-        fo.is_training = false;
-        tg_nn_fused_batch_norm(g, x, gamma, beta, tg_variable_value(mm), tg_variable_value(mv), &fo, &yi, &mi, &vi);
-    }
-    if (!ok(g)) return;
-    if (b->training == 0) {
-        *y = yi, *m = mi, *v = vi;
-    } else if (b->training > 0) {
-        *y = yt, *m = mt, *v = vt;
-    } else {
-        *y = tg_where(g, b->train_t, yt, yi, NULL);
-        *m = tg_where(g, b->train_t, mt, mi, NULL);
-        *v = tg_where(g, b->train_t, vt, vi, NULL);
-    }
 }
 
 /* ---- PATH F: contrib's _fused_batch_norm ---------------------------------------------------- */
@@ -413,18 +497,20 @@ static tg_tensor *path_fused(bn *b) {
     tg_variable *mm = bn_variable(b, MOVING_MEAN, false);
     tg_variable *mv = mm ? bn_variable(b, MOVING_VARIANCE, false) : NULL;
     if (!x || !beta || !gamma || !mm || !mv) return NULL;
-    tg_tensor *y, *mean, *var;
-    fused_branches(b, x, gamma, beta, mm, mv, &y, &mean, &var);
-    if (!y) return NULL;
-    if (b->training != 0) {
-        tg_tensor *um = contrib_update(b, mm, mean, b->zero_debias, false);
-        tg_tensor *uv = um ? contrib_update(b, mv, var, false, false) : NULL;
-        if (!um || !uv) return NULL;
+    bn_fns f = {.b = b, .x = x, .gamma = gamma, .beta = beta, .mm = mm, .mv = mv};
+    /* outputs, mean, variance = smart_cond(is_training, training, inference) */
+    tg_tensor *r[3];
+    if (!bn_smart_cond(&f, fused_training_fn, fused_inference_fn, r, 3)) return NULL;
+    tg_tensor *y = r[0];
+    f.mean = r[1], f.var = r[2];
+    if (b->training != 0) { /* need_updates */
         if (b->in_place) {
-            tg_op *deps[2] = {tg_tensor_op(um), tg_tensor_op(uv)};
-            TG_WITH_CONTROL_DEPENDENCIES(g, deps, 2) { y = tg_identity(g, y, NULL); }
+            f.out = y;
+            if (!bn_smart_cond(&f, force_updates_out_fn, no_updates_fn, &y, 1)) return NULL;
         } else {
-            collect_updates(b, um, uv);
+            tg_tensor *u[2];
+            if (!bn_smart_cond(&f, delay_updates_fn, moving_vars_fn, u, 2)) return NULL;
+            collect_updates(b, u[0], u[1]);
         }
     }
     if (y && b->s.rank == 2) y = tg_reshape_t(g, y, tg_shape_of(g, b->x, NULL), NULL);
@@ -459,7 +545,7 @@ static tg_tensor *path_legacy(bn *b) {
     tg_variable *mv = mm ? bn_variable(b, MOVING_VARIANCE, false) : NULL;
     if (!mm || !mv) return NULL;
     tg_tensor *mean = tg_variable_value(mm), *var = tg_variable_value(mv);
-    if (b->training != 0) {
+    if (b->training != 0) { /* need_moments */
         tg_tensor *bm = NULL, *bv = NULL;
         if (w)
             tg_nn_weighted_moments(g, b->x, axes, n_axes, w, b->nchw, &bm, &bv, NULL);
@@ -470,20 +556,19 @@ static tg_tensor *path_legacy(bn *b) {
             bv = tg_reshape(g, bv, TG_SHAPE(-1), NULL);
         }
         if (!bm || !bv) return NULL;
-        tg_tensor *um = contrib_update(b, mm, bm, b->zero_debias, true);
-        tg_tensor *uv = um ? contrib_update(b, mv, bv, false, true) : NULL;
-        if (!um || !uv) return NULL;
+        bn_fns f = {.b = b, .mm = mm, .mv = mv, .mean = bm, .var = bv, .model = true};
+        tg_tensor *r[2];
         if (b->in_place) {
-            tg_op *deps[2] = {tg_tensor_op(um), tg_tensor_op(uv)};
-            TG_WITH_CONTROL_DEPENDENCIES(g, deps, 2) {
-                bm = tg_identity(g, bm, NULL);
-                bv = tg_identity(g, bv, NULL);
-            }
+            /* mean, variance = smart_cond(is_training, _force_updates, moving_vars_fn) */
+            if (!bn_smart_cond(&f, force_updates_stats_fn, moving_vars_fn, r, 2)) return NULL;
         } else {
-            collect_updates(b, um, uv);
+            tg_tensor *u[2];
+            if (!bn_smart_cond(&f, delay_updates_fn, moving_vars_fn, u, 2)) return NULL;
+            collect_updates(b, u[0], u[1]);
+            /* mean, variance = smart_cond(is_training, vars_fn, moving_vars_fn) */
+            if (!bn_smart_cond(&f, batch_stats_fn, moving_vars_fn, r, 2)) return NULL;
         }
-        mean = select_t(b, bm, mean);
-        var = select_t(b, bv, var);
+        mean = r[0], var = r[1];
     }
     tg_tensor *beta_t = beta ? tg_variable_value(beta) : NULL, *gamma_t = gamma ? tg_variable_value(gamma) : NULL;
     if (b->nchw) {

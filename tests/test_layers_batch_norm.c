@@ -250,7 +250,8 @@ static const tcase cases[] = {
     {"F zero-debias dynamic", NHWC4, DEFAULTS, true, false, false, true, FUSED_COND_OP, .o.zero_debias_moving_mean = true},
     {"F zero-debias in place dynamic", 2, {4, 3}, DEFAULTS, true, false, false, true, FUSED_COND_OP,
      .o.zero_debias_moving_mean = true, O_INPLACE},
-    {"L fused dynamic", NHWC4, DEFAULTS, true, true, false, true, FUSED_OP, .o.scale = true},
+    /* the core layer's fused kernels go through smart_cond too (TF's "cond" in its scope) */
+    {"L fused dynamic", NHWC4, DEFAULTS, true, true, false, true, FUSED_COND_OP, .o.scale = true},
     {"L non-fused dynamic", NCHW4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false, O_NCHW},
     {"N in place dynamic", NHWC4, DEFAULTS, false, false, false, true, MOMENTS_OP, .o.fused = false, O_INPLACE,
      .o.scale = true},

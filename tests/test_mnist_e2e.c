@@ -18,6 +18,20 @@
 
 enum { STEPS = 40, BATCH = 32, WINDOW = 10 };
 
+/* In the last traced run: how many ops of `type` ran (not skipped), and how
+ * many of them have `part` in their name. */
+static int ran_of_type(const tg_session *s, const char *type, const char *part, int *with_part) {
+    tg_op *const *ops = NULL;
+    int n = tg_session_trace(s, &ops), ran = 0;
+    *with_part = 0;
+    for (int i = 0; i < n; i++) {
+        if (tg_session_trace_skipped(s, i) || strcmp(tg_op_type(ops[i]), type) != 0) continue;
+        ran++;
+        *with_part += strstr(tg_op_name(ops[i]), part) != NULL;
+    }
+    return ran;
+}
+
 static double max_abs_diff(tg_array *a, double from) {
     double m = 0;
     for (int64_t i = 0; i < tg_array_size(a); i++) m = fmax(m, fabs(tg_array_get(a, i) - from));
@@ -66,6 +80,7 @@ START_TEST(test_cnn_trains_and_moving_statistics_move)
     tg_session *s = tg_session_new(g);
     ck_assert_ptr_nonnull(s);
     tgc_run_target(s, init);
+    tg_session_set_run_options(s, &(tg_run_options){.trace = true});
     tg_batch_iter *it = tg_batch_iter_new(train, BATCH, true, 3, TG_NHWC);
     tg_array *xb = NULL, *yb = NULL, *yes = tg_array_scalar_bool(true), *l = NULL;
     double first = 0, last = 0;
@@ -85,6 +100,13 @@ START_TEST(test_cnn_trains_and_moving_statistics_move)
      * first ten's (measured: about 60%). */
     ck_assert_msg(last < 0.8 * first, "loss did not fall: first %d steps %.4f, last %d steps %.4f", WINDOW, first,
                   WINDOW, last);
+    /* The last training step ran the training branch of each of the three
+     * batch norms (contrib's smart_cond on the is_training tensor, as TF)
+     * and their six update ops; the inference kernels were skipped. */
+    int named;
+    ck_assert_int_eq(ran_of_type(s, "FusedBatchNormV3", "", &named), 3);
+    ck_assert_int_eq(ran_of_type(s, "AssignSub", "AssignMovingAvg", &named), 6);
+    ck_assert_int_eq(named, 6);
 
     /* Moving statistics: initially 0 (mean) and 1 (variance). With decay
      * 0.9 and 40 updates each has moved by (1 - 0.9^40) = 98.5% of the way
@@ -103,6 +125,11 @@ START_TEST(test_cnn_trains_and_moving_statistics_move)
     /* An evaluation run (is_training keeps its default False) changes nothing. */
     tg_feed eval_feeds[2] = {{x, xb}, {y, yb}};
     ck_assert(tg_session_run(s, eval_feeds, 2, &loss, 1, &l, NULL, 0) == TG_OK);
+    /* ... and ran one FusedBatchNormV3 per layer (the inference branch),
+     * not both branches, and no update op. */
+    ck_assert_int_eq(ran_of_type(s, "FusedBatchNormV3", "", &named), 3);
+    ck_assert_int_eq(ran_of_type(s, "AssignSub", "AssignMovingAvg", &named), 0);
+    tg_session_set_run_options(s, NULL);
     for (int i = 0; i < n_movers; i++) {
         tg_tensor *v = tg_variable_value(movers[i]);
         ck_assert(tg_session_run(s, NULL, 0, &v, 1, &after[i], NULL, 0) == TG_OK);

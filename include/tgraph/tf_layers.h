@@ -529,10 +529,13 @@ typedef struct tg_tf_layers_batch_norm_opts {
  *   variance: Bessel-corrected (n / (n - 1), n = N*H*W) on the fused path
  *   ("FusedBatchNormV3"), biased on the non-fused path ("moments",
  *   "batchnorm"), as TF.
- * - a bool scalar tensor: both branches are built and tg_where selects at
- *   run time; the update ops exist, and when the tensor is false they assign
- *   the unchanged values (TF's cond with the moving variable in its false
- *   branch).
+ * - a bool scalar tensor: on the fused path the kernels go through
+ *   tg_smart_cond as TF's (training "<scope>/cond/FusedBatchNormV3",
+ *   inference "<scope>/cond/FusedBatchNormV3_1"; a run executes only the
+ *   taken one) and the updates use the cond's statistics with momentum
+ *   where(training, momentum, 1.0), so they assign unchanged values when it
+ *   is false, as TF's V1 layer; the non-fused path still builds both
+ *   branches and selects with tg_where.
  * Virtual batch size v: x [B, ...] is reshaped to [v, B/v, ...] (row r goes
  * to ghost batch r mod (B/v), as TF), each ghost batch normalized with its
  * own statistics, the moving statistics updated with the mean over ghost

@@ -217,39 +217,56 @@ static tg_tensor *assign_moving(tg_graph *g, tg_variable *var, tg_tensor *value,
 
 /* TF's _fused_batch_norm: FusedBatchNormV3 in training (batch statistics,
  * Bessel-corrected variance out) and/or inference (moving statistics). */
+/* The two branches of TF's smart_cond(training, _fused_batch_norm_training,
+ * _fused_batch_norm_inference): (y, mean, variance); in inference the mean
+ * and variance are the moving ones, passed through the kernel. */
+typedef struct fused_args {
+    tg__bn *b;
+    tg_tensor *x, *gamma, *beta;
+} fused_args;
+
+static int fused_branch(tg_graph *g, const fused_args *a, bool training, tg_tensor **outs) {
+    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
+    fo.epsilon = a->b->epsilon;
+    fo.data_format = a->b->data_format;
+    fo.is_training = training;
+    tg_tensor *mean = training ? NULL : tg_variable_value(a->b->moving_mean);
+    tg_tensor *var = training ? NULL : tg_variable_value(a->b->moving_variance);
+    if (tg_nn_fused_batch_norm(g, a->x, a->gamma, a->beta, mean, var, &fo, &outs[0], &outs[1], &outs[2]) != TG_OK)
+        return -1;
+    return 3;
+}
+static int fused_training(tg_graph *g, void *a, tg_tensor **outs, int n) {
+    (void)n;
+    return fused_branch(g, a, true, outs);
+}
+static int fused_inference(tg_graph *g, void *a, tg_tensor **outs, int n) {
+    (void)n;
+    return fused_branch(g, a, false, outs);
+}
+
 static tg_tensor *fused_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *training, bool static_training) {
     tg_graph *g = l->g;
-    tg_tensor *gamma = b->gamma ? tg_variable_value(b->gamma) : b->gamma_const;
-    tg_tensor *beta = b->beta ? tg_variable_value(b->beta) : b->beta_const;
-    tg_fused_batch_norm_opts fo = TG_FUSED_BATCH_NORM_OPTS_INIT;
-    fo.epsilon = b->epsilon;
-    fo.data_format = b->data_format;
-    tg_tensor *y_train = NULL, *mean = NULL, *var = NULL, *y_inf = NULL;
-    if (training || static_training) {
-        fo.is_training = true;
-        if (tg_nn_fused_batch_norm(g, x, gamma, beta, NULL, NULL, &fo, &y_train, &mean, &var) != TG_OK) return NULL;
+    fused_args a = {b, x, b->gamma ? tg_variable_value(b->gamma) : b->gamma_const,
+                    b->beta ? tg_variable_value(b->beta) : b->beta_const};
+    tg_tensor *out[3] = {NULL, NULL, NULL};
+    if (training) {
+        if (tg_smart_cond(g, training, fused_training, fused_inference, &a, out, 3, NULL) != TG_OK) return NULL;
+    } else if (fused_branch(g, &a, static_training, out) != 3) {
+        return NULL;
     }
-    if (training || !static_training) {
-        fo.is_training = false;
-        if (tg_nn_fused_batch_norm(g, x, gamma, beta, tg_variable_value(b->moving_mean),
-                                   tg_variable_value(b->moving_variance), &fo, &y_inf, NULL, NULL) != TG_OK)
-            return NULL;
-    }
-    if (!training && !static_training) return y_inf; /* static False: no updates */
-    tg_tensor *y = training ? tg_where(g, training, y_train, y_inf, NULL) : y_train;
+    if (!training && !static_training) return out[0]; /* static False: no updates */
     /* TF's keras _fused_batch_norm makes the momentum a float32 tensor
      * (cond(training, momentum, 1.0) for a run-time flag), so the decay is
-     * the float32 difference 1 - momentum, not the double one. */
+     * the float32 difference 1 - momentum, not the double one. With a
+     * run-time flag the statistics are the cond's: the batch ones when
+     * training, the moving ones (unchanged by momentum 1) otherwise. */
     tg_tensor *m = tg_constant_scalar(g, TG_FLOAT32, b->momentum, "Const");
     if (training) m = tg_where(g, training, m, tg_constant_scalar(g, TG_FLOAT32, 1.0, "Const"), NULL);
-    tg_tensor *mu = tg_train_assign_moving_average_t(g, b->moving_mean, tg__bn_select(g, training, mean, b->moving_mean),
-                                                     m, false, NULL);
-    tg_tensor *vu = mu ? tg_train_assign_moving_average_t(g, b->moving_variance,
-                                                          tg__bn_select(g, training, var, b->moving_variance), m, false,
-                                                          NULL)
-                       : NULL;
+    tg_tensor *mu = tg_train_assign_moving_average_t(g, b->moving_mean, out[1], m, false, NULL);
+    tg_tensor *vu = mu ? tg_train_assign_moving_average_t(g, b->moving_variance, out[2], m, false, NULL) : NULL;
     add_updates(l, mu, vu);
-    return y;
+    return out[0];
 }
 
 /* ---- call: the non-fused path ------------------------------------------------------------ */

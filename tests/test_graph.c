@@ -525,6 +525,50 @@ START_TEST(test_write_dot)
 }
 END_TEST
 
+/* A tg_cond's branches are drawn as dashed clusters inside the cond's name
+ * scope, holding the ops made in each branch. */
+static int dot_neg(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)n;
+    outs[0] = tg_negative(g, user, "neg");
+    return 1;
+}
+static int dot_square(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)n;
+    outs[0] = tg_square(g, user, "sq");
+    return 1;
+}
+
+START_TEST(test_write_dot_cond_branches)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p"), *y = NULL;
+    ck_assert_int_eq(tg_cond(g, p, dot_square, dot_neg, x, &y, 1, NULL), TG_OK);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_graph_write_dot(g, f), TG_OK);
+    char *dot = read_all(f);
+    fclose(f);
+    const char *t = strstr(dot, "subgraph \"cluster_cond/switch_t\" {");
+    const char *fb = strstr(dot, "subgraph \"cluster_cond/switch_f\" {");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(fb);
+    ck_assert_str_contains(t, "label=\"true branch\"; style=dashed;");
+    ck_assert_str_contains(fb, "label=\"false branch\"; style=dashed;");
+    /* each branch's own op sits in its cluster (before the cluster closes) */
+    const char *sq = strstr(t, "label=\"sq\\n"), *close_t = strstr(t, "}");
+    const char *neg = strstr(fb, "label=\"neg\\n"), *close_f = strstr(fb, "}");
+    ck_assert(sq && close_t && sq < close_t);
+    ck_assert(neg && close_f && neg < close_f);
+    /* the cond's name scope, then the two branch clusters in it */
+    ck_assert_int_eq(count_clusters(dot), 3);
+    free(dot);
+    tg_graph_free(g);
+}
+END_TEST
+
 static int count_substr(const char *s, const char *needle)
 {
     int n = 0;
@@ -614,6 +658,7 @@ static Suite *graph_suite(void)
     TCase *dot = tcase_create("dot");
     tcase_add_test(dot, test_write_dot);
     tcase_add_test(dot, test_write_dot_collapsed);
+    tcase_add_test(dot, test_write_dot_cond_branches);
     tcase_set_timeout(dot, TGC_TIMEOUT);
     suite_add_tcase(s, dot);
     return s;

@@ -35,8 +35,6 @@ static void emit_node(tg__strbuf *b, const tg_op *op, const char *base, int inde
     tg__strbuf_printf(b, "\", %s];\n", node_style(op));
 }
 
-/* Emits the ops directly in scope `prefix` ("" or "a/b/"), then one cluster
- * per child scope, in order of first appearance. */
 /* One node standing for every op under scope `sub` ("a/b/"): the
  * collapsed view. Its id is the first such op's, which node_of maps all of
  * them to. */
@@ -57,18 +55,52 @@ static void emit_collapsed(tg__strbuf *b, const tg_graph *g, const char *sub, in
     tg__strbuf_printf(b, "\", shape=box3d, style=filled, fillcolor=\"#eeeeee\"];\n");
 }
 
+/* Records ctx once, in order of first appearance. */
+static void note_ctx(tg__strbuf *b, const tg__cond_ctx ***ctxs, int *n, int *cap, const tg__cond_ctx *ctx) {
+    for (int i = 0; i < *n; i++)
+        if ((*ctxs)[i] == ctx) return;
+    if (!tg__grow((void **)ctxs, cap, *n + 1, sizeof **ctxs)) {
+        b->failed = true;
+        return;
+    }
+    (*ctxs)[(*n)++] = ctx;
+}
+
+/* A cond branch (TF's CondContext) as a dashed cluster inside its name
+ * scope: the ops directly in `prefix` made in ctx. The branch is told by
+ * its pivot, "switch_t" or "switch_f" as TF names them. */
+static void emit_branch(tg__strbuf *b, const tg_graph *g, const char *prefix, const tg__cond_ctx *ctx, int indent) {
+    size_t plen = strlen(prefix), nlen = strlen(ctx->pivot->name);
+    bool is_true = nlen >= 8 && strcmp(ctx->pivot->name + nlen - 8, "switch_t") == 0;
+    tg__strbuf_printf(b, "%*ssubgraph \"cluster_", indent, "");
+    put_escaped(b, ctx->pivot->name);
+    tg__strbuf_printf(b, "\" {\n%*slabel=\"%s branch\"; style=dashed;\n", indent + 2, "",
+                      is_true ? "true" : "false");
+    for (int i = 0; i < g->n_ops; i++) {
+        const tg_op *op = g->ops[i];
+        if (op->ctx != ctx || strncmp(op->name, prefix, plen) != 0 || strchr(op->name + plen, '/')) continue;
+        emit_node(b, op, op->name + plen, indent + 2);
+    }
+    tg__strbuf_printf(b, "%*s}\n", indent, "");
+}
+
+/* Emits the ops directly in scope `prefix` ("" or "a/b/"), those made in a
+ * cond branch grouped per branch, then one cluster per child scope, in
+ * order of first appearance. */
 static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int indent, int depth_left) {
     size_t plen = strlen(prefix);
     const char **kids = NULL;
     size_t *kid_len = NULL;
-    int n_kids = 0, cap = 0, cap2 = 0;
+    const tg__cond_ctx **ctxs = NULL;
+    int n_kids = 0, cap = 0, cap2 = 0, n_ctxs = 0, cap3 = 0;
     for (int i = 0; i < g->n_ops; i++) {
         const tg_op *op = g->ops[i];
         if (strncmp(op->name, prefix, plen) != 0) continue;
         const char *rest = op->name + plen;
         const char *slash = strchr(rest, '/');
         if (!slash) {
-            emit_node(b, op, rest, indent);
+            if (!op->ctx) emit_node(b, op, rest, indent);
+            else note_ctx(b, &ctxs, &n_ctxs, &cap3, op->ctx);
             continue;
         }
         size_t len = (size_t)(slash - rest);
@@ -84,6 +116,8 @@ static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int
         kids[n_kids] = rest;
         kid_len[n_kids++] = len;
     }
+    for (int c = 0; c < n_ctxs && !b->failed; c++) emit_branch(b, g, prefix, ctxs[c], indent);
+    free(ctxs);
     for (int k = 0; k < n_kids && !b->failed; k++) {
         size_t sub_len = plen + kid_len[k] + 1;
         char *sub = malloc(sub_len + 1);

@@ -777,6 +777,258 @@ START_TEST(test_grad_train_through_branch)
 }
 END_TEST
 
+
+/* ---- tf.case ------------------------------------------------------------------------- */
+
+/* Pair i returns x + add, made in its branch so that run counts show
+ * which branch ran. */
+typedef struct case_fn {
+    tg_tensor *x;
+    double add;
+    tg_op *made;
+} case_fn;
+
+static int case_add(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    case_fn *c = user;
+    (void)n;
+    outs[0] = tg_add(g, c->x, tg_constant_scalar(g, TG_FLOAT32, c->add, NULL), "case_add");
+    c->made = tg_tensor_op(outs[0]);
+    return 1;
+}
+
+static int case_nothing(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    (void)g, (void)user, (void)outs, (void)n;
+    return 0;
+}
+
+typedef struct case_fixture {
+    tg_graph *g;
+    tg_tensor *x, *p[3];
+    case_fn fn[3], def;
+    tg_case_pair pairs[3];
+} case_fixture;
+
+static void case_setup(case_fixture *f)
+{
+    f->g = tg_graph_new();
+    f->x = tg_placeholder(f->g, TG_FLOAT32, TG_SCALAR, "x");
+    const char *names[3] = {"p0", "p1", "p2"};
+    for (int i = 0; i < 3; i++) {
+        f->p[i] = tg_placeholder(f->g, TG_BOOL, TG_SCALAR, names[i]);
+        f->fn[i] = (case_fn){.x = f->x, .add = 10 * (i + 1)};
+        f->pairs[i] = (tg_case_pair){f->p[i], case_add, &f->fn[i]};
+    }
+    f->def = (case_fn){.x = f->x, .add = -1};
+}
+
+/* Runs out with x = 2 and the preds set from the bits of combo (bit i:
+ * p[i]); returns the session's code, the value in *v. */
+static tg_code case_run(tg_session *s, case_fixture *f, tg_tensor *out, int combo, double *v)
+{
+    tg_array *xv = tg_array_scalar_f32(2), *pv[3];
+    tg_feed feeds[4] = {{f->x, xv}};
+    for (int i = 0; i < 3; i++) {
+        pv[i] = tg_array_scalar_bool((combo >> i) & 1);
+        feeds[i + 1] = (tg_feed){f->p[i], pv[i]};
+    }
+    tg_array *o = NULL;
+    tg_code rc = tg_session_run(s, feeds, 4, &out, 1, &o, NULL, 0);
+    if (rc == TG_OK) *v = tg_array_get(o, 0);
+    tg_array_free(o);
+    tg_array_free(xv);
+    for (int i = 0; i < 3; i++) tg_array_free(pv[i]);
+    return rc;
+}
+
+START_TEST(test_case_first_true_wins)
+{
+    case_fixture f;
+    case_setup(&f);
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(f.g);
+    ck_assert_str_eq(tg_tensor_name(out), "case/cond/Merge:0");
+    ck_assert_ptr_nonnull(tg_graph_op(f.g, "case/cond/cond/Merge"));
+    ck_assert_ptr_nonnull(tg_graph_op(f.g, "case/cond/cond/cond/Merge"));
+    ck_assert_int_eq(count_type(f.g, "Merge"), 3);
+    ck_assert_int_eq(count_type(f.g, "Assert"), 0);
+    /* by hand, x = 2: pair 0 gives 12, pair 1 22, pair 2 32, default 1 */
+    const double want[8] = {1, 12, 22, 12, 32, 12, 22, 12};
+    const int taken[8] = {3, 0, 1, 0, 2, 0, 1, 0};
+    int runs[4] = {0, 0, 0, 0};
+    tg_op *made[4] = {f.fn[0].made, f.fn[1].made, f.fn[2].made, f.def.made};
+    tg_session *s = tg_session_new(f.g);
+    for (int combo = 0; combo < 8; combo++) {
+        double v = 0;
+        ck_assert_int_eq(case_run(s, &f, out, combo, &v), TG_OK);
+        ck_assert_msg(v == want[combo], "combo %d: %g, want %g", combo, v, want[combo]);
+        runs[taken[combo]]++;
+        for (int i = 0; i < 4; i++)
+            ck_assert_msg(tg_session_op_run_count(s, made[i]) == runs[i], "combo %d: fn %d ran %d times, want %d",
+                          combo, i, (int)tg_session_op_run_count(s, made[i]), runs[i]);
+    }
+    tg_session_free(s);
+    tg_graph_free(f.g);
+}
+END_TEST
+
+START_TEST(test_case_exclusive)
+{
+    case_fixture f;
+    case_setup(&f);
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, true, &out, 1, "pick"), TG_OK);
+    ck_assert_tg_ok(f.g);
+    tg_op *check = tg_graph_op(f.g, "pick/Assert/Assert");
+    ck_assert_ptr_nonnull(check);
+    ck_assert_str_eq(tg_op_type(check), "Assert");
+    ck_assert_str_eq(tg_op_type(tg_graph_op(f.g, "pick/preds_c")), "Pack");
+    ck_assert_ptr_nonnull(tg_graph_op(f.g, "pick/num_true_conds"));
+    ck_assert_ptr_nonnull(tg_graph_op(f.g, "pick/n_true_conds"));
+    /* the conds wait for the check */
+    tg_op *sw = tg_graph_op(f.g, "pick/cond/Switch");
+    ck_assert_int_eq(tg_op_num_control_inputs(sw), 1);
+    ck_assert_ptr_eq(tg_op_control_input(sw, 0), check);
+    tg_set_log_callback(NULL, NULL);
+    tg_session *s = tg_session_new(f.g);
+    const double want[8] = {1, 12, 22, 0, 32, 0, 0, 0};
+    for (int combo = 0; combo < 8; combo++) {
+        double v = 0;
+        int n_true = (combo & 1) + ((combo >> 1) & 1) + ((combo >> 2) & 1);
+        tg_code rc = case_run(s, &f, out, combo, &v);
+        if (n_true <= 1) {
+            ck_assert_int_eq(rc, TG_OK);
+            ck_assert_msg(v == want[combo], "combo %d: %g, want %g", combo, v, want[combo]);
+        } else {
+            ck_assert_int_eq(rc, TG_INVALID_ARGUMENT);
+            ck_assert_str_contains(tg_session_message(s), "assertion failed: [Input error: exclusive=True: more than 1 "
+                                                          "conditions (p0:0, p1:0, p2:0) evaluated as True:]");
+        }
+    }
+    double v = 0;
+    ck_assert_int_eq(case_run(s, &f, out, 3, &v), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "evaluated as True:] [1 1 0]");
+    ck_assert_int_eq(case_run(s, &f, out, 7, &v), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "evaluated as True:] [1 1 1]");
+    /* no branch ran when the check failed */
+    ck_assert_int_eq(tg_session_op_run_count(s, f.fn[0].made), 1);
+    ck_assert_int_eq(tg_session_op_run_count(s, f.fn[1].made), 1);
+    tg_session_free(s);
+    tg_graph_free(f.g);
+}
+END_TEST
+
+START_TEST(test_case_default_is_last_pair)
+{
+    case_fixture f;
+    case_setup(&f);
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, NULL, NULL, false, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(f.g);
+    /* the last pair gets no cond of its own */
+    ck_assert_int_eq(count_type(f.g, "Merge"), 2);
+    ck_assert_int_eq(count_type(f.g, "Assert"), 2);
+    tg_set_log_callback(NULL, NULL);
+    tg_session *s = tg_session_new(f.g);
+    const double want[8] = {0, 12, 22, 12, 32, 12, 22, 12};
+    for (int combo = 1; combo < 8; combo++) {
+        double v = 0;
+        ck_assert_int_eq(case_run(s, &f, out, combo, &v), TG_OK);
+        ck_assert_msg(v == want[combo], "combo %d: %g, want %g", combo, v, want[combo]);
+    }
+    ck_assert_int_eq(tg_session_op_run_count(s, f.fn[2].made), 1);
+    double v = 0;
+    ck_assert_int_eq(case_run(s, &f, out, 0, &v), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s),
+                           "assertion failed: [Input error: None of conditions evaluated as True:] [0 0 0]");
+    ck_assert_int_eq(tg_session_op_run_count(s, f.fn[2].made), 1);
+    tg_session_free(s);
+    tg_graph_free(f.g);
+
+    /* exclusive without default leaves the last pred out of its check, as
+     * TF 1.15 does: p0 and p2 pass it, and p0 wins */
+    case_setup(&f);
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, NULL, NULL, true, &out, 1, NULL), TG_OK);
+    s = tg_session_new(f.g);
+    ck_assert_int_eq(case_run(s, &f, out, 5, &v), TG_OK);
+    ck_assert_close(v, 12, 0);
+    ck_assert_int_eq(case_run(s, &f, out, 3, &v), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "more than 1 conditions (p0:0, p1:0) evaluated as True:] [1 1]");
+    tg_session_free(s);
+    tg_graph_free(f.g);
+
+    /* a single pair without default: no cond, only the checks */
+    case_setup(&f);
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 1, NULL, NULL, true, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(f.g);
+    ck_assert_int_eq(count_type(f.g, "Switch"), 0);
+    s = tg_session_new(f.g);
+    ck_assert_int_eq(case_run(s, &f, out, 1, &v), TG_OK);
+    ck_assert_close(v, 12, 0);
+    ck_assert_int_eq(case_run(s, &f, out, 0, &v), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "[Input error: None of conditions evaluated as True:] [0]");
+    tg_session_free(s);
+    tg_graph_free(f.g);
+}
+END_TEST
+
+START_TEST(test_case_errors)
+{
+    tg_set_log_callback(NULL, NULL);
+    case_fixture f;
+    case_setup(&f);
+    tg_tensor *out = (tg_tensor *)&f; /* cleared on failure */
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 0, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_ptr_null(out);
+    ck_assert_str_contains(tg_graph_message(f.g), "case: needs at least one (pred, fn) pair");
+    tg_graph_free(f.g);
+
+    case_setup(&f);
+    int n_ops = tg_graph_num_ops(f.g);
+    f.pairs[1].fn = NULL;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(f.g), "fn for pred p1:0 must be callable.");
+    ck_assert_int_eq(tg_graph_num_ops(f.g), n_ops);
+    tg_graph_free(f.g);
+
+    case_setup(&f);
+    f.pairs[2].pred = f.x;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(f.g), "pred must be Tensor of type bool: x:0");
+    ck_assert_int_eq(tg_graph_num_ops(f.g), 4);
+    tg_graph_free(f.g);
+
+    case_setup(&f);
+    f.pairs[0].pred = NULL;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(f.g), "case: pred 0 is NULL");
+    tg_graph_free(f.g);
+
+    /* branch errors come from the cond that met them */
+    case_setup(&f);
+    f.pairs[1].fn = case_nothing;
+    out = (tg_tensor *)&f;
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_ptr_null(out);
+    ck_assert_str_contains(tg_graph_message(f.g), "case/cond/cond: true_fn must have a return value.");
+    tg_graph_free(f.g);
+
+    case_setup(&f);
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_nothing, NULL, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(f.g), "case/cond/cond/cond: false_fn must have a return value.");
+    tg_graph_free(f.g);
+
+    /* a pred that is not a scalar: from the Switch */
+    case_setup(&f);
+    bool b2[2] = {true, false};
+    f.pairs[0].pred = tg_constant_data(f.g, TG_BOOL, TG_SHAPE(2), b2, "v");
+    ck_assert_int_eq(tg_case(f.g, f.pairs, 3, case_add, &f.def, false, &out, 1, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(f.g), "Shape must be rank 0 but is rank 1");
+    tg_graph_free(f.g);
+}
+END_TEST
 static Suite *cond_suite(void)
 {
     Suite *s = suite_create("cond");
@@ -794,6 +1046,10 @@ static Suite *cond_suite(void)
     tcase_add_test(tc, test_grad_nested);
     tcase_add_test(tc, test_grad_second_order);
     tcase_add_test(tc, test_grad_train_through_branch);
+    tcase_add_test(tc, test_case_first_true_wins);
+    tcase_add_test(tc, test_case_exclusive);
+    tcase_add_test(tc, test_case_default_is_last_pair);
+    tcase_add_test(tc, test_case_errors);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);
     return s;

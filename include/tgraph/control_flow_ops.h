@@ -1,4 +1,5 @@
-/* tgraph/control_flow_ops.h: tf.no_op, tf.group, tf.Assert and tf.tuple.
+/* tgraph/control_flow_ops.h: tf.no_op, tf.group, tf.Assert, tf.tuple, tf.cond
+ * and tf.case.
  * Error model as in array_ops.h. */
 #ifndef TGRAPH_CONTROL_FLOW_OPS_H
 #define TGRAPH_CONTROL_FLOW_OPS_H
@@ -129,6 +130,55 @@ TG_API tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond
  * is INVALID_ARGUMENT naming "smart_cond" (or name). */
 TG_API tg_code tg_smart_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
                              tg_tensor **outputs, int n_outputs, const char *name);
+
+/* ---- tf.case (control_flow_cond.c) ------------------------------------------ */
+
+/* A (pred, fn) pair of tg_case; fn gets ctx as its user argument. */
+typedef struct tg_case_pair {
+    tg_tensor *pred; /* scalar bool */
+    tg_cond_fn fn;
+    void *ctx;
+} tg_case_pair;
+
+/* tf.case(pred_fn_pairs, default, exclusive, strict, name) in graph mode,
+ * built on tg_cond as TF 1.15's _case_helper builds it: the result is that
+ * of the first pair whose pred is true (the preds are tested in order), or
+ * default_fn's when none is. In name scope "case" (or name, made unique):
+ * a tg_cond per pair nested in the previous one's false branch
+ * ("case/cond", "case/cond/cond", ...), each pair's fn as a true branch and
+ * the default in the innermost false branch; at run time only the taken
+ * fn runs. strict has no meaning here (no nested structures).
+ *
+ * default_fn NULL: as in TF 1.15, the last pair's fn becomes the default
+ * (the last pair gets no cond of its own), guarded by two Asserts inside
+ * that branch which its ops wait for: one that no earlier pred is true
+ * ("Implementation error: selected default action #<n-1> was called, ..."),
+ * one that its pred is ("assertion failed: [Input error: None of conditions
+ * evaluated as True:] [0 0 0]"), so a run where no pred holds fails with
+ * INVALID_ARGUMENT. A single pair without default builds no cond at all.
+ *
+ * exclusive: before the conds, TF's check that at most one pred is true
+ * (Stack "preds_c", Cast, Sum "num_true_conds", Const "n_true_conds",
+ * LessEqual, "Assert/Assert"), a control input of the conds, so a run with
+ * two true preds fails with INVALID_ARGUMENT "assertion failed: [Input
+ * error: exclusive=True: more than 1 conditions (p0:0, p1:0, p2:0)
+ * evaluated as True:] [1 1 0]". As in TF 1.15, without default_fn the last
+ * pred is left out of this check (it is the default's).
+ * TF passes the message as a string tensor; tgraph has no strings, so
+ * these Asserts carry it as an attribute and print it in the same place.
+ *
+ * Ownership: pairs is read during the call only; each ctx is passed to its
+ * fn and not kept; outputs is the caller's array of n_outputs entries; the
+ * tensors belong to the graph.
+ * Returns TG_OK or the graph's sticky error, with every outputs[i] NULL on
+ * failure: INVALID_ARGUMENT for n < 1, a NULL pairs or outputs, n_outputs
+ * < 1, a NULL pred or fn ("fn for pred <name> must be callable."), a pred
+ * that is not bool ("pred must be Tensor of type bool: <name>"), checked
+ * before anything is built; then a pred that is not a scalar, and branch
+ * errors as tg_cond reports them (the failing cond's scope in the
+ * message); the part built before a failure stays in the graph. */
+TG_API tg_code tg_case(tg_graph *g, const tg_case_pair *pairs, int n, tg_cond_fn default_fn, void *default_ctx,
+                       bool exclusive, tg_tensor **outputs, int n_outputs, const char *name);
 
 #ifdef __cplusplus
 }

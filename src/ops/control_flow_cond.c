@@ -353,3 +353,151 @@ tg_code tg_smart_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_
         for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
     return rc;
 }
+
+/* ---- tf.case ------------------------------------------------------------------------ */
+
+/* TF's array_ops.stack(predicates, name="preds_c"): an empty list becomes
+ * a constant, float32 [0] as convert_to_tensor(()) makes it, which is what
+ * lets a single pair without a default through the "others" check. */
+static tg_tensor *preds_c(tg_graph *g, const tg_case_pair *pairs, int n) {
+    if (n == 0) return tg_constant_data(g, TG_FLOAT32, TG_SHAPE(0), NULL, "preds_c");
+    tg_tensor **p = malloc((size_t)n * sizeof *p);
+    if (!p) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "case: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) p[i] = pairs[i].pred;
+    tg_tensor *t = tg_stack(g, p, n, 0, "preds_c");
+    free(p);
+    return t;
+}
+
+/* TF's _assert_at_most_n_true. */
+static tg_op *assert_at_most_n_true(tg_graph *g, const tg_case_pair *pairs, int n_preds, int n, const char *msg) {
+    tg_tensor *stacked = preds_c(g, pairs, n_preds);
+    tg_tensor *cast = stacked ? tg_cast(g, stacked, TG_INT32, NULL) : NULL;
+    tg_tensor *num = cast ? tg_reduce_sum(g, cast, &(tg_reduce_opts){.name = "num_true_conds"}) : NULL;
+    tg_tensor *lim = num ? tg_constant_scalar(g, TG_INT32, n, "n_true_conds") : NULL;
+    tg_tensor *ok = lim ? tg_less_equal(g, num, lim, NULL) : NULL;
+    if (!ok) return NULL;
+    tg__strbuf b = {0};
+    tg__strbuf_printf(&b, "%s: more than %d conditions (", msg, n);
+    for (int i = 0; i < n_preds; i++) tg__strbuf_printf(&b, "%s%s", i ? ", " : "", tg_tensor_name(pairs[i].pred));
+    tg__strbuf_printf(&b, ") evaluated as True:");
+    tg_op *op = NULL;
+    if (b.failed)
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "case: out of memory");
+    else
+        op = tg__assert_message(g, ok, b.data, &stacked, 1, n_preds, NULL);
+    tg__strbuf_free(&b);
+    return op;
+}
+
+typedef struct case_state {
+    const tg_case_pair *pairs;
+    int n_all;   /* every pair, for the default's checks */
+    int n_conds; /* pairs that get a cond: n_all less the one taken as default */
+    tg_cond_fn default_fn;
+    void *default_ctx;
+    bool made_default; /* default_fn is the last pair's, guarded as TF guards it */
+} case_state;
+
+/* One level of the nest; tg_cond hands both branches the same ctx. */
+typedef struct case_level {
+    const case_state *s;
+    int i;
+} case_level;
+
+/* TF's _case_create_default_action: the last pair's fn stands in for the
+ * missing default, so nothing but these two checks stops it from running
+ * when no predicate holds: that none of the others is true and that its
+ * own is. */
+static int default_action(tg_graph *g, const case_state *s, tg_tensor **outs, int n_outs) {
+    if (!s->made_default) return s->default_fn(g, s->default_ctx, outs, n_outs);
+    int k = s->n_all - 1;
+    char others[160];
+    snprintf(others, sizeof others,
+             "Implementation error: selected default action #%d was called, but some of other predicates are True: ",
+             k);
+    tg_tensor *all = preds_c(g, s->pairs, s->n_all);
+    tg_op *deps[2] = {NULL, NULL};
+    if (all) deps[0] = assert_at_most_n_true(g, s->pairs, k, 0, others);
+    if (deps[0])
+        deps[1] = tg__assert_message(g, s->pairs[k].pred, "Input error: None of conditions evaluated as True:", &all, 1,
+                                     3, NULL);
+    if (!deps[1]) return -1;
+    int tok = tg_control_dependencies_push(g, deps, 2);
+    int got = s->default_fn(g, s->default_ctx, outs, n_outs);
+    tg_scope_pop(g, tok);
+    return got;
+}
+
+static int case_true(tg_graph *g, void *user, tg_tensor **outs, int n_outs) {
+    const case_level *l = user;
+    return l->s->pairs[l->i].fn(g, l->s->pairs[l->i].ctx, outs, n_outs);
+}
+
+static int case_level_build(tg_graph *g, const case_state *s, int i, tg_tensor **outs, int n_outs);
+
+static int case_false(tg_graph *g, void *user, tg_tensor **outs, int n_outs) {
+    const case_level *l = user;
+    if (l->i + 1 < l->s->n_conds) return case_level_build(g, l->s, l->i + 1, outs, n_outs);
+    return default_action(g, l->s, outs, n_outs);
+}
+
+/* TF builds the nest from the last pair outward as partials and calls the
+ * outermost; building from the first pair inward gives the same graph. */
+static int case_level_build(tg_graph *g, const case_state *s, int i, tg_tensor **outs, int n_outs) {
+    case_level l = {s, i};
+    return tg_cond(g, s->pairs[i].pred, case_true, case_false, &l, outs, n_outs, NULL) == TG_OK ? n_outs : -1;
+}
+
+tg_code tg_case(tg_graph *g, const tg_case_pair *pairs, int n, tg_cond_fn default_fn, void *default_ctx,
+                bool exclusive, tg_tensor **outputs, int n_outputs, const char *name) {
+    const char *who = name ? name : "case";
+    for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
+    if (!tg__graph_ready(g, NULL, 0)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    if (!pairs || n < 1 || !outputs || n_outputs < 1)
+        return tg__fail(g, TG_INVALID_ARGUMENT, "%s: needs at least one (pred, fn) pair and an outputs array of "
+                        "n_outputs >= 1", who);
+    /* TF's _case_verify_and_canonicalize_args: everything is checked before
+     * anything is built */
+    for (int i = 0; i < n; i++) {
+        if (!pairs[i].pred) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: pred %d is NULL", who, i);
+        if (!tg__graph_ready(g, &pairs[i].pred, 1)) return g->code;
+        if (pairs[i].pred->dtype != TG_BOOL)
+            return tg__fail(g, TG_INVALID_ARGUMENT, "%s: pred must be Tensor of type bool: %s", who,
+                            tg_tensor_name(pairs[i].pred));
+        if (!pairs[i].fn)
+            return tg__fail(g, TG_INVALID_ARGUMENT, "%s: fn for pred %s must be callable.", who,
+                            tg_tensor_name(pairs[i].pred));
+    }
+    case_state s = {pairs, n, n, default_fn, default_ctx, false};
+    if (!default_fn) s = (case_state){pairs, n, n - 1, pairs[n - 1].fn, pairs[n - 1].ctx, true};
+    const char *scope;
+    int tok = tg__builder_scope(g, name, "case", &scope);
+    int dep_tok = -1;
+    if (exclusive) {
+        /* TF checks only the pairs left after taking the default out */
+        tg_op *check = assert_at_most_n_true(g, pairs, s.n_conds, 1, "Input error: exclusive=True");
+        if (!check) goto done;
+        dep_tok = tg_control_dependencies_push(g, &check, 1);
+    }
+    if (s.n_conds > 0) {
+        case_level_build(g, &s, 0, outputs, n_outputs);
+    } else {
+        /* a single pair without default: TF calls it with no cond at all */
+        int got = default_action(g, &s, outputs, n_outputs);
+        if (g->code == TG_OK && got != n_outputs)
+            tg__fail(g, TG_INVALID_ARGUMENT, "%s: default returned %d tensors, n_outputs is %d", scope, got,
+                     n_outputs);
+        for (int i = 0; g->code == TG_OK && i < n_outputs; i++)
+            if (!outputs[i]) tg__fail(g, TG_INVALID_ARGUMENT, "%s: default returned NULL as output %d", scope, i);
+    }
+    if (dep_tok >= 0) tg_scope_pop(g, dep_tok);
+done:
+    if (g->code != TG_OK)
+        for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
+    tg_scope_pop(g, tok);
+    return g->code;
+}

@@ -42,8 +42,11 @@ tg_op *tg_group(tg_graph *g, tg_op *const *ops, int n, const char *name) {
 
 /* ---- Assert ----------------------------------------------------------------------- */
 
+/* message: a leading text entry (in the graph arena), for what TF writes as
+ * a string tensor first in data (tgraph has no string dtype); NULL: none. */
 typedef struct {
     int64_t summarize;
+    const char *message;
 } assert_attrs;
 
 /* TF's IsLegacyScalar: shape [] or [1]. An unknown rank or dimension
@@ -90,6 +93,7 @@ static tg_code assert_kernel(tg__kernel_ctx *c) {
     const assert_attrs *a = c->attrs;
     tg__strbuf b = {0};
     tg__strbuf_printf(&b, "assertion failed: ");
+    if (a->message) tg__strbuf_printf(&b, "[%s]%s", a->message, c->n_in > 1 ? " " : "");
     for (int i = 1; i < c->n_in; i++) {
         tg__strbuf_printf(&b, "[");
         tg__summarize_value(&b, c->in[i], a->summarize);
@@ -115,6 +119,11 @@ const tg__op_def tg__op_assert = {
 
 tg_op *tg_assert(tg_graph *g, tg_tensor *condition, tg_tensor *const *data, int n_data, int64_t summarize,
                  const char *name) {
+    return tg__assert_message(g, condition, NULL, data, n_data, summarize, name);
+}
+
+tg_op *tg__assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
+                          int64_t summarize, const char *name) {
     if (!tg__graph_ready(g, &condition, 1)) return NULL;
     if (!tg__check_data(g, name ? name : "Assert", data, n_data)) return NULL;
     tg_tensor **in = malloc((size_t)(n_data + 1) * sizeof *in);
@@ -124,7 +133,12 @@ tg_op *tg_assert(tg_graph *g, tg_tensor *condition, tg_tensor *const *data, int 
     }
     in[0] = condition;
     for (int i = 0; i < n_data; i++) in[i + 1] = data[i];
-    assert_attrs a = {summarize};
+    assert_attrs a = {summarize, message ? tg__arena_strdup(&g->arena, message) : NULL};
+    if (message && !a.message) {
+        free(in);
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "%s: out of memory", name ? name : "Assert");
+        return NULL;
+    }
     /* TF: name_scope(name, "Assert"), then the op "Assert" inside it */
     const char *scope;
     int tok = tg__builder_scope(g, name, "Assert", &scope);

@@ -127,4 +127,8 @@ tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, i
 /* Sum over axes given as an int32 tensor computed at run time. */
 tg_tensor *tg__reduce_sum_t(tg_graph *g, tg_tensor *x, tg_tensor *axes, bool keep_dims);
 
+/* tg_assert with a leading message entry (TF's string first in data). */
+tg_op *tg__assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
+                          int64_t summarize, const char *name);
+
 #endif

@@ -7,9 +7,10 @@
 #include "tg_alloc_count.h"
 #include "tg_check.h"
 
-START_TEST(test_repeated_runs_allocate_nothing)
+/* The model both runs train: w * x fitted to x by a hand-written gradient
+ * step ("train"); *err is w * x - x, *loss its mean square. */
+static tg_op *regression(tg_graph *g, tg_tensor **x_out, tg_tensor **err_out, tg_tensor **loss_out)
 {
-    tg_graph *g = tg_graph_new();
     tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, NULL);
     tg_tensor *err = tg_subtract(g, tg_multiply(g, tg_variable_value(w), x, NULL), x, NULL);
@@ -17,6 +18,15 @@ START_TEST(test_repeated_runs_allocate_nothing)
     tg_tensor *step = tg_multiply(g, tg_constant_scalar(g, TG_FLOAT32, 0.1, NULL),
                                   tg_reduce_mean(g, tg_multiply(g, err, x, NULL), NULL), NULL);
     tg_op *train = tg_tensor_op(tg_assign_sub(g, tg_variable_ref(w), step, "train"));
+    *x_out = x, *err_out = err, *loss_out = loss;
+    return train;
+}
+
+START_TEST(test_repeated_runs_allocate_nothing)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x, *err, *loss;
+    tg_op *train = regression(g, &x, &err, &loss);
     tg_tensor *noise = tg_random_normal(g, TG_SHAPE(64), NULL);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
@@ -55,13 +65,8 @@ END_TEST
 START_TEST(test_callable_runs_allocate_nothing)
 {
     tg_graph *g = tg_graph_new();
-    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1), "x");
-    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, NULL);
-    tg_tensor *err = tg_subtract(g, tg_multiply(g, tg_variable_value(w), x, NULL), x, NULL);
-    tg_tensor *loss = tg_reduce_mean(g, tg_square(g, err, NULL), NULL);
-    tg_tensor *step = tg_multiply(g, tg_constant_scalar(g, TG_FLOAT32, 0.1, NULL),
-                                  tg_reduce_mean(g, tg_multiply(g, err, x, NULL), NULL), NULL);
-    tg_op *train = tg_tensor_op(tg_assign_sub(g, tg_variable_ref(w), step, "train"));
+    tg_tensor *x, *err, *loss;
+    tg_op *train = regression(g, &x, &err, &loss);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
 

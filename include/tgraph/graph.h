@@ -54,6 +54,13 @@ TG_API tg_code tg_graph_fail(tg_graph *g, tg_code code, const char *fmt, ...)
  * and returns false, so a compound literal or a zeroed struct never means
  * zeros silently. A NULL graph gives false. Errors: as said. */
 TG_API bool tg_graph_check_opts(tg_graph *g, unsigned tag, unsigned expected, const char *fn, const char *init);
+/* For builders taking a list option and its count (collections): true when
+ * they agree (NULL with 0, or a list of n > 0 non-NULL names); otherwise
+ * records INVALID_ARGUMENT naming the option ("<who>: option '<what>' is
+ * given with n_<what> 0 (TG_LIST sets both)", "... collection 1 of 2 is
+ * NULL") and returns false, since a list without its count would be
+ * silently empty. A NULL graph gives false. Errors: as said. */
+TG_API bool tg_graph_check_list(tg_graph *g, const char *who, const char *what, const char *const *list, int n);
 /* For tgraph's own builders: out = *opts when it carries T's tag, TF's
  * defaults (INIT) when opts is NULL; false, with the error above, otherwise. */
 #define TG__OPTS_RESOLVE(g, fn, T, INIT, opts, out)                                                         \

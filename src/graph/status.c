@@ -150,3 +150,18 @@ bool tg_graph_check_opts(tg_graph *g, unsigned tag, unsigned expected, const cha
              fn, init, init);
     return false;
 }
+
+bool tg_graph_check_list(tg_graph *g, const char *who, const char *what, const char *const *list, int n) {
+    if (!g) return false;
+    if (n < 0 || (n > 0) != (list != NULL)) {
+        tg__fail(g, TG_INVALID_ARGUMENT, "%s: option '%s' is %s with n_%s %d (TG_LIST sets both)", who, what,
+                 list ? "given" : "NULL", what, n);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        if (!list[i]) {
+            tg__fail(g, TG_INVALID_ARGUMENT, "%s: option '%s': collection %d of %d is NULL", who, what, i, n);
+            return false;
+        }
+    return true;
+}

@@ -94,33 +94,18 @@ typedef struct bn {
     int64_t channels;
 } bn;
 
-static bool check_list(tg_graph *g, const char *what, const char *const *keys, int n) {
-    if (n < 0 || (n > 0 && !keys) || (n == 0 && keys)) {
-        /* a list without its count would be silently empty */
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: option '%s' is %s with n_%s %d (TG_LIST sets both)",
-                      what, keys ? "given" : "NULL", what, n);
-        return false;
-    }
-    for (int i = 0; i < n; i++)
-        if (!keys[i]) {
-            tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: %s: collection %d of %d is NULL", what, i, n);
-            return false;
-        }
-    return true;
-}
-
 static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
-    if (!check_list(g, "variables_collections", o->variables_collections, o->n_variables_collections) ||
-        !check_list(g, "beta_collections", o->beta_collections, o->n_beta_collections) ||
-        !check_list(g, "gamma_collections", o->gamma_collections, o->n_gamma_collections) ||
-        !check_list(g, "moving_mean_collections", o->moving_mean_collections, o->n_moving_mean_collections) ||
-        !check_list(g, "moving_variance_collections", o->moving_variance_collections,
-                    o->n_moving_variance_collections) ||
-        !check_list(g, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
+    if (!tg_graph_check_list(g, "batch_norm", "variables_collections", o->variables_collections, o->n_variables_collections) ||
+        !tg_graph_check_list(g, "batch_norm", "beta_collections", o->beta_collections, o->n_beta_collections) ||
+        !tg_graph_check_list(g, "batch_norm", "gamma_collections", o->gamma_collections, o->n_gamma_collections) ||
+        !tg_graph_check_list(g, "batch_norm", "moving_mean_collections", o->moving_mean_collections, o->n_moving_mean_collections) ||
+        !tg_graph_check_list(g, "batch_norm", "moving_variance_collections", o->moving_variance_collections,
+                             o->n_moving_variance_collections) ||
+        !tg_graph_check_list(g, "batch_norm", "outputs_collections", o->outputs_collections, o->n_outputs_collections))
         return false;
     /* NULL is TF's None whatever the count says (the INIT default's is 1). */
     if (o->updates_collections &&
-        !check_list(g, "updates_collections", o->updates_collections, o->n_updates_collections))
+        !tg_graph_check_list(g, "batch_norm", "updates_collections", o->updates_collections, o->n_updates_collections))
         return false;
     if (o->updates_collections && o->n_updates_collections == 0) {
         /* TF would build update ops that nothing can reach: never what was meant. */

@@ -117,22 +117,12 @@ typedef struct layer_opts {
                   .n_outputs_collections = (o).n_outputs_collections,                                   \
                   .trainable = (o).trainable})
 
-/* A count with a NULL list, a list with count 0, or a negative count: an
- * error naming the option. */
-static bool list_ok(tg_graph *g, const char *who, const char *what, const char *const *list, int n) {
-    if (n >= 0 && (n > 0) == (list != NULL)) return true;
-    /* a list without its count would be silently empty */
-    tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option '%s' is %s with n_%s %d (TG_LIST sets both)", who, what,
-                  list ? "given" : "NULL", what, n);
-    return false;
-}
-
 static bool check_lists(tg_graph *g, const layer_opts *o) {
     const char *who = o->scope ? o->scope : o->default_scope;
-    if (!list_ok(g, who, "variables_collections", o->variables_collections, o->n_variables_collections) ||
-        !list_ok(g, who, "weights_collections", o->weights_collections, o->n_weights_collections) ||
-        !list_ok(g, who, "biases_collections", o->biases_collections, o->n_biases_collections) ||
-        !list_ok(g, who, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
+    if (!tg_graph_check_list(g, who, "variables_collections", o->variables_collections, o->n_variables_collections) ||
+        !tg_graph_check_list(g, who, "weights_collections", o->weights_collections, o->n_weights_collections) ||
+        !tg_graph_check_list(g, who, "biases_collections", o->biases_collections, o->n_biases_collections) ||
+        !tg_graph_check_list(g, who, "outputs_collections", o->outputs_collections, o->n_outputs_collections))
         return false;
     if ((unsigned)o->reuse > TG_AUTO_REUSE) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option 'reuse' has the invalid value %d",
@@ -418,7 +408,7 @@ static tg_tensor *flatten_reshape(tg_graph *g, tg_tensor *x, const tg_shape *s) 
 tg_tensor *tg_layers_flatten(tg_graph *g, tg_tensor *inputs, const tg_layers_flatten_opts *opts) {
     if (!usable(g, inputs)) return NULL;
     const tg_layers_flatten_opts o = opts ? *opts : (tg_layers_flatten_opts){0};
-    if (!list_ok(g, "Flatten", "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
+    if (!tg_graph_check_list(g, "Flatten", "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
     tg_shape s = tg_tensor_shape(inputs);
     if (s.rank < 0) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "Flatten: as_list() is not defined on an unknown TensorShape.");
@@ -445,7 +435,7 @@ static tg_tensor *pool2d(tg_graph *g, tg_tensor *x, const int *kernel_size, cons
     if (!usable(g, x)) return NULL;
     const tg_layers_pool2d_opts o = opts ? *opts : (tg_layers_pool2d_opts){0};
     const char *dflt = max ? "MaxPool2D" : "AvgPool2D", *who = o.scope ? o.scope : dflt;
-    if (!list_ok(g, who, "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
+    if (!tg_graph_check_list(g, who, "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
     if (o.data_format != TG_NHWC && o.data_format != TG_NCHW) {
         tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: data_format has to be either NCHW or NHWC.", who);
         return NULL;
@@ -486,7 +476,7 @@ tg_tensor *tg_layers_dropout(tg_graph *g, tg_tensor *inputs, const tg_layers_dro
     if (!TG__OPTS_RESOLVE(g, "tg_layers_dropout", tg_layers_dropout_opts, TG_LAYERS_DROPOUT_OPTS_INIT, opts, o))
         return NULL;
     const char *who = o.scope ? o.scope : "Dropout";
-    if (!list_ok(g, who, "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
+    if (!tg_graph_check_list(g, who, "outputs_collections", o.outputs_collections, o.n_outputs_collections)) return NULL;
     bool identity = !o.is_training_t && !o.is_training;
     double rate = 1.0 - o.keep_prob;
     /* TF's smart_cond builds only the identity for a static False, so

@@ -209,15 +209,6 @@ static tg_variable *existing_variable(tg_graph *g, tg_variable *v, tg_reuse reus
     return v;
 }
 
-/* A list given without its count would put the variable in no collection
- * at all (not even GLOBAL_VARIABLES): refused, naming the option. */
-static bool collections_ok(tg_graph *g, const char *who, const tg_get_variable_opts *o) {
-    if (o->n_collections >= 0 && (o->n_collections > 0) == (o->collections != NULL)) return true;
-    tg__fail(g, TG_INVALID_ARGUMENT, "%s: option 'collections' is %s with n_collections %d (TG_LIST sets both)", who,
-             o->collections ? "given" : "NULL", o->n_collections);
-    return false;
-}
-
 static void add_to_collections(tg_graph *g, tg_variable *v, const tg_get_variable_opts *o) {
     static const char *const dflt[] = {TG_GRAPHKEYS_GLOBAL_VARIABLES};
     const char *const *keys = o->collections ? o->collections : dflt;
@@ -325,12 +316,8 @@ tg_variable *tg_get_variable(tg_graph *g, const char *name, tg_dtype dtype, tg_s
                  full, tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
-    if (!collections_ok(g, full, &o)) return NULL;
-    for (int i = 0; i < o.n_collections; i++)
-        if (!o.collections[i]) {
-            tg__fail(g, TG_INVALID_ARGUMENT, "%s: collection name %d is NULL", full, i);
-            return NULL;
-        }
+    /* a list without its count would put the variable in no collection at all */
+    if (!tg_graph_check_list(g, full, "collections", o.collections, o.n_collections)) return NULL;
     /* Checked before the fallback, which would hide a literal whose kind
      * was left out. */
     if (!initializer_made(g, full, &o.initializer)) return NULL;
@@ -362,7 +349,7 @@ tg_variable *tg_variable_new(tg_graph *g, const char *name, tg_dtype dtype, tg_s
                  tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
-    if (!collections_ok(g, req, &o)) return NULL;
+    if (!tg_graph_check_list(g, req, "collections", o.collections, o.n_collections)) return NULL;
     if (!initializer_made(g, req, &o.initializer)) return NULL;
     tg_initializer init = o.initializer;
     if (init.kind == TG_INIT_DEFAULT && is_float(dtype)) init = tg_glorot_uniform_initializer();

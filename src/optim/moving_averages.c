@@ -110,7 +110,7 @@ static tg_tensor *when(tg_graph *g, tg_tensor *cond, tg_tensor *t) {
 static bool check_amv(tg_graph *g, tg_variable *var, tg_tensor *value, tg_tensor *decay_t,
                       const tg_assign_moving_average_opts *o) {
     const char *who = "assign_moving_average";
-    if (o && !tg__optim_check_list(g, who, "debias_collections", o->debias_collections, o->n_debias_collections))
+    if (o && !tg_graph_check_list(g, who, "debias_collections", o->debias_collections, o->n_debias_collections))
         return false;
     if (o && o->condition) {
         tg_tensor *c = o->condition;
@@ -323,7 +323,7 @@ static bool check_wma(tg_graph *g, tg_tensor *value, tg_tensor *weight, const tg
                       tg_shape_format(&vs, b, sizeof b));
         return false;
     }
-    if (!tg__optim_check_list(g, who, "collections", o->collections, o->n_collections)) return false;
+    if (!tg_graph_check_list(g, who, "collections", o->collections, o->n_collections)) return false;
     return tg__optim_check_scalar(g, o->decay_t, "decay");
 }
 

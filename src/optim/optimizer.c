@@ -120,20 +120,6 @@ static bool same_graph(tg_graph *g, const tg_tensor *t) { return tg_op_graph(tg_
 
 static bool is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }
 
-bool tg__optim_check_list(tg_graph *g, const char *who, const char *what, const char *const *list, int n) {
-    if (n < 0 || (n > 0 && !list) || (n == 0 && list)) {
-        tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option '%s' is %s with n_%s %d (TG_LIST sets both)", who, what,
-                      list ? "given" : "NULL", what, n);
-        return false;
-    }
-    for (int i = 0; i < n; i++)
-        if (!list[i]) {
-            tg_graph_fail(g, TG_INVALID_ARGUMENT, "%s: option '%s': collection %d of %d is NULL", who, what, i, n);
-            return false;
-        }
-    return true;
-}
-
 bool tg__optim_check_scalar(tg_graph *g, tg_tensor *t, const char *what) {
     if (!t) return true;
     if (!same_graph(g, t)) {

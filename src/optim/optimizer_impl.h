@@ -51,10 +51,6 @@ tg_optimizer *tg__optim_new(tg_graph *g, size_t size, const tg__optim_class *cls
 /* Checks a learning-rate-like tensor: NULL is fine (not set); otherwise a
  * float scalar of o's graph, else a sticky INVALID_ARGUMENT naming `what`. */
 bool tg__optim_check_scalar(tg_graph *g, tg_tensor *t, const char *what);
-/* A list option and its count: a negative count, a count with a NULL list,
- * a list with count 0 (silently empty otherwise) or a NULL entry is a sticky
- * INVALID_ARGUMENT "<who>: option '<what>' ..."; true when fine. */
-bool tg__optim_check_list(tg_graph *g, const char *who, const char *what, const char *const *list, int n);
 
 /* The learning rate of a *_new_t constructor (fn): a float scalar of g.
  * False with a sticky INVALID_ARGUMENT naming fn when it is NULL or when

@@ -40,6 +40,9 @@ static const char *const GRAD_TESTED[] = {
  * an op of its own here, with the reason. */
 static const char *const NO_GRADIENT_BY_DESIGN[] = {
     "ProdOthers", /* Prod's gradient; differentiating it again reports the missing gradient */
+    /* a while loop's frame ops are differentiated together, by the gradient
+     * loop control_flow_while_grad.c builds (test_while checks it) */
+    "Enter", "Exit", "NextIteration",
 };
 /* RefSwitch is marked NOT_DIFFERENTIABLE: branches read variables through
  * their "read" Identity (a plain Switch), and only the reference an assign

@@ -1,5 +1,5 @@
-/* tgraph/control_flow_ops.h: tf.no_op, tf.group, tf.Assert, tf.tuple, tf.cond
- * and tf.case.
+/* tgraph/control_flow_ops.h: tf.no_op, tf.group, tf.Assert, tf.tuple, tf.cond,
+ * tf.case and tf.while_loop.
  * Error model as in array_ops.h. */
 #ifndef TGRAPH_CONTROL_FLOW_OPS_H
 #define TGRAPH_CONTROL_FLOW_OPS_H
@@ -179,6 +179,116 @@ typedef struct tg_case_pair {
  * message); the part built before a failure stays in the graph. */
 TG_API tg_code tg_case(tg_graph *g, const tg_case_pair *pairs, int n, tg_cond_fn default_fn, void *default_ctx,
                        bool exclusive, tg_tensor **outputs, int n_outputs, const char *name);
+
+/* ---- tf.while_loop (control_flow_while.c) ----------------------------------- */
+
+/* The loop condition of tg_while_loop: builds and returns a scalar bool
+ * from the current values vars[0..n_vars) (user is tg_while_loop's ctx).
+ * NULL means it failed (its error recorded on g). */
+typedef tg_tensor *(*tg_while_cond_fn)(tg_graph *g, void *user, tg_tensor *const *vars, int n_vars);
+/* The loop body: builds the next values from vars[0..n_vars), stores them
+ * in next[0..n_vars) and returns how many it stored (a negative count means
+ * it failed, as for tg_cond_fn). */
+typedef int (*tg_while_body_fn)(tg_graph *g, void *user, tg_tensor *const *vars, tg_tensor **next, int n_vars);
+
+/* Start from TG_WHILE_LOOP_OPTS_INIT (base.h explains why). */
+typedef struct tg_while_loop_opts {
+    unsigned tg__init; /* set by TG_WHILE_LOOP_OPTS_INIT only */
+    const char *name;  /* the name scope; default "while" */
+    /* Per loop variable, the shape it may have in any iteration (TF's
+     * shape_invariants); NULL (default): the shape it enters with, which
+     * every iteration must keep. n_shape_invariants must then be the number
+     * of loop variables (TG_LIST sets both). */
+    const tg_shape *shape_invariants;
+    int n_shape_invariants;
+    /* A scalar integer tensor: the loop stops after this many iterations
+     * even if cond still holds. NULL (default): no limit. */
+    tg_tensor *maximum_iterations;
+    /* TF's parallel_iterations (default 10, must be >= 1): recorded on the
+     * Enter ops; tgraph runs iterations one after another, so it changes
+     * nothing else. */
+    int parallel_iterations;
+    bool back_prop;   /* default true; false: tg_gradients passes nothing through the loop */
+    bool swap_memory; /* TF's GPU-to-host swapping; accepted, nothing to swap on a CPU */
+} tg_while_loop_opts;
+#define TG__TAG_tg_while_loop_opts 0x958ce030u /* tg_graph_check_opts tells the structs apart */
+#define TG__DEFAULTS_tg_while_loop_opts \
+    .tg__init = TG__TAG_tg_while_loop_opts, .parallel_iterations = 10, .back_prop = true
+#define TG_WHILE_LOOP_OPTS_INIT {TG__DEFAULTS_tg_while_loop_opts}
+
+/* tf.while_loop(cond, body, loop_vars, shape_invariants, parallel_iterations,
+ * back_prop, swap_memory, name, maximum_iterations) in graph mode, as TF
+ * 1.15 builds it: while cond(vars) holds, vars = body(vars); outputs[i] is
+ * loop variable i's final value. In name scope "while" (or name): per loop
+ * variable an "Enter" into the frame "while/while_context", a "Merge" of
+ * it and the "NextIteration" that carries the body's result back, a
+ * "Switch" on the "LoopCond" made from cond's result, an "Identity" of the
+ * Switch's true side (what body receives) and an "Exit" of its false side
+ * (the output). cond is called on the Merges, body on the Identities; each
+ * is called once, at build time: the ops they make run once per iteration.
+ *
+ * At run time the executor runs the loop's ops again for each iteration
+ * (tg_session_op_run_count counts every one) until cond is false; TF's
+ * parallel iterations are run one after another. A tensor made outside the
+ * loop and read inside gets an Enter marked constant (one per tensor) and
+ * keeps its value in every iteration; an op in the body that reads only such
+ * values, or nothing, waits for the body's pivot (the first Identity), so
+ * that it runs once per iteration and not once more when cond turns false.
+ * Side effects (tg_assign_add on a variable, tg_print) made inside body
+ * happen once per iteration; made outside they happen once per run. conds
+ * (tg_cond) and loops nest inside body, and a loop may be built inside a
+ * tg_cond branch. Only the outputs can be used outside the loop: any other
+ * tensor of the loop used by an op outside it is an error ("Cannot use
+ * 'while/add' as input to ... because 'while/add' is in a while loop"), and
+ * the loop's ops cannot be fetched or fed. A run whose cond never turns
+ * false does not return, as in TF.
+ *
+ * maximum_iterations: as TF, an extra first loop variable, a counter
+ * "iteration_counter" of the limit's dtype starting at 0, and cond becomes
+ * counter < limit && cond(vars). shape_invariants: each Enter gets the
+ * invariant's shape, which must be at least as general as the initial
+ * value's ("The shape invariant specified for x:0 is not compatible with
+ * the initial shape of the loop variable. It enters the loop with shape
+ * (2,), but the specified shape invariant is (3,).").
+ *
+ * Gradients (tg_gradients) follow TF 1.x's: a gradient loop in its own
+ * frame runs as many iterations as the forward loop did (its counter
+ * "f_count" is added to the forward loop; the gradient loop counts it down
+ * in "b_count"), each forward value a gradient needs is pushed on a stack
+ * ("f_acc", StackV2 / StackPushV2) by the forward loop and popped
+ * (StackPopV2) by the gradient loop in reverse order, and tensors from
+ * outside read in the body get their gradients summed over the
+ * iterations ("b_acc"). The gradient of while(i < 10: x *= 2) with respect to
+ * x is 1024. Not supported (UNIMPLEMENTED from tg_gradients, naming the
+ * op): gradients through a loop nested in another loop or of a tg_cond
+ * inside a loop body.
+ *
+ * Cost: a plan with loops orders its steps once when it is made; each
+ * iteration resets the liveness of the loop's values (a pass over its
+ * steps) and a NextIteration copies its value; stack pushes copy each
+ * value. Buffers are kept between runs, so steady-state runs do not
+ * allocate unless a run needs more iterations than any before.
+ *
+ * Ownership: ctx is passed to cond and body and not kept; loop_vars is read
+ * during the call; outputs is the caller's array of n entries; the tensors
+ * belong to the graph. opts NULL means TF's defaults.
+ * Returns TG_OK or the graph's sticky error, with every outputs[i] NULL on
+ * failure: INVALID_ARGUMENT for n < 1 ("No loop variables provided"), a
+ * NULL cond or body ("cond must be callable."), NULL outputs or loop
+ * variable, parallel_iterations < 1 ("parallel_iterations must be a
+ * positive integer."), a maximum_iterations that is not a scalar integer
+ * ("maximum_iterations must be a scalar, saw shape: (2,)"), a count of
+ * shape invariants other than n or an incompatible one, a cond result that
+ * is not a scalar bool (from LoopCond), a body that returns another number
+ * of tensors ("Number of inputs and outputs of body must match loop_vars:
+ * 2, 1"), a NULL result, a result of another dtype, or one whose shape
+ * breaks its invariant ("Input tensor 'x:0' enters the loop with shape
+ * (2,), but has shape (4,) after one iteration. To allow the shape to vary
+ * across iterations, use the `shape_invariants` argument of tf.while_loop
+ * to specify a less-specific shape."); cond's or body's own error. The
+ * part built before a failure stays in the graph, as in TF. */
+TG_API tg_code tg_while_loop(tg_graph *g, tg_while_cond_fn cond, tg_while_body_fn body, void *ctx,
+                             tg_tensor *const *loop_vars, int n, tg_tensor **outputs, const tg_while_loop_opts *opts);
 
 #ifdef __cplusplus
 }

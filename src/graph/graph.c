@@ -188,6 +188,81 @@ bool tg__op_in_ctx(const tg_op *op, const tg__cond_ctx *ctx) {
     return false;
 }
 
+tg__cond_ctx *tg__ctx_frame(tg__cond_ctx *ctx) {
+    while (ctx && !ctx->is_loop) ctx = ctx->outer;
+    return ctx;
+}
+
+tg__cond_ctx *tg__op_frame(const tg_op *op) { return tg__ctx_frame(op->ctx); }
+
+bool tg__is_loop_constant_enter(const tg_op *op) {
+    return (op->def->flags & TG__OPF_ENTER) && ((const tg__enter_attrs *)op->attrs)->is_constant;
+}
+
+bool tg__op_in_ctx_chain(const tg__cond_ctx *chain, const tg__cond_ctx *ctx) {
+    for (; chain; chain = chain->outer)
+        if (chain == ctx) return true;
+    return false;
+}
+
+/* TF's CheckInputFromValidContext for while loops: a value made in a loop
+ * exists once per iteration, so only the loop's Exits may leave it. */
+static bool input_context_ok(tg_graph *g, const char *req, tg_tensor *const *in, int n) {
+    for (int i = 0; i < n; i++) {
+        const tg_op *p = in[i]->op;
+        tg__cond_ctx *f = tg__op_frame(p);
+        if (f && (p->def->flags & TG__OPF_EXIT)) f = tg__ctx_frame(f->outer);
+        if (f && !tg__op_in_ctx_chain(g->cond_ctx, f)) {
+            tg__fail(g, TG_INVALID_ARGUMENT,
+                     "Cannot use '%s' as input to '%s' because '%s' is in a while loop (only the loop's Exit "
+                     "outputs, the results of tg_while_loop, can be used outside it)",
+                     p->name, req, p->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* TF's control pivot rule (CondContext and WhileContext._AddOpInternal,
+ * _MaybeAddControlDependency): an op that nothing inside the context
+ * orders (no inputs, or in a loop only loop invariants, and no control
+ * input from inside) would run whether or not the branch or iteration is
+ * live, so it waits for the context's pivot. */
+static bool wants_pivot(const tg__cond_ctx *ctx, const tg_op *op, tg_op *const *ctl, int n_ctl) {
+    for (int i = 0; i < n_ctl; i++)
+        if (ctl[i]->ctx && tg__op_in_ctx(ctl[i], ctx)) return false;
+    if (op->n_inputs == 0) return true;
+    if (!ctx->is_loop) return false;
+    for (int i = 0; i < op->n_inputs; i++)
+        if (!tg__is_loop_constant_enter(op->inputs[i]->op)) return false;
+    return true;
+}
+
+static tg_op **grow_ops(tg_graph *g, tg_op *const *old, int n, tg_op *extra) {
+    tg_op **list = tg__arena_alloc(&g->arena, (size_t)(n + 1) * sizeof *list);
+    if (!list) return NULL;
+    for (int i = 0; i < n; i++) list[i] = old[i];
+    list[n] = extra;
+    return list;
+}
+
+bool tg__op_add_control_input(tg_op *op, tg_op *c) {
+    for (int i = 0; i < op->n_control; i++)
+        if (op->control[i] == c) return true;
+    tg_op **list = grow_ops(op->g, op->control, op->n_control, c);
+    if (!list) return tg__fail(op->g, TG_RESOURCE_EXHAUSTED, "out of memory"), false;
+    op->control = list;
+    op->n_control++;
+    return true;
+}
+
+bool tg__op_update_input(tg_op *op, int i, tg_tensor *t) {
+    if (i < 0 || i >= op->n_inputs || t->dtype != op->inputs[i]->dtype)
+        return tg__fail(op->g, TG_INTERNAL, "%s: cannot replace input %d", op->name, i), false;
+    op->inputs[i] = t;
+    return true;
+}
+
 /* `in` are the inputs asked for: a cond context may have rewritten
  * op->inputs to Switch outputs, but TF decides control inputs first. */
 static bool apply_control_deps(tg_graph *g, tg_op *op, tg_tensor *const *in) {
@@ -218,10 +293,8 @@ static bool apply_control_deps(tg_graph *g, tg_op *op, tg_tensor *const *in) {
      * whichever branch is taken, so it waits for the branch's pivot unless
      * a control input already puts it inside the context. */
     tg__cond_ctx *ctx = g->cond_ctx;
-    if (ctx && ctx->pivot && op->n_inputs == 0) {
-        bool inside = false;
-        for (int i = 0; i < n && !inside; i++) inside = list[i]->ctx && tg__op_in_ctx(list[i], ctx);
-        if (!inside) {
+    if (ctx && ctx->pivot) {
+        if (wants_pivot(ctx, op, list, n)) {
             if (!tg__grow((void **)&list, &cap, n + 1, sizeof *list)) {
                 free(list);
                 return false;
@@ -318,6 +391,10 @@ tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
         return tg__fail(g, TG_ALREADY_EXISTS, "Duplicate node name in graph: '%s'", req), NULL;
     tg_tensor **moved = NULL;
     if (g->cond_ctx && !enter_inputs(g, a, req, &moved)) return NULL;
+    if (!input_context_ok(g, req, moved ? moved : a->inputs, a->n_inputs)) {
+        free(moved);
+        return NULL;
+    }
     tg_op *op = add_op_with(g, a, req, moved ? moved : a->inputs);
     free(moved);
     return op;

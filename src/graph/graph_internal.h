@@ -40,11 +40,28 @@ struct tg__cond_ctx {
     tg_tensor *(*add_value)(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t);
     tg_op *pivot; /* an op without inputs made in ctx waits for it */
     void *impl;   /* src/ops' own state */
+    /* A while loop's frame (tg_while_loop): the executor runs its ops once
+     * per iteration until loop_cond's output is false or dead. A cond
+     * context has neither. */
+    bool is_loop;
+    tg_op *loop_cond;
 };
 
 /* True when op was made in ctx or in a context nested in it (TF's
  * OpInContext); every op is in the NULL context. */
 bool tg__op_in_ctx(const tg_op *op, const tg__cond_ctx *ctx);
+
+/* The innermost while frame an op runs in (NULL: none). An Exit belongs to
+ * its loop's frame (it runs each iteration, live in the last), although
+ * its output is used outside. */
+tg__cond_ctx *tg__op_frame(const tg_op *op);
+/* The innermost while frame of a context chain (NULL: none). */
+tg__cond_ctx *tg__ctx_frame(tg__cond_ctx *ctx);
+/* True when ctx is chain or one of its outer contexts. */
+bool tg__op_in_ctx_chain(const tg__cond_ctx *chain, const tg__cond_ctx *ctx);
+/* TF's IsLoopConstantEnter: an Enter whose value is the same in every
+ * iteration (a tensor from outside the loop). */
+bool tg__is_loop_constant_enter(const tg_op *op);
 
 struct tg_op {
     tg_graph *g;

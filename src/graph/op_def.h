@@ -28,8 +28,22 @@ enum {
      * tensors; plans without pay nothing for them. */
     TG__OPF_SWITCH = 1u << 8,
     /* Merge: runs when any data input is live (others run only when all are) */
-    TG__OPF_MERGE = 1u << 9
+    TG__OPF_MERGE = 1u << 9,
+    /* The while-loop frame ops (tg_while_loop). The executor runs a frame's
+     * steps once per iteration: Enters only in the first, NextIterations
+     * last, and stops when the frame's LoopCond is false or dead. */
+    TG__OPF_ENTER = 1u << 10,
+    TG__OPF_EXIT = 1u << 11,
+    TG__OPF_NEXT_ITERATION = 1u << 12,
+    TG__OPF_LOOP_COND = 1u << 13
 };
+
+/* Enter's attributes, read by the executor as well as by src/ops. */
+typedef struct tg__enter_attrs {
+    const char *frame_name;
+    bool is_constant; /* a loop invariant: live in every iteration */
+    int parallel_iterations;
+} tg__enter_attrs;
 
 enum { TG__MAX_REF_INPUTS = 16 }; /* inputs of a TG__OPF_REF_INPUTS op, at most */
 
@@ -156,6 +170,14 @@ tg_code tg__infer_fail(tg__infer_ctx *c, tg_code code, const char *fmt, ...)
  * every one of the n tensors non-NULL and from g (else records an error). */
 bool tg__graph_ready(tg_graph *g, tg_tensor *const *tensors, int n);
 
+/* TF's Operation._add_control_input and _update_input, for the ops that
+ * control flow completes after making them: a loop's back edge (Merge's
+ * second input becomes the NextIteration made after it) and the stack
+ * pushes a loop's gradient adds to its forward counter. False after
+ * recording an error on the op's graph. */
+bool tg__op_add_control_input(tg_op *op, tg_op *c);
+bool tg__op_update_input(tg_op *op, int i, tg_tensor *t);
+
 /* Arena allocation for builders (attr payloads such as constant data). */
 void *tg__graph_alloc(tg_graph *g, size_t size);
 
@@ -198,6 +220,9 @@ void tg__parallel_for(const tg__kernel_ctx *c, int64_t begin, int64_t end, int64
  * run, and marking output i dead (its consumers do not run). */
 bool tg__in_dead(const tg__kernel_ctx *c, int i);
 void tg__out_set_dead(tg__kernel_ctx *c, int i);
+/* The per-session state of op op_id when that op is of type def (a stack's
+ * StackV2, found through the handle its consumers get), else NULL. */
+void *tg__kernel_op_state(const tg__kernel_ctx *c, int64_t op_id, const tg__op_def *def);
 /* A random 64-bit value that differs per session, for unseeded random ops. */
 uint64_t tg__session_entropy(tg_session *s);
 

@@ -87,6 +87,12 @@ static uint64_t splitmix(uint64_t *x) {
 
 uint64_t tg__session_entropy(tg_session *s) { return splitmix(&s->entropy); }
 
+void *tg__kernel_op_state(const tg__kernel_ctx *c, int64_t op_id, const tg__op_def *def) {
+    const tg_session *s = c->s;
+    if (op_id < 0 || op_id >= s->n_op_slots || s->g->ops[op_id]->def != def) return NULL;
+    return s->op_state[op_id];
+}
+
 int tg__kernel_threads(const tg__kernel_ctx *c) { return tg__pool_threads(c->pool); }
 
 int tg__kernel_chunks(const tg__kernel_ctx *c, int64_t n, int64_t grain) {
@@ -144,6 +150,10 @@ static void plan_free(plan *p) {
     free(p->dead);
     free(p->op_dead);
     free(p->skipped);
+    free(p->frames);
+    free(p->frame_at);
+    free(p->step_frame);
+    free(p->step_runs);
     free(p->feed_ids);
     free(p->fetch_ids);
     free(p->target_ids);
@@ -287,14 +297,13 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
                 needed[op->control[i]->id] = 1, stack[sp++] = op->control[i];
     }
 
-    /* Ops are created after their inputs, so creation order is a
-     * topological order of the needed subgraph. */
     int n_steps = 0, n_ptrs = 0, n_checks = 0, n_scratch = 0;
-    bool has_dead = false;
+    bool has_dead = false, has_loops = false;
     for (int id = 0; id < g->n_ops; id++) {
         if (!needed[id]) continue;
         const tg_op *op = g->ops[id];
         has_dead |= (op->def->flags & TG__OPF_SWITCH) != 0;
+        has_loops |= tg__op_frame(op) != NULL;
         for (int i = 0; i < op->n_outputs; i++) n_scratch += fed[op->outputs[i].id];
         if (op->def->flags & TG__OPF_PLACEHOLDER) {
             char shp[256];
@@ -342,17 +351,24 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     p->n_feeds = nf;
     p->n_fetches = nx;
     p->n_targets = nt;
+    /* Ops are created after their inputs, so creation order is a
+     * topological order of the needed subgraph, unless it has loops. */
+    if (has_loops) {
+        if ((rc = tg__order_frames(s, p, needed, fed, n_steps)) != TG_OK) goto done;
+    } else {
+        for (int id = 0, j = 0; id < g->n_ops; id++)
+            if (needed[id]) p->order[j++] = g->ops[id];
+    }
     for (int i = 0; i < nx; i++) {
         const tg_tensor *t = fetches[i];
         p->fetch_vars[i] = is_var_ref(t) && !fed[t->id] ? t->op->variable->id : -1;
     }
     tg_array **ptr = p->ptrs;
     int *chk = p->checks, scratch = g->n_tensors;
-    for (int id = 0; id < g->n_ops; id++) {
-        if (!needed[id]) continue;
-        tg_op *op = g->ops[id];
+    for (int j = 0; j < n_steps; j++) {
+        tg_op *op = p->order[j];
+        int id = op->id;
         const tg__op_def *def = op->def;
-        p->order[p->n_steps] = op;
         step *st = &p->steps[p->n_steps++];
         st->op = op;
         tg_dtype kd = op->n_inputs    ? op->inputs[0]->dtype
@@ -588,13 +604,64 @@ static bool step_dead(const plan *p, const step *st) {
     }
     for (int i = 0; i < op->n_inputs; i++)
         if (p->dead[st->in[i] - p->slots]) return true;
+    /* a control input added after the plan was made is not in it */
     for (int i = 0; i < op->n_control; i++)
-        if (p->op_dead[op->control[i]->id]) return true;
+        if (op->control[i]->id < p->n_op_ids && p->op_dead[op->control[i]->id]) return true;
     return false;
 }
 
+tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
+    step *st = &p->steps[k];
+    if (k >= *reached) *reached = k + 1;
+    if (p->dead && step_dead(p, st)) {
+        p->op_dead[st->op->id] = true;
+        for (int i = 0; i < st->op->n_outputs; i++) p->dead[st->out[i] - p->slots] = true;
+        /* in a loop, a step that ran in an earlier iteration was not skipped */
+        if (trace && !(p->step_runs && p->step_runs[k])) p->skipped[k] = true;
+        return TG_OK;
+    }
+    for (int c = 0; c < st->n_check; c++) {
+        int v = st->check_vars[c];
+        if (!s->var_init[v])
+            return tg__session_fail(s, TG_FAILED_PRECONDITION,
+                                    "Attempting to use uninitialized value %s (needed by op '%s')",
+                                    s->g->vars[v]->name, st->op->name);
+    }
+    /* live unless the kernel says otherwise (a Switch); in a loop a step
+     * may have been dead in an earlier iteration */
+    for (int i = 0; p->dead && i < st->op->n_outputs; i++) p->dead[st->out[i] - p->slots] = false;
+    tg_array *refs[TG__MAX_REF_INPUTS];
+    for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
+        refs[i] = st->ref_ids[i] >= 0 ? &s->vars[st->ref_ids[i]] : NULL;
+    tg__kernel_ctx c = {
+        .s = s,
+        .op = st->op,
+        .attrs = st->op->attrs,
+        .in = st->in,
+        .n_in = st->op->n_inputs,
+        .out = st->out,
+        .n_out = st->op->n_outputs,
+        .state = s->op_state[st->op->id],
+        .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
+        .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
+        .pool = s->pool,
+        .refs = refs,
+        .dead = p->dead,
+        .slots = p->slots,
+    };
+    tg_code rc = st->kernel(&c);
+    if (rc != TG_OK) {
+        if (!s->msg[0]) tg__session_fail(s, rc, "%s: failed", st->op->name);
+        return rc;
+    }
+    s->run_counts[st->op->id]++;
+    if (trace && p->skipped) p->skipped[k] = false;
+    if (trace && p->step_runs) p->step_runs[k]++;
+    return TG_OK;
+}
+
 /* One run of a plan whose feeds (p->n_feeds of them, in the plan's order)
- * have been checked against it; *steps_run counts the steps done (run or
+ * have been checked against it; *steps_run counts the steps reached (run or
  * skipped), trace records which were skipped. */
 tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
                      tg_array **outputs, int *steps_run, bool trace) {
@@ -605,49 +672,13 @@ tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *co
         memset(p->op_dead, 0, (size_t)p->n_op_ids);
         if (trace) memset(p->skipped, 0, (size_t)p->n_steps);
     }
-    for (int k = 0; k < p->n_steps; k++) {
-        step *st = &p->steps[k];
-        if (p->dead && step_dead(p, st)) {
-            p->op_dead[st->op->id] = true;
-            for (int i = 0; i < st->op->n_outputs; i++) p->dead[st->out[i] - p->slots] = true;
-            if (trace) p->skipped[k] = true;
-            (*steps_run)++;
-            continue;
-        }
-        for (int c = 0; c < st->n_check; c++) {
-            int v = st->check_vars[c];
-            if (!s->var_init[v])
-                return tg__session_fail(s, TG_FAILED_PRECONDITION,
-                                        "Attempting to use uninitialized value %s (needed by op '%s')",
-                                        s->g->vars[v]->name, st->op->name);
-        }
-        tg_array *refs[TG__MAX_REF_INPUTS];
-        for (int i = 0; st->ref_ids && i < st->op->n_inputs; i++)
-            refs[i] = st->ref_ids[i] >= 0 ? &s->vars[st->ref_ids[i]] : NULL;
-        tg__kernel_ctx c = {
-            .s = s,
-            .op = st->op,
-            .attrs = st->op->attrs,
-            .in = st->in,
-            .n_in = st->op->n_inputs,
-            .out = st->out,
-            .n_out = st->op->n_outputs,
-            .state = s->op_state[st->op->id],
-            .var = st->var_id >= 0 ? &s->vars[st->var_id] : NULL,
-            .var_initialized = st->var_id >= 0 ? &s->var_init[st->var_id] : NULL,
-            .pool = s->pool,
-            .refs = refs,
-            .dead = p->dead,
-            .slots = p->slots,
-        };
-        rc = st->kernel(&c);
-        if (rc != TG_OK) {
-            if (!s->msg[0]) tg__session_fail(s, rc, "%s: failed", st->op->name);
-            return rc;
-        }
-        s->run_counts[st->op->id]++;
-        (*steps_run)++;
+    if (trace && p->step_runs) memset(p->step_runs, 0, (size_t)p->n_steps * sizeof *p->step_runs);
+    if (p->frames) {
+        rc = tg__run_frames(s, p, trace, steps_run);
+    } else {
+        for (int k = 0; k < p->n_steps && rc == TG_OK; k++) rc = tg__run_step(s, p, k, trace, steps_run);
     }
+    if (rc != TG_OK) return rc;
     for (int i = 0; p->dead && i < p->n_fetches; i++)
         if (p->dead[p->fetch_ids[i]])
             return tg__session_fail(s, TG_INTERNAL,

@@ -20,6 +20,16 @@ typedef struct step {
     int n_check;
 } step;
 
+/* One while frame of a plan: its steps are contiguous, its own Enters
+ * first and its NextIterations last, nested frames inside the range. */
+typedef struct frame_info {
+    const tg__cond_ctx *ctx;
+    int parent;          /* enclosing frame's index, -1 at the top */
+    int begin, end;      /* steps [begin, end) */
+    int cond_slot;       /* the LoopCond's output: false or dead ends the loop */
+    int next_same_begin; /* another frame whose range starts at begin, or -1 */
+} frame_info;
+
 typedef struct plan {
     int *feed_ids, *fetch_ids, *target_ids;
     int n_feeds, n_fetches, n_targets;
@@ -38,6 +48,14 @@ typedef struct plan {
     bool *dead, *op_dead, *skipped;
     int n_op_ids; /* op_dead's length: the graph's ops when the plan was made */
     bool lint_told;  /* the warning callback has seen it */
+    /* Only for a plan with while loops (NULL, 0 otherwise): its frames,
+     * per step the first frame beginning there (-1: none) and the frame
+     * the step's op runs in (-1: top), and per step how often it ran in the
+     * traced run. */
+    frame_info *frames;
+    int n_frames;
+    int *frame_at, *step_frame;
+    int64_t *step_runs;
 } plan;
 
 struct tg_session {
@@ -84,6 +102,18 @@ tg_code tg__get_plan(tg_session *s, const int *fid, int nf, tg_tensor *const *fe
                      int nx, tg_op *const *targets, const int *tid, int nt, plan **out);
 tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
                      tg_array **outputs, int *steps_run, bool trace);
+
+/* One step of a plan: skipped when dead (marking its outputs dead),
+ * else run after the initialization checks. *reached grows to k + 1. */
+tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached);
+
+/* session_frames.c: plans with while loops. tg__order_frames puts the n
+ * needed ops (needed[id], fed[tensor id] cut data edges) in p->order so
+ * that each op follows what it reads (a loop's back edge aside) and each
+ * frame's ops are contiguous, and fills p's frame tables; p->order has
+ * room for n. tg__run_frames runs p->steps with the frames iterated. */
+tg_code tg__order_frames(tg_session *s, plan *p, const char *needed, const char *fed, int n);
+tg_code tg__run_frames(tg_session *s, plan *p, bool trace, int *reached);
 
 /* callable.c */
 void tg__session_free_callables(tg_session *s);

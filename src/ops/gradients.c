@@ -80,19 +80,13 @@ tg_tensor *tg__grad_unbroadcast(tg_graph *g, tg_tensor *dy, tg_tensor *x) {
 
 /* ---- tg_gradients ------------------------------------------------------------ */
 
-typedef struct {
-    tg_tensor **items;
-    int n, cap;
-} grad_list;
-
-static bool push_grad(grad_list *l, tg_tensor *t) {
+bool tg__grad_push(tg__grad_list *l, tg_tensor *t) {
     if (!tg__grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items)) return false;
     l->items[l->n++] = t;
     return true;
 }
 
-/* One tensor from the contributions of every path (TF's _AggregatedGrads). */
-static tg_tensor *aggregate(tg_graph *g, const grad_list *l) {
+tg_tensor *tg__grad_sum(tg_graph *g, const tg__grad_list *l) {
     if (l->n == 0) return NULL;
     if (l->n == 1) return l->items[0];
     return tg_add_n(g, l->items, l->n, NULL);
@@ -119,12 +113,12 @@ static tg__cond_ctx *grad_ctx(const tg_op *op, tg__cond_ctx *cur) {
     return ctx_within(c, cur) ? c : cur;
 }
 
-static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const char *dep);
+static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *dep);
 
 /* Backpropagates through one op: gathers its output gradients, calls its
  * builder in "<op>_grad/" and in the op's cond context, and hands each
  * input its share. */
-static tg_code backprop_op(tg_graph *g, tg_op *op, grad_list *acc, const char *dep) {
+tg_code tg__backprop_op(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *dep) {
     bool any = false;
     for (int i = 0; i < op->n_outputs; i++) any |= acc[op->outputs[i].id].n > 0;
     if (!any) return TG_OK;
@@ -140,7 +134,7 @@ static tg_code backprop_op(tg_graph *g, tg_op *op, grad_list *acc, const char *d
     return rc;
 }
 
-static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const char *dep) {
+static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *dep) {
     /* Per-op arrays: ops such as ConcatV2 or AddN may have any number of
      * inputs. They live in the graph arena, like the ops built here. */
     tg_tensor **dy = tg__graph_alloc(g, (size_t)(op->n_outputs + 1) * sizeof *dy);
@@ -149,7 +143,7 @@ static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const cha
     if (!dy || !dx || !has_dy) return tg_graph_status(g);
     for (int i = 0; i < op->n_outputs; i++) {
         tg_tensor *t = &op->outputs[i];
-        dy[i] = aggregate(g, &acc[t->id]);
+        dy[i] = tg__grad_sum(g, &acc[t->id]);
         has_dy[i] = dy[i] != NULL;
         if (!dy[i] && is_float(t->dtype)) dy[i] = tg_zeros_like(g, t, NULL);
     }
@@ -169,7 +163,7 @@ static tg_code backprop_in_ctx(tg_graph *g, tg_op *op, grad_list *acc, const cha
         if (dx[i]->dtype != in->dtype)
             return tg__fail(g, TG_INTERNAL, "%s: gradient for input %d has dtype %s, not %s", op->name, i,
                             tg_dtype_name(dx[i]->dtype), tg_dtype_name(in->dtype));
-        if (!push_grad(&acc[in->id], dx[i])) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        if (!tg__grad_push(&acc[in->id], dx[i])) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
     }
     return TG_OK;
 }
@@ -215,18 +209,24 @@ tg_code tg_gradients(tg_graph *g, tg_tensor *const *ys, int n_ys, tg_tensor *con
      * here on are gradient ops and are never visited. */
     int n_ops = g->n_ops, n_t = g->n_tensors;
     char *dep = calloc((size_t)n_t + 1, 1), *need = calloc((size_t)n_ops + 1, 1);
-    grad_list *acc = calloc((size_t)n_t + 1, sizeof *acc);
+    tg__grad_list *acc = calloc((size_t)n_t + 1, sizeof *acc);
     tg_op **stack = malloc(((size_t)n_ops + 1) * sizeof *stack);
     if (!dep || !need || !acc || !stack) {
         rc = tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
     for (int i = 0; i < n_xs; i++) dep[xs[i]->id] = 1;
-    for (int id = 0; id < n_ops; id++) {
-        const tg_op *op = g->ops[id];
-        bool d = false;
-        for (int i = 0; i < op->n_inputs && !d; i++) d = dep[op->inputs[i]->id];
-        for (int i = 0; d && i < op->n_outputs; i++) dep[op->outputs[i].id] = 1;
+    /* A loop's back edge feeds a Merge from an op made after it: repeat
+     * until nothing changes (once more than the loops' nesting). */
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int id = 0; id < n_ops; id++) {
+            const tg_op *op = g->ops[id];
+            bool d = false;
+            for (int i = 0; i < op->n_inputs && !d; i++) d = dep[op->inputs[i]->id];
+            for (int i = 0; d && i < op->n_outputs; i++)
+                if (!dep[op->outputs[i].id]) dep[op->outputs[i].id] = 1, changed = true;
+        }
     }
     int sp = 0;
     for (int i = 0; i < n_ys; i++)
@@ -247,17 +247,26 @@ tg_code tg_gradients(tg_graph *g, tg_tensor *const *ys, int n_ys, tg_tensor *con
             snprintf(nm, sizeof nm, "grad_ys_%d", i);
             gy = tg_ones_like(g, ys[i], nm);
         }
-        if (!gy || !push_grad(&acc[ys[i]->id], gy)) rc = tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        if (!gy || !tg__grad_push(&acc[ys[i]->id], gy)) rc = tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
     }
+    tg__cond_ctx *here = g->cond_ctx;
     for (int id = n_ops - 1; id >= 0 && rc == TG_OK; id--) {
         tg_op *op = g->ops[id];
+        /* A loop's ops are differentiated together, by a gradient loop,
+         * when the walk reaches the loop's first Exit: every op that reads
+         * the loop's outputs has been visited by then. */
+        tg__cond_ctx *frame = tg__op_frame(op);
+        if (frame && !tg__op_in_ctx_chain(here, frame)) {
+            rc = tg__while_grad(g, op, acc, dep);
+            continue;
+        }
         bool between = need[id];
         bool d = false;
         for (int i = 0; i < op->n_inputs && !d; i++) d = dep[op->inputs[i]->id];
-        if (between && d) rc = backprop_op(g, op, acc, dep);
+        if (between && d) rc = tg__backprop_op(g, op, acc, dep);
     }
     for (int i = 0; i < n_xs && rc == TG_OK; i++) {
-        dxs[i] = aggregate(g, &acc[xs[i]->id]);
+        dxs[i] = tg__grad_sum(g, &acc[xs[i]->id]);
         if (!dxs[i] && o.unconnected_zeros) dxs[i] = tg_zeros_like(g, xs[i], NULL);
     }
     tg_scope_pop(g, tok);

@@ -127,6 +127,23 @@ tg_tensor *tg__random_uniform_t(tg_graph *g, tg_tensor *shape, tg_dtype dtype, i
 /* Sum over axes given as an int32 tensor computed at run time. */
 tg_tensor *tg__reduce_sum_t(tg_graph *g, tg_tensor *x, tg_tensor *axes, bool keep_dims);
 
+/* tg_gradients' parts that the while-loop gradient reuses (gradients.c):
+ * the gradients a tensor received, their sum (TF's _AggregatedGrads;
+ * NULL for none), and one op's backpropagation: its builder called in
+ * "<op>_grad/" with the sums of acc at its outputs, adding to acc at its
+ * inputs where dep marks them as depending on the xs. */
+typedef struct tg__grad_list {
+    tg_tensor **items;
+    int n, cap;
+} tg__grad_list;
+bool tg__grad_push(tg__grad_list *l, tg_tensor *t);
+tg_tensor *tg__grad_sum(tg_graph *g, const tg__grad_list *l);
+tg_code tg__backprop_op(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *dep);
+/* control_flow_while_grad.c: called for every op of a while loop that the
+ * walk meets from outside the loop; at the loop's first Exit it builds the
+ * gradient loop and adds its results to acc at the loop's inputs. */
+tg_code tg__while_grad(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *dep);
+
 /* tg_assert with a leading message entry (TF's string first in data). */
 tg_op *tg__assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
                           int64_t summarize, const char *name);

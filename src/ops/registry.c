@@ -2,6 +2,7 @@
  * look-up by TF type name (tests, DOT, a future GraphDef import). */
 #include <string.h>
 
+#include "control_flow_while.h"
 #include "ops_internal.h"
 
 static const tg__op_def *const TG__OPS[] = {
@@ -16,6 +17,14 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_switch,
     &tg__op_ref_switch,
     &tg__op_merge,
+    &tg__op_enter,
+    &tg__op_ref_enter,
+    &tg__op_exit,
+    &tg__op_loop_cond,
+    &tg__op_next_iteration,
+    &tg__op_stack_v2,
+    &tg__op_stack_push_v2,
+    &tg__op_stack_pop_v2,
     &tg__op_variable_v2,
     &tg__op_assign,
     &tg__op_assign_add,
@@ -123,7 +132,7 @@ static const tg__op_def *const TG__OPS[] = {
     &tg__op_l2_loss,
 };
 
-_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 106, "update the count when adding an op");
+_Static_assert(sizeof TG__OPS / sizeof TG__OPS[0] == 114, "update the count when adding an op");
 
 int tg__op_def_count(void) { return (int)(sizeof TG__OPS / sizeof TG__OPS[0]); }
 

@@ -440,3 +440,33 @@ void tgo_tg_print_opts(const tg_print_opts *o, tgo_result *r) {
     }
     tg_graph_free(g);
 }
+
+/* while i < 3: (i + 1, x * 2) on x = {1, 2}: reports the final x[1] (16). */
+static tg_tensor *below_3(tg_graph *g, void *user, tg_tensor *const *v, int n) {
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 3, NULL), NULL);
+}
+
+static int double_x(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n) {
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = tg_multiply(g, v[1], tg_constant_scalar(g, TG_FLOAT32, 2, NULL), NULL);
+    return 2;
+}
+
+void tgo_tg_while_loop_opts(const tg_while_loop_opts *o, tgo_result *r) {
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = input(g, TG_SHAPE(2));
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, NULL), x}, *out[2] = {NULL, NULL};
+    tg_while_loop(g, below_3, double_x, NULL, vars, 2, out, o);
+    observe(g, r, out[1]);
+    if (tg_graph_status(g) == TG_OK) {
+        tg_session *s = tg_session_new(g);
+        tg_array *xv = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){2}, (float[]){1, 2}), *y = NULL;
+        tg_feed feed = {x, xv};
+        if (tg_session_run(s, &feed, 1, &out[1], 1, &y, NULL, 0) == TG_OK) add(r, " x1=%g", tg_array_get(y, 1));
+        tg_array_free(xv), tg_array_free(y);
+        tg_session_free(s);
+    }
+    tg_graph_free(g);
+}

@@ -125,12 +125,354 @@ START_TEST(test_gradient_1024)
 }
 END_TEST
 
+
+/* ---- several variables, maximum_iterations, a swap ------------------------------------ */
+
+static tg_tensor *always(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)v, (void)n;
+    tg_tensor *t = tg_constant_data(g, TG_BOOL, TG_SCALAR, (bool[]){true}, "yes");
+    return t;
+}
+
+/* (a, b) -> (b, a + b): the body hands a's next value b unchanged and
+ * swaps, which needs the NextIterations to read before they write */
+static int fib_step(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = v[1];
+    next[1] = tg_add(g, v[0], v[1], NULL);
+    return 2;
+}
+
+START_TEST(test_maximum_iterations_fibonacci)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_FLOAT64, 0, "a"), tg_constant_scalar(g, TG_FLOAT64, 1, "b")};
+    tg_tensor *out[2] = {NULL, NULL};
+    TG_OPTS(tg_while_loop_opts, o, .maximum_iterations = tg_constant_scalar(g, TG_INT32, 10, "n"));
+    ck_assert_int_eq(tg_while_loop(g, always, fib_step, NULL, vars, 2, out, &o), TG_OK);
+    ck_assert_tg_ok(g);
+    /* TF: the counter is the first loop variable, its Exit not returned */
+    ck_assert_str_eq(tg_op_type(tg_graph_op(g, "while/iteration_counter")), "Const");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_graph_op(g, "while/Enter"), 0)), "while/iteration_counter:0");
+    ck_assert_str_eq(tg_tensor_name(out[0]), "while/Exit_1:0");
+    ck_assert_str_eq(tg_tensor_name(tg_op_input(tg_graph_op(g, "while/LoopCond"), 0)), "while/LogicalAnd:0");
+    tg_session *s = tg_session_new(g);
+    tg_array *res[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_session_run(s, NULL, 0, out, 2, res, NULL, 0), TG_OK);
+    ck_assert_close(tg_array_get(res[0], 0), 55, 0); /* F(10), F(11) */
+    ck_assert_close(tg_array_get(res[1], 0), 89, 0);
+    tg_array_free(res[0]);
+    tg_array_free(res[1]);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- side effects inside and outside the body ------------------------------------------- */
+
+typedef struct effects {
+    tg_variable *w;
+    tg_tensor *outside; /* assign_add(v, 1) made before the loop */
+    tg_op *inside;
+} effects;
+
+static tg_tensor *below_7(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 7, NULL), NULL);
+}
+
+static int count_up(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    effects *e = user;
+    (void)n;
+    tg_tensor *inc = tg_assign_add(g, tg_variable_ref(e->w), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inc_w");
+    e->inside = tg_tensor_op(inc);
+    tg_op *deps[2] = {e->inside, tg_tensor_op(e->outside)};
+    int tok = tg_control_dependencies_push(g, deps, 2);
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    tg_scope_pop(g, tok);
+    return 1;
+}
+
+START_TEST(test_side_effects)
+{
+    tg_graph *g = tg_graph_new();
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer(), .trainable = false);
+    tg_variable *v = tg_get_variable(g, "v", TG_FLOAT32, TG_SCALAR, &vo);
+    effects e = {.w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo)};
+    e.outside = tg_assign_add(g, tg_variable_ref(v), tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inc_v");
+    tg_tensor *i0 = tg_constant_scalar(g, TG_INT32, 0, "i0"), *out = NULL;
+    ck_assert_int_eq(tg_while_loop(g, below_7, count_up, &e, &i0, 1, &out, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    /* the body's assign writes w through a RefEnter */
+    ck_assert_str_eq(tg_op_type(tg_tensor_op(tg_op_input(e.inside, 0))), "RefEnter");
+    tg_op *init = tg_global_variables_initializer(g);
+    tg_session *s = tg_session_new(g);
+    tgc_run_target(s, init);
+    for (int r = 1; r <= 2; r++) {
+        ck_assert_close(run_scalar(s, out, NULL, 0), 7, 0);
+        tg_tensor *vals[2] = {tg_variable_value(v), tg_variable_value(e.w)};
+        tg_array *o[2] = {NULL, NULL};
+        ck_assert_int_eq(tg_session_run(s, NULL, 0, vals, 2, o, NULL, 0), TG_OK);
+        /* made outside: once per run; inside: once per iteration */
+        ck_assert_close(tg_array_get(o[0], 0), r, 0);
+        ck_assert_close(tg_array_get(o[1], 0), 7 * r, 0);
+        tg_array_free(o[0]);
+        tg_array_free(o[1]);
+    }
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+
+/* ---- cond in a loop body, loop in a cond branch, loop in a loop ------------------------- */
+
+typedef struct cond_body {
+    tg_tensor *i, *x;
+    tg_op *mul, *add;
+} cond_body;
+
+static int cb_double(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    cond_body *c = user;
+    (void)n;
+    outs[0] = tg_multiply(g, c->x, tg_constant_scalar(g, TG_FLOAT32, 2, NULL), "dbl");
+    c->mul = tg_tensor_op(outs[0]);
+    return 1;
+}
+
+static int cb_inc(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    cond_body *c = user;
+    (void)n;
+    outs[0] = tg_add(g, c->x, tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inc");
+    c->add = tg_tensor_op(outs[0]);
+    return 1;
+}
+
+static tg_tensor *below_6(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 6, NULL), NULL);
+}
+
+/* x = i < 3 ? 2x : x + 1 */
+static int body_with_cond(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    cond_body *c = user;
+    (void)n;
+    c->i = v[0], c->x = v[1];
+    tg_tensor *p = tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 3, NULL), NULL);
+    if (tg_cond(g, p, cb_double, cb_inc, c, &next[1], 1, NULL) != TG_OK) return -1;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    return 2;
+}
+
+START_TEST(test_cond_in_body)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, "i0"), x}, *out[2] = {NULL, NULL};
+    cond_body c = {0};
+    ck_assert_int_eq(tg_while_loop(g, below_6, body_with_cond, &c, vars, 2, out, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_name(c.mul), "while/cond/dbl");
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(1);
+    tg_feed f = {x, xv};
+    /* 1 -> 2 -> 4 -> 8 -> 9 -> 10 -> 11 */
+    ck_assert_close(run_scalar(s, out[1], &f, 1), 11, 0);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, c.mul), 3);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, c.add), 3);
+    tg_array_free(xv);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+typedef struct loop_branch {
+    tg_tensor *x;
+    doubling d;
+} loop_branch;
+
+static int branch_loop(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    loop_branch *b = user;
+    (void)n;
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, NULL), b->x}, *res[2];
+    if (tg_while_loop(g, i_below, step_times_k, &b->d, vars, 2, res, NULL) != TG_OK) return -1;
+    outs[0] = res[1];
+    return 1;
+}
+
+static int branch_plus_one(tg_graph *g, void *user, tg_tensor **outs, int n)
+{
+    loop_branch *b = user;
+    (void)n;
+    outs[0] = tg_add(g, b->x, tg_constant_scalar(g, TG_FLOAT32, 1, NULL), NULL);
+    return 1;
+}
+
+START_TEST(test_loop_in_cond_branch)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    loop_branch b = {x, {10, 2, NULL}};
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, branch_loop, branch_plus_one, &b, &out, 1, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_name(b.d.body_mul), "cond/while/mul");
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(3), *pt = tg_array_scalar_bool(true), *pf = tg_array_scalar_bool(false);
+    tg_feed ft[2] = {{x, xv}, {p, pt}}, ff[2] = {{x, xv}, {p, pf}};
+    ck_assert_close(run_scalar(s, out, ff, 2), 4, 0);
+    /* the untaken branch's loop did not start */
+    ck_assert_int_eq((int)tg_session_op_run_count(s, b.d.body_mul), 0);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "cond/while/LoopCond")), 0);
+    ck_assert_close(run_scalar(s, out, ft, 2), 3 * 1024, 0);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, b.d.body_mul), 10);
+    ck_assert_close(run_scalar(s, out, ff, 2), 4, 0);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, b.d.body_mul), 10);
+    tg_array_free(xv);
+    tg_array_free(pt);
+    tg_array_free(pf);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* outer: while i < 3: (i + 1, inner(x)); inner: while j < 4: (j + 1, x + 1) */
+typedef struct nested {
+    tg_op *inner_add;
+} nested;
+
+static tg_tensor *below_3(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 3, NULL), NULL);
+}
+
+static tg_tensor *below_4(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_INT32, 4, NULL), NULL);
+}
+
+static int inner_body(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    nested *c = user;
+    (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = tg_add(g, v[1], tg_constant_scalar(g, TG_FLOAT32, 1, NULL), "inner_add");
+    c->inner_add = tg_tensor_op(next[1]);
+    return 2;
+}
+
+static int outer_body(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)n;
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, "j0"), v[1]}, *res[2];
+    if (tg_while_loop(g, below_4, inner_body, user, vars, 2, res, NULL) != TG_OK) return -1;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = res[1];
+    return 2;
+}
+
+START_TEST(test_nested_loops)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, "i0"), x}, *out[2] = {NULL, NULL};
+    nested c = {0};
+    ck_assert_int_eq(tg_while_loop(g, below_3, outer_body, &c, vars, 2, out, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_name(c.inner_add), "while/while/inner_add");
+    tg_session *s = tg_session_new(g);
+    tg_array *xv = tg_array_scalar_f32(0.5f);
+    tg_feed f = {x, xv};
+    for (int r = 1; r <= 2; r++) {
+        ck_assert_close(run_scalar(s, out[1], &f, 1), 12.5, 0);
+        /* the inner loop restarts in each of the 3 outer iterations */
+        ck_assert_int_eq((int)tg_session_op_run_count(s, c.inner_add), 12 * r);
+        ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "while/while/Less")), 15 * r);
+        ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "while/Less")), 4 * r);
+    }
+    tg_array_free(xv);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- shape invariants ---------------------------------------------------------------- */
+
+static int grow(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    tg_tensor *both[2] = {v[1], v[1]};
+    next[1] = tg_concat(g, both, 2, 0, NULL);
+    return 2;
+}
+
+START_TEST(test_shape_invariants)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(1), (float[]){1.5f}, "x");
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, "i0"), x}, *out[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_while_loop(g, below_3, grow, NULL, vars, 2, out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g),
+                           "Input tensor 'x:0' enters the loop with shape (1,), but has shape (2,) after one "
+                           "iteration. To allow the shape to vary across iterations, use the `shape_invariants` "
+                           "argument of tf.while_loop to specify a less-specific shape.");
+    ck_assert_ptr_null(out[1]);
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(1), (float[]){1.5f}, "x");
+    vars[0] = tg_constant_scalar(g, TG_INT32, 0, "i0"), vars[1] = x;
+    tg_shape wrong[2] = {TG_SCALAR, TG_SHAPE(3)};
+    TG_OPTS(tg_while_loop_opts, bad, .shape_invariants = wrong, .n_shape_invariants = 2);
+    ck_assert_int_eq(tg_while_loop(g, below_3, grow, NULL, vars, 2, out, &bad), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g),
+                           "The shape invariant specified for x:0 is not compatible with the initial shape of the loop "
+                           "variable. It enters the loop with shape (1,), but the specified shape invariant is (3,).");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    x = tg_constant_data(g, TG_FLOAT32, TG_SHAPE(1), (float[]){1.5f}, "x");
+    vars[0] = tg_constant_scalar(g, TG_INT32, 0, "i0"), vars[1] = x;
+    TG_OPTS(tg_while_loop_opts, o, TG_SHAPE_LIST(shape_invariants, TG_SCALAR, TG_SHAPE(-1)));
+    ck_assert_int_eq(tg_while_loop(g, below_3, grow, NULL, vars, 2, out, &o), TG_OK);
+    tg_shape got = tg_tensor_shape(out[1]);
+    ck_assert_int_eq(got.rank, 1);
+    ck_assert_int_eq((int)got.dims[0], -1);
+    tg_session *s = tg_session_new(g);
+    tg_array *a = tgc_fetch(s, out[1], NULL, 0);
+    ck_assert_int_eq((int)tg_array_size(a), 8);
+    for (int i = 0; i < 8; i++) ck_assert_close(tg_array_get(a, i), 1.5, 0);
+    tg_array_free(a);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *while_suite(void)
 {
     Suite *s = suite_create("while");
     TCase *tc = tcase_create("while");
     tcase_add_test(tc, test_values_and_structure);
     tcase_add_test(tc, test_gradient_1024);
+    tcase_add_test(tc, test_maximum_iterations_fibonacci);
+    tcase_add_test(tc, test_side_effects);
+    tcase_add_test(tc, test_cond_in_body);
+    tcase_add_test(tc, test_loop_in_cond_branch);
+    tcase_add_test(tc, test_nested_loops);
+    tcase_add_test(tc, test_shape_invariants);
     suite_add_tcase(s, tc);
     return s;
 }

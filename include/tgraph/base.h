@@ -131,7 +131,8 @@ TG_API char *tg_shape_format(const tg_shape *shape, char *buf, size_t size);
  * disagree: TG_LIST(variables_collections, "a", "b") is
  * `.variables_collections = (const char *const[]){"a", "b"},
  * .n_variables_collections = 2`; TG_INT_LIST(axes, 1, 2) the same for int
- * lists (tg_reduce_opts.axes). For TG_OPTS and compound literals; the list
+ * lists (tg_reduce_opts.axes), TG_SHAPE_LIST(shape_invariants, TG_SCALAR,
+ * TG_SHAPE(-1)) for shape lists (tg_while_loop_opts). For TG_OPTS and compound literals; the list
  * lives as long as the enclosing block. A list given without its count is
  * refused by the builders, naming the option. */
 #define TG_LIST(field, ...)                             \
@@ -139,6 +140,9 @@ TG_API char *tg_shape_format(const tg_shape *shape, char *buf, size_t size);
     .n_##field = (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 #define TG_INT_LIST(field, ...) \
     .field = (const int[]){__VA_ARGS__}, .n_##field = (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
+#define TG_SHAPE_LIST(field, ...)              \
+    .field = (const tg_shape[]){__VA_ARGS__}, \
+    .n_##field = (int)(sizeof((const tg_shape[]){__VA_ARGS__}) / sizeof(tg_shape))
 
 /* A keyword whose TF default None means something other than True or False
  * (tf.layers' fused=None: fused when possible). FALSE and TRUE are 0 and 1,

@@ -198,7 +198,7 @@ typedef struct tg_while_loop_opts {
     /* Per loop variable, the shape it may have in any iteration (TF's
      * shape_invariants); NULL (default): the shape it enters with, which
      * every iteration must keep. n_shape_invariants must then be the number
-     * of loop variables (TG_LIST sets both). */
+     * of loop variables (TG_SHAPE_LIST sets both). */
     const tg_shape *shape_invariants;
     int n_shape_invariants;
     /* A scalar integer tensor: the loop stops after this many iterations

@@ -206,8 +206,10 @@ bool tg__op_in_ctx_chain(const tg__cond_ctx *chain, const tg__cond_ctx *ctx) {
 }
 
 /* TF's CheckInputFromValidContext for while loops: a value made in a loop
- * exists once per iteration, so only the loop's Exits may leave it. */
-static bool input_context_ok(tg_graph *g, const char *req, tg_tensor *const *in, int n) {
+ * exists once per iteration, so only the loop's Exits may leave it. Enter
+ * and Switch are exempt: the contexts make them outside and move them in. */
+static bool input_context_ok(tg_graph *g, const tg__op_args *a, const char *req, tg_tensor *const *in, int n) {
+    if (a->def->flags & (TG__OPF_ENTER | TG__OPF_SWITCH)) return true;
     for (int i = 0; i < n; i++) {
         const tg_op *p = in[i]->op;
         tg__cond_ctx *f = tg__op_frame(p);
@@ -391,7 +393,7 @@ tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
         return tg__fail(g, TG_ALREADY_EXISTS, "Duplicate node name in graph: '%s'", req), NULL;
     tg_tensor **moved = NULL;
     if (g->cond_ctx && !enter_inputs(g, a, req, &moved)) return NULL;
-    if (!input_context_ok(g, req, moved ? moved : a->inputs, a->n_inputs)) {
+    if (!input_context_ok(g, a, req, moved ? moved : a->inputs, a->n_inputs)) {
         free(moved);
         return NULL;
     }

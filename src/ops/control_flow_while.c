@@ -361,7 +361,7 @@ static bool check_args(tg_graph *g, const char *who, tg_while_cond_fn cond, tg_w
     if (o->shape_invariants || o->n_shape_invariants) {
         if (!o->shape_invariants || o->n_shape_invariants != n)
             return tg__fail(g, TG_INVALID_ARGUMENT,
-                            "%s: option 'shape_invariants' is given with n_shape_invariants %d for %d loop variables (TG_LIST sets both)",
+                            "%s: option 'shape_invariants' is given with n_shape_invariants %d for %d loop variables (TG_SHAPE_LIST sets both)",
                             who, o->shape_invariants ? o->n_shape_invariants : 0, n),
                    false;
         for (int i = 0; i < n; i++)

@@ -461,6 +461,242 @@ START_TEST(test_shape_invariants)
 }
 END_TEST
 
+
+/* ---- gradients ------------------------------------------------------------------------ */
+
+typedef struct tanh_loop {
+    tg_tensor *w, *c;
+} tanh_loop;
+
+/* x = tanh(x * w) + c, three times: w and c are invariants (their
+ * gradients sum over the iterations), x a loop variable */
+static int tanh_step(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    tanh_loop *t = user;
+    (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = tg_add(g, tg_tanh(g, tg_multiply(g, v[1], t->w, NULL), NULL), t->c, NULL);
+    return 2;
+}
+
+START_TEST(test_gradient_finite_differences)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(2), "x");
+    tg_tensor *w = tg_placeholder(g, TG_FLOAT64, TG_SHAPE(2), "w");
+    tg_tensor *c = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "c");
+    tanh_loop t = {w, c};
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, "i0"), x}, *out[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_while_loop(g, below_3, tanh_step, &t, vars, 2, out, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    tg_tensor *xs[3] = {x, w, c};
+    tg_array *vals[3] = {tg_array_new_from(TG_FLOAT64, 1, (int64_t[]){2}, (double[]){0.3, -0.7}),
+                         tg_array_new_from(TG_FLOAT64, 1, (int64_t[]){2}, (double[]){1.1, 0.6}),
+                         tg_array_scalar_f64(0.25)};
+    gc_check(g, out[1], xs, 3, vals, 1e-7);
+    /* the invariants' gradients are summed by accumulators */
+    ck_assert_ptr_nonnull(tg_graph_op(g, "gradients/b_acc"));
+    for (int i = 0; i < 3; i++) tg_array_free(vals[i]);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* while x < 100: x = x * x; from x = 2: 4, 16, 256, so y = x^8 and the
+ * iteration count depends on the value */
+static tg_tensor *x_below_100(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_FLOAT64, 100, NULL), NULL);
+}
+
+static int square_x(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_multiply(g, v[0], v[0], NULL);
+    return 1;
+}
+
+START_TEST(test_gradient_data_dependent_count)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x"), *y = NULL, *dx = NULL;
+    ck_assert_int_eq(tg_while_loop(g, x_below_100, square_x, NULL, &x, 1, &y, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    struct {
+        double x, y, dx;
+    } cases[3] = {{2, 256, 8 * 128}, /* x^8: 8 x^7 */
+                  {5, 625, 4 * 125}, /* 25, 625: x^4 */
+                  {200, 200, 1}};    /* no iteration */
+    for (int k = 0; k < 3; k++) {
+        tg_array *xv = tg_array_scalar_f64(cases[k].x);
+        tg_feed f = {x, xv};
+        ck_assert_close(run_scalar(s, y, &f, 1), cases[k].y, 0);
+        ck_assert_close(run_scalar(s, dx, &f, 1), cases[k].dx, 1e-9);
+        tg_array_free(xv);
+    }
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* the body ignores a variable: its gradient is zero, not an error */
+static int keep_first(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = tg_multiply(g, v[2], tg_constant_scalar(g, TG_FLOAT64, 3, NULL), NULL);
+    next[2] = v[2];
+    return 3;
+}
+
+START_TEST(test_gradient_unused_variable_and_back_prop_false)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *a = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "a");
+    tg_tensor *b = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "b");
+    tg_tensor *vars[3] = {tg_constant_scalar(g, TG_INT32, 0, "i0"), a, b}, *out[3];
+    ck_assert_int_eq(tg_while_loop(g, below_3, keep_first, NULL, vars, 3, out, NULL), TG_OK);
+    tg_tensor *xs[2] = {a, b}, *dx[2] = {NULL, NULL};
+    TG_OPTS(tg_gradients_opts, go, .unconnected_zeros = true);
+    ck_assert_int_eq(tg_gradients(g, &out[1], 1, xs, 2, dx, &go), TG_OK);
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tg_array *av = tg_array_scalar_f64(2), *bv = tg_array_scalar_f64(5);
+    tg_feed f[2] = {{a, av}, {b, bv}};
+    ck_assert_close(run_scalar(s, out[1], f, 2), 15, 0); /* 3b */
+    ck_assert_close(run_scalar(s, dx[0], f, 2), 0, 0);
+    ck_assert_close(run_scalar(s, dx[1], f, 2), 3, 0);
+    tg_session_free(s);
+    tg_graph_free(g);
+
+    /* back_prop = false: nothing passes through the loop */
+    g = tg_graph_new();
+    a = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "a");
+    b = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "b");
+    vars[0] = tg_constant_scalar(g, TG_INT32, 0, "i0"), vars[1] = a, vars[2] = b;
+    TG_OPTS(tg_while_loop_opts, o, .back_prop = false);
+    ck_assert_int_eq(tg_while_loop(g, below_3, keep_first, NULL, vars, 3, out, &o), TG_OK);
+    xs[0] = a, xs[1] = b;
+    ck_assert_int_eq(tg_gradients(g, &out[1], 1, xs, 2, dx, NULL), TG_OK);
+    ck_assert_ptr_null(dx[0]);
+    ck_assert_ptr_null(dx[1]);
+    ck_assert_int_eq(count_type(g, "StackV2"), 0);
+    tg_array_free(av);
+    tg_array_free(bv);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* ---- mistakes ---------------------------------------------------------------------------- */
+
+static tg_tensor *leaked;
+
+static int leak_body(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), "inside");
+    leaked = next[0];
+    return 1;
+}
+
+static int two_results(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n, (void)g;
+    next[0] = v[0];
+    return 2;
+}
+
+static tg_tensor *float_cond(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_cast(g, v[0], TG_FLOAT32, NULL);
+}
+
+static int float_body(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_cast(g, v[0], TG_FLOAT32, NULL);
+    return 1;
+}
+
+START_TEST(test_mistakes)
+{
+    tg_set_log_callback(NULL, NULL);
+    tg_graph *g = tg_graph_new();
+    tg_tensor *i0 = tg_constant_scalar(g, TG_INT32, 0, "i0"), *out = NULL;
+    ck_assert_int_eq(tg_while_loop(g, below_3, leak_body, NULL, &i0, 0, &out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "No loop variables provided");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, NULL, leak_body, NULL, &i0, 1, &out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "cond must be callable.");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    TG_OPTS(tg_while_loop_opts, pi, .parallel_iterations = 0);
+    ck_assert_int_eq(tg_while_loop(g, below_3, leak_body, NULL, &i0, 1, &out, &pi), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "parallel_iterations must be a positive integer.");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    TG_OPTS(tg_while_loop_opts, mi, .maximum_iterations = tg_constant_data(g, TG_INT32, TG_SHAPE(2), (int32_t[]){1, 2}, NULL));
+    ck_assert_int_eq(tg_while_loop(g, below_3, leak_body, NULL, &i0, 1, &out, &mi), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "maximum_iterations must be a scalar, saw shape: (2,)");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, below_3, two_results, NULL, &i0, 1, &out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "Number of inputs and outputs of body must match loop_vars: 1, 2");
+    ck_assert_ptr_null(out);
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, float_cond, leak_body, NULL, &i0, 1, &out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "'LoopCond' Op has type float32 that does not match expected type of bool");
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, below_3, float_body, NULL, &i0, 1, &out, NULL), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_graph_message(g), "for a loop variable of dtype int32");
+    tg_graph_free(g);
+
+    /* a tensor of the body used outside: refused, as TF refuses it */
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, below_3, leak_body, NULL, &i0, 1, &out, NULL), TG_OK);
+    ck_assert_ptr_null(tg_add(g, leaked, out, "after"));
+    ck_assert_str_contains(tg_graph_message(g), "Cannot use 'while/inside' as input to 'after' because "
+                                                "'while/inside' is in a while loop");
+    tg_graph_free(g);
+
+    /* the loop's ops cannot be fetched or fed; its outputs can */
+    g = tg_graph_new();
+    i0 = tg_constant_scalar(g, TG_INT32, 0, "i0");
+    ck_assert_int_eq(tg_while_loop(g, below_3, leak_body, NULL, &i0, 1, &out, NULL), TG_OK);
+    tg_session *s = tg_session_new(g);
+    tg_array *o = NULL, *v = tg_array_scalar_i32(1);
+    ck_assert_int_eq(tg_session_run(s, NULL, 0, &leaked, 1, &o, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Operation 'while/inside' has been marked as not fetchable.");
+    tg_feed f = {leaked, v};
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &out, 1, &o, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Tensor while/inside:0 may not be fed.");
+    ck_assert_close(run_scalar(s, out, NULL, 0), 3, 0);
+    tg_array_free(v);
+    tg_session_free(s);
+    tg_graph_free(g);
+    tg_set_log_callback(tg_log_stderr, NULL);
+}
+END_TEST
+
 static Suite *while_suite(void)
 {
     Suite *s = suite_create("while");
@@ -473,6 +709,10 @@ static Suite *while_suite(void)
     tcase_add_test(tc, test_loop_in_cond_branch);
     tcase_add_test(tc, test_nested_loops);
     tcase_add_test(tc, test_shape_invariants);
+    tcase_add_test(tc, test_gradient_finite_differences);
+    tcase_add_test(tc, test_gradient_data_dependent_count);
+    tcase_add_test(tc, test_gradient_unused_variable_and_back_prop_false);
+    tcase_add_test(tc, test_mistakes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -471,6 +471,9 @@ static tg_code check_args(tg_session *s, const tg_feed *feeds, int nf, tg_tensor
         if (!t || !feeds[i].value) return tg__session_fail(s, TG_INVALID_ARGUMENT, "feed %d is NULL", i);
         if (t->op->g != s->g)
             return tg__session_fail(s, TG_INVALID_ARGUMENT, "feed '%s' is from another graph", t->name);
+        /* TF's prevent_feeding: a loop's value is one per iteration */
+        if (tg__op_frame(t->op) && !(t->op->def->flags & TG__OPF_EXIT))
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "Tensor %s may not be fed.", t->name);
         for (int j = 0; j < i; j++)
             if (feeds[j].tensor == t)
                 return tg__session_fail(s, TG_INVALID_ARGUMENT, "tensor '%s' is fed twice", t->name);

@@ -155,6 +155,66 @@ START_TEST(test_cond_runs_allocate_nothing)
 }
 END_TEST
 
+
+/* A while loop and its gradient loop: NextIteration's buffers and the
+ * stacks keep their storage between runs, so once a run has gone as deep
+ * as the next ones, those allocate nothing either. */
+static tg_tensor *below_limit(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)n;
+    return tg_less(g, v[0], (tg_tensor *)user, NULL);
+}
+
+static int times_w(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], tg_constant_scalar(g, TG_INT32, 1, NULL), NULL);
+    next[1] = tg_tanh(g, tg_multiply(g, v[1], tg_constant_scalar(g, TG_FLOAT32, 1.5, NULL), NULL), NULL);
+    return 2;
+}
+
+START_TEST(test_loop_runs_allocate_nothing)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(3), "x");
+    tg_tensor *limit = tg_placeholder(g, TG_INT32, TG_SCALAR, "limit");
+    tg_tensor *vars[2] = {tg_constant_scalar(g, TG_INT32, 0, NULL), x}, *out[2], *dx = NULL;
+    ck_assert_int_eq(tg_while_loop(g, below_limit, times_w, limit, vars, 2, out, NULL), TG_OK);
+    tg_tensor *y = tg_reduce_sum(g, out[1], NULL);
+    ck_assert_int_eq(tg_gradients(g, &y, 1, &x, 1, &dx, NULL), TG_OK);
+    tg_tensor *fetch[2] = {y, dx};
+    ck_assert_tg_ok(g);
+
+    tg_session *s = tg_session_new(g);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){3}, (float[]){0.1f, 0.2f, 0.3f});
+    tg_array *deep = tg_array_scalar_i32(6), *shallow = tg_array_scalar_i32(2);
+    tg_feed fd[2] = {{x, xa}, {limit, deep}}, fs[2] = {{x, xa}, {limit, shallow}};
+    tg_array *o[2] = {NULL, NULL};
+    ck_assert_int_eq(tg_session_run(s, fd, 2, fetch, 2, o, NULL, 0), TG_OK);
+    float want = (float)tg_array_get(o[0], 0);
+
+    int failed = 0;
+    double sum = 0;
+    atomic_store(&tga_allocations, 0);
+    for (int i = 0; i < 50; i++) {
+        failed += tg_session_run(s, i % 2 ? fs : fd, 2, fetch, 2, o, NULL, 0) != TG_OK;
+        if (i % 2 == 0) sum += tg_array_get(o[0], 0);
+    }
+    long during = atomic_load(&tga_allocations);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(during, 0);
+    ck_assert_double_eq_tol(sum, 25.0 * want, 1e-3);
+
+    tg_array_free(o[0]);
+    tg_array_free(o[1]);
+    tg_array_free(xa);
+    tg_array_free(deep);
+    tg_array_free(shallow);
+    tg_session_free(s);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *steady_suite(void)
 {
     Suite *s = suite_create("steady_state");
@@ -163,6 +223,7 @@ static Suite *steady_suite(void)
     tcase_add_test(tc, test_repeated_runs_allocate_nothing);
     tcase_add_test(tc, test_callable_runs_allocate_nothing);
     tcase_add_test(tc, test_cond_runs_allocate_nothing);
+    tcase_add_test(tc, test_loop_runs_allocate_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

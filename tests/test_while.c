@@ -87,10 +87,34 @@ START_TEST(test_values_and_structure)
     ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "while/Less")), 11);
     ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "while/Enter_1")), 1);
     ck_assert_int_eq((int)tg_session_op_run_count(s, tg_graph_op(g, "while/Exit_1")), 1);
+    /* the trace lists each op once, with how often it ran */
+    tg_run_options ro = {.trace = true};
+    ck_assert_int_eq(tg_session_run_opts(s, &f, 1, out, 2, res, NULL, 0, &ro), TG_OK);
+    tg_op *const *ops;
+    int n = tg_session_trace(s, &ops), seen = 0;
+    for (int i = 0; i < n; i++) {
+        const char *nm = tg_op_name(ops[i]);
+        int64_t want = !strcmp(nm, "while/mul") ? 10 : !strcmp(nm, "while/Less") ? 11
+                       : !strcmp(nm, "while/Exit_1") || !strcmp(nm, "i0") ? 1 : -1;
+        if (want < 0) continue;
+        seen++;
+        ck_assert_int_eq((int)tg_session_trace_run_count(s, i), (int)want);
+        ck_assert(!tg_session_trace_skipped(s, i));
+    }
+    ck_assert_int_eq(seen, 4);
+    FILE *tf = tmpfile();
+    ck_assert_int_eq(tg_session_write_trace(s, tf), TG_OK);
+    rewind(tf);
+    char line[256];
+    bool found = false;
+    while (fgets(line, sizeof line, tf)) found |= strstr(line, "while/mul (Mul)  after") == NULL &&
+                                                  strstr(line, "while/mul (Mul)  [ran 10 times]") != NULL;
+    fclose(tf);
+    ck_assert(found);
     /* again: the plan is reused and restarts the loop */
     ck_assert_int_eq(tg_session_run(s, &f, 1, out, 2, res, NULL, 0), TG_OK);
     ck_assert_close(tg_array_get(res[1], 0), 1.5 * 1024, 0);
-    ck_assert_int_eq((int)tg_session_op_run_count(s, d.body_mul), 20);
+    ck_assert_int_eq((int)tg_session_op_run_count(s, d.body_mul), 30);
     tg_array_free(res[0]);
     tg_array_free(res[1]);
     tg_array_free(xv);

@@ -231,10 +231,19 @@ TG_API int tg_session_trace(const tg_session *s, tg_op *const **ops);
  * out of range or when no run was traced. Errors: none. */
 TG_API bool tg_session_trace_skipped(const tg_session *s, int i);
 
+/* How many times entry i of the trace ran in that run: 1 for an op that
+ * ran, 0 for one skipped, the number of iterations for an op in a
+ * tg_while_loop (its condition's ops one more than its body's). An op of a
+ * loop that ran in some iterations and was dead in others (a cond inside
+ * the body) counts the iterations it ran and is not marked skipped. 0 for
+ * an i out of range or when no run was traced. Errors: none. */
+TG_API int64_t tg_session_trace_run_count(const tg_session *s, int i);
+
 /* Writes the trace as numbered lines "  3  bn/AssignMovingAvg (AssignSub)
  * after: a, b" (the control inputs), so a learner sees the update ops run
  * before the optimizer step; a skipped op's line ends in "[skipped: its
- * cond branch was not taken]". Errors: INVALID_ARGUMENT for NULL, INTERNAL on a
+ * cond branch was not taken]", a loop's op that ran more than once in
+ * "[ran 10 times]". Errors: INVALID_ARGUMENT for NULL, INTERNAL on a
  * write error. */
 TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
 

@@ -54,6 +54,12 @@ bool tg_session_trace_skipped(const tg_session *s, int i) {
     return s && s->traced && s->traced->skipped && i >= 0 && i < s->traced_steps && s->traced->skipped[i];
 }
 
+int64_t tg_session_trace_run_count(const tg_session *s, int i) {
+    if (!s || !s->traced || i < 0 || i >= s->traced_steps) return 0;
+    if (s->traced->step_runs) return s->traced->step_runs[i];
+    return tg_session_trace_skipped(s, i) ? 0 : 1;
+}
+
 tg_code tg_session_write_trace(const tg_session *s, FILE *out) {
     if (!s || !out) return TG_INVALID_ARGUMENT;
     tg_op *const *ops;
@@ -65,6 +71,8 @@ tg_code tg_session_write_trace(const tg_session *s, FILE *out) {
             if (fprintf(out, "%s%s", k ? ", " : "  after: ", op->control[k]->name) < 0) return TG_INTERNAL;
         if (tg_session_trace_skipped(s, i) && fputs("  [skipped: its cond branch was not taken]", out) == EOF)
             return TG_INTERNAL;
+        int64_t runs = tg_session_trace_run_count(s, i);
+        if (runs > 1 && fprintf(out, "  [ran %lld times]", (long long)runs) < 0) return TG_INTERNAL;
         if (fputc('\n', out) == EOF) return TG_INTERNAL;
     }
     return fflush(out) == 0 ? TG_OK : TG_INTERNAL;

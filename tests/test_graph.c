@@ -569,6 +569,47 @@ START_TEST(test_write_dot_cond_branches)
 }
 END_TEST
 
+static tg_tensor *dot_below(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], tg_constant_scalar(g, TG_FLOAT32, 10, "ten"), NULL);
+}
+
+static int dot_twice(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_multiply(g, v[0], tg_constant_scalar(g, TG_FLOAT32, 2, "two"), "twice");
+    return 1;
+}
+
+/* A while loop's ops in a dotted cluster inside its name scope; the
+ * loop's input and output stay outside it. */
+START_TEST(test_write_dot_while_frame)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x"), *y = NULL;
+    ck_assert_int_eq(tg_while_loop(g, dot_below, dot_twice, NULL, &x, 1, &y, NULL), TG_OK);
+    tg_tensor *z = tg_negative(g, y, "after");
+    ck_assert_ptr_nonnull(z);
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_graph_write_dot(g, f), TG_OK);
+    char *dot = read_all(f);
+    fclose(f);
+    const char *w = strstr(dot, "subgraph \"cluster_while/Identity\" {");
+    ck_assert_ptr_nonnull(w);
+    ck_assert_str_contains(w, "label=\"while loop: runs once per iteration\"; style=dotted;");
+    const char *tw = strstr(w, "label=\"twice\\n"), *close = strstr(w, "}");
+    ck_assert(tw && close && tw < close);
+    const char *after = strstr(dot, "label=\"after\\n");
+    ck_assert(after && (after < w || after > close));
+    /* the loop's name scope and its frame */
+    ck_assert_int_eq(count_clusters(dot), 2);
+    free(dot);
+    tg_graph_free(g);
+}
+END_TEST
+
 static int count_substr(const char *s, const char *needle)
 {
     int n = 0;
@@ -659,6 +700,7 @@ static Suite *graph_suite(void)
     tcase_add_test(dot, test_write_dot);
     tcase_add_test(dot, test_write_dot_collapsed);
     tcase_add_test(dot, test_write_dot_cond_branches);
+    tcase_add_test(dot, test_write_dot_while_frame);
     tcase_set_timeout(dot, TGC_TIMEOUT);
     suite_add_tcase(s, dot);
     return s;

@@ -68,14 +68,19 @@ static void note_ctx(tg__strbuf *b, const tg__cond_ctx ***ctxs, int *n, int *cap
 
 /* A cond branch (TF's CondContext) as a dashed cluster inside its name
  * scope: the ops directly in `prefix` made in ctx. The branch is told by
- * its pivot, "switch_t" or "switch_f" as TF names them. */
+ * its pivot, "switch_t" or "switch_f" as TF names them. A while loop's
+ * frame (TF's WhileContext) is a dotted cluster the same way. */
 static void emit_branch(tg__strbuf *b, const tg_graph *g, const char *prefix, const tg__cond_ctx *ctx, int indent) {
     size_t plen = strlen(prefix), nlen = strlen(ctx->pivot->name);
     bool is_true = nlen >= 8 && strcmp(ctx->pivot->name + nlen - 8, "switch_t") == 0;
     tg__strbuf_printf(b, "%*ssubgraph \"cluster_", indent, "");
     put_escaped(b, ctx->pivot->name);
-    tg__strbuf_printf(b, "\" {\n%*slabel=\"%s branch\"; style=dashed;\n", indent + 2, "",
-                      is_true ? "true" : "false");
+    if (ctx->is_loop)
+        tg__strbuf_printf(b, "\" {\n%*slabel=\"while loop: runs once per iteration\"; style=dotted;\n", indent + 2,
+                          "");
+    else
+        tg__strbuf_printf(b, "\" {\n%*slabel=\"%s branch\"; style=dashed;\n", indent + 2, "",
+                          is_true ? "true" : "false");
     for (int i = 0; i < g->n_ops; i++) {
         const tg_op *op = g->ops[i];
         if (op->ctx != ctx || strncmp(op->name, prefix, plen) != 0 || strchr(op->name + plen, '/')) continue;
@@ -99,7 +104,8 @@ static void emit_scope(tg__strbuf *b, const tg_graph *g, const char *prefix, int
         const char *rest = op->name + plen;
         const char *slash = strchr(rest, '/');
         if (!slash) {
-            if (!op->ctx) emit_node(b, op, rest, indent);
+            /* a loop whose build failed may have no pivot: no cluster */
+            if (!op->ctx || !op->ctx->pivot) emit_node(b, op, rest, indent);
             else note_ctx(b, &ctxs, &n_ctxs, &cap3, op->ctx);
             continue;
         }

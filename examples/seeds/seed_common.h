@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tgraph.h"
 
@@ -124,6 +125,31 @@ static inline void seed_show_worst(const char *name, const double *session, cons
     for (int i = 0; i < n; i++) worst = fmax(worst, fabs(session[i] - hand[i]) / fmax(fabs(hand[i]), floor));
     int ok = worst <= SEED_RTOL;
     printf("  %-38s all %d values: worst difference %.2g%s\n", name, n, worst, ok ? "" : "   <- MISMATCH");
+    seed_mismatches += !ok;
+}
+
+/* What a traced run (tg_run_options.trace) executed of batch norm, as a
+ * learner reads it: the FusedBatchNormV3 ops that ran, and the moving-
+ * average updates ("AssignMovingAvg") that ran or were skipped because
+ * their cond branch was not taken. A count other than expected is a
+ * mismatch. */
+static inline void seed_check_trace(tg_session *s, int want_bn, int want_updates) {
+    tg_op *const *ops;
+    int n = tg_session_trace(s, &ops), bn = 0, updates = 0, skipped = 0;
+    for (int i = 0; i < n; i++) {
+        const char *type = tg_op_type(ops[i]), *name = tg_op_name(ops[i]);
+        bool ran = !tg_session_trace_skipped(s, i);
+        bool is_bn = strcmp(type, "FusedBatchNormV3") == 0;
+        bool is_update = strstr(name, "AssignMovingAvg") && strcmp(type, "AssignSub") == 0;
+        if (!is_bn && !is_update) continue;
+        printf("    %-44s %s\n", name, ran ? "ran" : "skipped (branch not taken)");
+        bn += is_bn && ran;
+        updates += is_update && ran;
+        skipped += !ran;
+    }
+    int ok = bn == want_bn && updates == want_updates;
+    printf("  trace: %d FusedBatchNormV3 ran (want %d), %d moving-average updates ran (want %d), %d skipped%s\n", bn,
+           want_bn, updates, want_updates, skipped, ok ? "" : "   <- MISMATCH");
     seed_mismatches += !ok;
 }
 

@@ -140,8 +140,10 @@ int main(void) {
         seed_show("fc/BatchNorm/moving_variance", s_mv2, h_mv2, C2, 0);
     }
 
-    /* Inference: feed_dict={x: batch, is_training: False}. The fc layer's
-     * in-place update ops still run with its output, but change nothing. */
+    /* Inference: feed_dict={x: batch, is_training: False}. As in TF, each
+     * layer's smart_cond runs one branch: one FusedBatchNormV3 per layer,
+     * and the fc layer's in-place updates (in the true branch of its
+     * cond_1) are skipped. The run is traced to show it. */
     {
         double beta[C2], logit[N * C2], hand[N * C2];
         seed_fill(xb, N * H * W * CIN, -1.0, 3.0);
@@ -149,7 +151,13 @@ int main(void) {
         tg_array *no = tg_array_scalar_bool(false);
         tg_feed feeds[2] = {{x, xa}, {is_training, no}};
         int bad = seed_run(sess, NULL, 0, (tg_tensor *[]){tg_variable_value(beta2)}, 1, (double *[]){beta}, NULL);
+        tg_session_set_run_options(sess, &(tg_run_options){.trace = true});
         bad = bad || seed_run(sess, feeds, 2, (tg_tensor *[]){fc_in, logits}, 2, (double *[]){fc_x, logit}, NULL);
+        tg_session_set_run_options(sess, NULL);
+        if (!bad) {
+            printf("inference run's trace (batch norm ops):\n");
+            seed_check_trace(sess, 2, 0);
+        }
         bad = bad || seed_run(sess, NULL, 0, moving, 4, (double *[]){s_mm1, s_mv1, s_mm2, s_mv2}, NULL);
         tg_array_free(xa);
         tg_array_free(no);

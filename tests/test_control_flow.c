@@ -393,6 +393,12 @@ START_TEST(test_assert_control_dependency)
     /* and as a target */
     ck_assert_int_eq(tg_session_run(s, &fail, 1, NULL, 0, NULL, &check, 1), TG_INVALID_ARGUMENT);
     ck_assert_int_eq(tg_session_run(s, &ok, 1, NULL, 0, NULL, &check, 1), TG_OK);
+    /* TF's tf.Assert(cond, ["x is too large:", x]): the text leads */
+    tg_op *said = tg_assert_message(g, cond, "x is too large:", &x, 1, 3, "said");
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_name(said), "said/Assert");
+    ck_assert_int_eq(tg_session_run(s, &fail, 1, NULL, 0, NULL, &said, 1), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "assertion failed: [x is too large:] [1 2 3...]");
     tg_array_free(out);
     tg_array_free(t);
     tg_array_free(f);

@@ -42,6 +42,14 @@ TG_API tg_op *tg_group(tg_graph *g, tg_op *const *ops, int n, const char *name);
 TG_API tg_op *tg_assert(tg_graph *g, tg_tensor *condition, tg_tensor *const *data, int n_data, int64_t summarize,
                         const char *name);
 
+/* tf.Assert(condition, ["message", data...], summarize, name): TF's usual
+ * idiom, a string first in data, which tgraph (no string dtype) takes as
+ * message: a failed check reports "assertion failed: [message] [v0 v1
+ * v2...]", exactly TF's text for that idiom. message NULL is tg_assert.
+ * Ownership: message is copied. Errors: as tg_assert. */
+TG_API tg_op *tg_assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data,
+                                int n_data, int64_t summarize, const char *name);
+
 /* tf.tuple(tensors, name, control_inputs): outputs[i] is tensors[i] passed
  * through an "Identity" that also waits for every tensor in the list (and
  * every control input), so none of them can be used before all are

@@ -122,6 +122,11 @@ tg_op *tg_assert(tg_graph *g, tg_tensor *condition, tg_tensor *const *data, int 
     return tg__assert_message(g, condition, NULL, data, n_data, summarize, name);
 }
 
+tg_op *tg_assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
+                         int64_t summarize, const char *name) {
+    return tg__assert_message(g, condition, message, data, n_data, summarize, name);
+}
+
 tg_op *tg__assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
                           int64_t summarize, const char *name) {
     if (!tg__graph_ready(g, &condition, 1)) return NULL;

@@ -298,15 +298,24 @@ START_TEST(test_training_cases)
     const char *key = o.updates_collections && !in_place ? o.updates_collections[0] : TG_GRAPHKEYS_UPDATE_OPS;
     /* A run-time is_training on contrib's own paths (F, N): the updates are
      * built in a branch of smart_cond's tf.cond, "cond_1" after F's outputs'
-     * "cond", "cond" on N, and updates_collections get the cond's Merges. */
+     * "cond", "cond" on N, and updates_collections get the cond's Merges.
+     * Path L's non-fused core layer makes one cond per update ("cond" and
+     * "cond_1" pick the statistics, "cond_2" and "cond_3" update) and
+     * registers their Merges; its fused kernel updates outside the cond. */
     const char *cond = !tc->dynamic || tc->what[0] == 'L' ? NULL : tc->what[0] == 'F' ? "BatchNorm/cond_1/"
                                                                                          : "BatchNorm/cond/";
+    bool layer_conds = tc->dynamic && tc->what[0] == 'L' && !tc->bessel;
     char name[64];
     if (cond) {
         snprintf(name, sizeof name, "%sAssignMovingAvg", cond);
         ck_assert_msg(tg_graph_op(g, name) != NULL, "%s: no op %s", tc->what, name);
         snprintf(name, sizeof name, "%sAssignMovingAvg_1", cond);
         ck_assert_msg(tg_graph_op(g, name) != NULL, "%s: no op %s", tc->what, name);
+        ck_assert_ptr_null(tg_graph_op(g, "BatchNorm/AssignMovingAvg"));
+    }
+    if (layer_conds) {
+        ck_assert_ptr_nonnull(tg_graph_op(g, "BatchNorm/cond_2/AssignMovingAvg"));
+        ck_assert_ptr_nonnull(tg_graph_op(g, "BatchNorm/cond_3/AssignMovingAvg"));
         ck_assert_ptr_null(tg_graph_op(g, "BatchNorm/AssignMovingAvg"));
     }
     if (in_place) {
@@ -316,9 +325,9 @@ START_TEST(test_training_cases)
         int nu = tg_get_collection_ops(g, key, NULL, &ups);
         ck_assert_int_eq(nu, 2);
         snprintf(name, sizeof name, "%s%s", cond ? cond : "BatchNorm/", cond ? "Merge" : "AssignMovingAvg");
-        ck_assert_str_eq(tg_op_name(ups[0]), name);
+        ck_assert_str_eq(tg_op_name(ups[0]), layer_conds ? "BatchNorm/cond_2/Merge" : name);
         snprintf(name, sizeof name, "%s%s", cond ? cond : "BatchNorm/", cond ? "Merge_1" : "AssignMovingAvg_1");
-        ck_assert_str_eq(tg_op_name(ups[1]), name);
+        ck_assert_str_eq(tg_op_name(ups[1]), layer_conds ? "BatchNorm/cond_3/Merge" : name);
         TG_WITH_CONTROL_DEPENDENCIES(g, ups, nu) { train = tg_no_op(g, "train"); }
         tg_free(ups);
     }
@@ -1500,8 +1509,10 @@ START_TEST(test_renorm_training)
     ck_assert_int_eq(tg_get_collection(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &items), 2);
     ck_assert_int_eq(items[0].kind, TG_ITEM_OP);
     ck_assert_int_eq(items[1].kind, TG_ITEM_OP);
-    ck_assert_str_eq(tg_op_name(items[0].u.op), "BatchNorm/AssignMovingAvg_2");
-    ck_assert_str_eq(tg_op_name(items[1].u.op), "BatchNorm/AssignNewValue");
+    /* a run-time is_training: the Merges of the last two conds (r, d and the
+     * renorm updates are cond .. cond_5, after the statistics' two) */
+    ck_assert_str_eq(tg_op_name(items[0].u.op), rc->dynamic ? "BatchNorm/cond_6/Merge" : "BatchNorm/AssignMovingAvg_2");
+    ck_assert_str_eq(tg_op_name(items[1].u.op), rc->dynamic ? "BatchNorm/cond_7/Merge" : "BatchNorm/AssignNewValue");
     tg_op *ups[2] = {items[0].u.op, items[1].u.op}, *train = NULL;
     tg_free(items);
     TG_WITH_CONTROL_DEPENDENCIES(g, ups, 2) { train = tg_no_op(g, "train"); }

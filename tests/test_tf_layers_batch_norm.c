@@ -4,8 +4,9 @@
  * statistics after several steps (Bessel-corrected variance on the fused
  * path, biased on the non-fused one), NHWC vs NCHW, fused vs non-fused,
  * ghost batches, batch renormalization with clipping, multi-axis variables,
- * names, collections and the Layer API, reuse, a run-time training tensor,
- * and gradients checked against finite differences. */
+ * names, collections and the Layer API, reuse, a run-time training tensor
+ * (values, and which update ops a run executes, from its trace), and
+ * gradients checked against finite differences. */
 #include "gradcheck.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -1198,6 +1199,186 @@ START_TEST(test_training_tensor)
 }
 END_TEST
 
+/* ---- a run-time training tensor runs one branch (smart_cond) ---------------------------- */
+
+/* A bool placeholder as training, the layer's UPDATE_OPS as control inputs
+ * of a gradient-descent step on sum(y^2), and the moving statistics set to
+ * a non-trivial state. */
+typedef struct cond_step {
+    tg_graph *g;
+    tg_tensor *x, *training;
+    tg_op *train;
+    tg_variable *mm, *mv;
+    tg_session *s;
+} cond_step;
+
+static cond_step cond_step_new(tg_shape xs, const double *mm0, const double *mv0) {
+    cond_step c = {.g = tg_graph_new()};
+    tg_graph *g = c.g;
+    c.x = tg_placeholder(g, TG_FLOAT32, xs, "x");
+    c.training = tg_placeholder(g, TG_BOOL, TG_SCALAR, "is_training");
+    TG_OPTS(tg_tf_layers_batch_norm_opts, o, .training_t = c.training, .momentum = 0.8);
+    tg_tensor *y = tg_tf_layers_batch_normalization(g, c.x, &o);
+    tg_tensor *loss = tg_reduce_sum(g, tg_square(g, y, NULL), NULL);
+    tg_op **uo = NULL;
+    int nu = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &uo);
+    ck_assert_int_eq(nu, 2);
+    tg_optimizer *opt = tg_train_gradient_descent_optimizer_new(g, 0.01, NULL);
+    TG_WITH_CONTROL_DEPENDENCIES(g, uo, nu) { c.train = tg_optimizer_minimize(opt, loss, NULL); }
+    tg_free(uo);
+    ck_assert_tg_ok(g);
+    c.mm = tg_graph_variable(g, "batch_normalization/moving_mean");
+    c.mv = tg_graph_variable(g, "batch_normalization/moving_variance");
+    c.s = init_session(g);
+    set_var(g, c.s, c.mm, mm0);
+    set_var(g, c.s, c.mv, mv0);
+    return c;
+}
+
+/* One traced train step with training fed as given. */
+static void cond_step_run(cond_step *c, const tg_array *xa, bool training) {
+    tg_array *ta = tg_array_scalar_bool(training);
+    tg_feed f[2] = {{c->x, (tg_array *)xa}, {c->training, ta}};
+    tg_code rc = tg_session_run_opts(c->s, f, 2, NULL, 0, NULL, &c->train, 1, &(tg_run_options){.trace = true});
+    ck_assert_msg(rc == TG_OK, "run: %s", tg_session_message(c->s));
+    tg_array_free(ta);
+}
+
+/* The op's entry in the last trace; -1 when it is not there. */
+static int trace_index(const tg_session *s, const tg_op *op) {
+    tg_op *const *ops = NULL;
+    int n = tg_session_trace(s, &ops);
+    for (int i = 0; i < n; i++)
+        if (ops[i] == op) return i;
+    return -1;
+}
+
+/* op ran `runs` (0 or 1) times in the last traced run: skipped in the trace
+ * when 0, and `total` times in the session so far. */
+static void expect_ran(const tg_session *s, const tg_op *op, int runs, int64_t total) {
+    int i = trace_index(s, op);
+    ck_assert_msg(i >= 0, "%s not in the trace", tg_op_name(op));
+    ck_assert_msg(tg_session_trace_skipped(s, i) == (runs == 0), "%s: skipped %d", tg_op_name(op),
+                  (int)tg_session_trace_skipped(s, i));
+    ck_assert_int_eq(tg_session_trace_run_count(s, i), runs);
+    ck_assert_int_eq(tg_session_op_run_count(s, op), total);
+}
+
+static void cond_step_free(cond_step *c) {
+    tg_session_free(c->s);
+    tg_graph_free(c->g); /* frees the optimizer and the layer */
+}
+
+/* The non-fused path (2-D input): each moving-average update is an
+ * AssignSub made inside the true branch of its own cond, whose Merge is the
+ * update op, so a step with training false skips both assigns. */
+START_TEST(test_training_tensor_non_fused_cond_skips_updates)
+{
+    const int64_t N = 4, C = 3;
+    const double mm0[3] = {0.5, -0.25, 1.0}, mv0[3] = {2.0, 0.5, 1.5}, mom = 0.8;
+    cond_step c = cond_step_new(TG_SHAPE(N, C), mm0, mv0);
+    tg_graph *g = c.g;
+    ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), 0);
+    tg_op *avg[2] = {tg_graph_op(g, "batch_normalization/cond_2/AssignMovingAvg"),
+                     tg_graph_op(g, "batch_normalization/cond_3/AssignMovingAvg")};
+    ck_assert_int_eq(count_ops(g, "AssignSub"), 2);
+    tg_op **uo = NULL;
+    ck_assert_int_eq(tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &uo), 2);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ptr_nonnull(avg[k]);
+        ck_assert_str_eq(tg_op_type(avg[k]), "AssignSub");
+        ck_assert_str_eq(tg_op_type(uo[k]), "Merge");
+    }
+    ck_assert_str_eq(tg_op_name(uo[0]), "batch_normalization/cond_2/Merge");
+    ck_assert_str_eq(tg_op_name(uo[1]), "batch_normalization/cond_3/Merge");
+    double xv[12];
+    fill(xv, N * C, 31, -2, 3);
+    for (int i = 0; i < N * C; i++) xv[i] = (float)xv[i]; /* what the float32 feed holds */
+    tg_array *xa = arr(TG_FLOAT32, TG_SHAPE(N, C), xv);
+
+    /* (a) inference: both assigns skipped, the statistics untouched */
+    cond_step_run(&c, xa, false);
+    for (int k = 0; k < 2; k++) {
+        expect_ran(c.s, avg[k], 0, 0);
+        expect_ran(c.s, uo[k], 1, 1); /* the Merge forwards the false branch's variable */
+    }
+    check_var(c.s, c.mm, (double[]){(float)mm0[0], (float)mm0[1], (float)mm0[2]}, 0);
+    check_var(c.s, c.mv, (double[]){(float)mv0[0], (float)mv0[1], (float)mv0[2]}, 0);
+
+    /* (b) training: each assign once, moving = momentum * old + (1 - momentum) * batch */
+    cond_step_run(&c, xa, true);
+    for (int k = 0; k < 2; k++) expect_ran(c.s, avg[k], 1, 1);
+    double want_m[3], want_v[3];
+    for (int ch = 0; ch < C; ch++) {
+        double mean = 0, var = 0;
+        for (int n = 0; n < N; n++) mean += xv[n * C + ch] / N;
+        for (int n = 0; n < N; n++) var += (xv[n * C + ch] - mean) * (xv[n * C + ch] - mean) / N;
+        want_m[ch] = mom * mm0[ch] + (1 - mom) * mean;
+        want_v[ch] = mom * mv0[ch] + (1 - mom) * var;
+    }
+    check_var(c.s, c.mm, want_m, 1e-6);
+    check_var(c.s, c.mv, want_v, 1e-6);
+    tg_free(uo);
+    tg_array_free(xa);
+    cond_step_free(&c);
+}
+END_TEST
+
+/* The fused path (4-D input): TF keeps the update outside the cond and
+ * conds the momentum instead (smart_cond(training, momentum, 1.0)), so with
+ * training false the assigns run with decay 0, only the momentum's 1.0
+ * branch runs, and the statistics stay as they were. */
+START_TEST(test_training_tensor_fused_momentum_cond)
+{
+    const int64_t N = 2, H = 2, W = 2, C = 3, n = N * H * W;
+    const double mm0[3] = {0.5, -0.25, 1.0}, mv0[3] = {2.0, 0.5, 1.5};
+    cond_step c = cond_step_new(TG_SHAPE(N, H, W, C), mm0, mv0);
+    tg_graph *g = c.g;
+    ck_assert_int_eq(count_ops(g, "FusedBatchNormV3"), 2);
+    tg_op *fused_training = tg_graph_op(g, "batch_normalization/cond/FusedBatchNormV3");
+    tg_op *mom_training = tg_graph_op(g, "batch_normalization/cond_1/Const");
+    tg_op *mom_frozen = tg_graph_op(g, "batch_normalization/cond_1/Const_1");
+    tg_op *avg[2] = {tg_graph_op(g, "batch_normalization/AssignMovingAvg"),
+                     tg_graph_op(g, "batch_normalization/AssignMovingAvg_1")};
+    ck_assert_ptr_nonnull(fused_training);
+    ck_assert_ptr_nonnull(mom_training);
+    ck_assert_ptr_nonnull(mom_frozen);
+    for (int k = 0; k < 2; k++) ck_assert_str_eq(tg_op_type(avg[k]), "AssignSub");
+    double xv[24];
+    fill(xv, n * C, 37, -1, 4);
+    for (int i = 0; i < n * C; i++) xv[i] = (float)xv[i];
+    tg_array *xa = arr(TG_FLOAT32, TG_SHAPE(N, H, W, C), xv);
+
+    /* (a) inference: the momentum's training branch and kernel skipped */
+    cond_step_run(&c, xa, false);
+    expect_ran(c.s, mom_training, 0, 0);
+    expect_ran(c.s, mom_frozen, 1, 1);
+    expect_ran(c.s, fused_training, 0, 0);
+    for (int k = 0; k < 2; k++) expect_ran(c.s, avg[k], 1, 1);
+    check_var(c.s, c.mm, (double[]){(float)mm0[0], (float)mm0[1], (float)mm0[2]}, 0);
+    check_var(c.s, c.mv, (double[]){(float)mv0[0], (float)mv0[1], (float)mv0[2]}, 0);
+
+    /* (b) training: momentum 0.8 in float32; the kernel's variance is
+     * Bessel-corrected (n / (n - 1)) */
+    cond_step_run(&c, xa, true);
+    expect_ran(c.s, mom_training, 1, 1);
+    expect_ran(c.s, mom_frozen, 0, 1);
+    expect_ran(c.s, fused_training, 1, 1);
+    double d = 1.0 - (double)0.8f, want_m[3], want_v[3];
+    for (int ch = 0; ch < C; ch++) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < n; i++) mean += xv[i * C + ch] / n;
+        for (int i = 0; i < n; i++) var += (xv[i * C + ch] - mean) * (xv[i * C + ch] - mean) / (n - 1);
+        want_m[ch] = mm0[ch] - (mm0[ch] - mean) * d;
+        want_v[ch] = mv0[ch] - (mv0[ch] - var) * d;
+    }
+    check_var(c.s, c.mm, want_m, 1e-6);
+    check_var(c.s, c.mv, want_v, 1e-6);
+    tg_array_free(xa);
+    cond_step_free(&c);
+}
+END_TEST
+
 /* ---- the functional form ------------------------------------------------------------- */
 
 START_TEST(test_functional_reuse)
@@ -1540,6 +1721,8 @@ static Suite *make_suite(void) {
     tcase_add_test(extra, test_renorm_clipping);
     tcase_add_test(extra, test_renorm_same_momentum_train_test);
     tcase_add_test(extra, test_training_tensor);
+    tcase_add_test(extra, test_training_tensor_non_fused_cond_skips_updates);
+    tcase_add_test(extra, test_training_tensor_fused_momentum_cond);
     tcase_add_test(extra, test_adjustment);
     suite_add_tcase(s, extra);
     TCase *grad = tcase_create("gradients");

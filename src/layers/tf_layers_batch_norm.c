@@ -5,11 +5,12 @@
  * the functional form tf.layers.batch_normalization.
  *
  * TF chooses between the training and the inference graph with smart_cond:
- * a static training value builds one branch; a training tensor builds both
- * and a cond picks one at run time. tgraph has no cond, so with a tensor
- * both branches are built and tg_where selects; the moving-average updates
- * then assign where(training, new value, current value), which leaves the
- * variable unchanged when training is false, as TF's false branch does.
+ * a static training value builds one branch here; a training tensor goes
+ * through tg_smart_cond exactly where TF calls it, so only the taken
+ * branch runs. The non-fused path's moving-average updates are made inside
+ * the true branch and the false branch returns the variable, so with
+ * training false no AssignMovingAvg runs at all; the fused path keeps TF's
+ * update outside the cond with momentum cond(training, momentum, 1.0).
  * Renormalization and the ghost-batch helpers are in
  * tf_layers_batch_norm_renorm.c. */
 #include <math.h>
@@ -27,12 +28,76 @@ static tg_code fail(tg_graph *g, const char *fmt, const char *arg) {
 
 /* ---- pieces shared with the renorm file ------------------------------------------- */
 
-tg_tensor *tg__bn_select(tg_graph *g, tg_tensor *training, tg_tensor *value, tg_variable *var) {
-    if (!training || !value) return value;
-    return tg_where(g, training, value, tg_variable_value(var), NULL);
+tg_tensor *tg__bn_scalar(tg_graph *g, tg_dtype dt, double v) { return tg_constant_scalar(g, dt, v, NULL); }
+
+/* A one-output tg_smart_cond; NULL with the error on the graph. */
+static tg_tensor *cond1(tg_graph *g, tg_tensor *training, tg_cond_fn t, tg_cond_fn f, void *u) {
+    tg_tensor *out = NULL;
+    return tg_smart_cond(g, training, t, f, u, &out, 1, NULL) == TG_OK ? out : NULL;
 }
 
-tg_tensor *tg__bn_scalar(tg_graph *g, tg_dtype dt, double v) { return tg_constant_scalar(g, dt, v, NULL); }
+/* The branches of smart_cond(training, lambda: t, lambda: f); f NULL is
+ * TF's lambda: ones_like(t) or zeros_like(t), which TF builds inside the
+ * false branch, so the fill runs only when training is false. */
+typedef struct pick {
+    tg_tensor *t, *f;
+    bool ones;
+} pick;
+
+static int pick_true(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g, (void)n;
+    outs[0] = ((pick *)u)->t;
+    return 1;
+}
+
+static int pick_false(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    const pick *p = u;
+    (void)n;
+    outs[0] = p->f ? p->f : p->ones ? tg_ones_like(g, p->t, NULL) : tg_zeros_like(g, p->t, NULL);
+    return outs[0] ? 1 : -1;
+}
+
+tg_tensor *tg__bn_cond(tg_graph *g, tg_tensor *training, tg_tensor *t, tg_tensor *f) {
+    return t && f ? cond1(g, training, pick_true, pick_false, &(pick){.t = t, .f = f}) : NULL;
+}
+
+tg_tensor *tg__bn_cond_fill(tg_graph *g, tg_tensor *training, tg_tensor *t, bool ones) {
+    return t ? cond1(g, training, pick_true, pick_false, &(pick){.t = t, .ones = ones}) : NULL;
+}
+
+/* The branches of smart_cond(training, lambda: _do_update(var, value),
+ * lambda: var) (identity(var) for renorm's _fake_update). The assign is
+ * made in the true branch so that a false training skips it. */
+typedef struct update {
+    tg_variable *var;
+    tg_tensor *value;
+    double momentum;
+    bool identity;
+} update;
+
+static int do_update(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    const update *p = u;
+    (void)n;
+    outs[0] = tg_train_assign_moving_average(g, p->var, p->value, p->momentum, false, NULL);
+    return outs[0] ? 1 : -1;
+}
+
+static int keep_variable(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    const update *p = u;
+    (void)n;
+    outs[0] = tg_variable_value(p->var);
+    if (p->identity) outs[0] = tg_identity(g, outs[0], NULL);
+    return outs[0] ? 1 : -1;
+}
+
+tg_tensor *tg__bn_update(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
+                         bool fake_identity) {
+    update u = {var, value, momentum, fake_identity};
+    if (!value) return NULL;
+    if (training) return cond1(g, training, do_update, keep_variable, &u);
+    tg_tensor *out = NULL;
+    return do_update(g, &u, &out, 1) == 1 ? out : NULL;
+}
 
 /* ---- the Keras learning phase ------------------------------------------------------- */
 
@@ -208,13 +273,6 @@ static void add_updates(tg_layer *l, tg_tensor *mean_update, tg_tensor *var_upda
         tg_layer_add_update(l, tg_tensor_op(var_update));
 }
 
-/* moving -= (moving - value) * (1 - momentum) ("AssignMovingAvg"), with the
- * value selected by a training tensor. */
-static tg_tensor *assign_moving(tg_graph *g, tg_variable *var, tg_tensor *value, double momentum,
-                                tg_tensor *training) {
-    return tg_train_assign_moving_average(g, var, tg__bn_select(g, training, value, var), momentum, false, NULL);
-}
-
 /* TF's _fused_batch_norm: FusedBatchNormV3 in training (batch statistics,
  * Bessel-corrected variance out) and/or inference (moving statistics). */
 /* The two branches of TF's smart_cond(training, _fused_batch_norm_training,
@@ -245,6 +303,20 @@ static int fused_inference(tg_graph *g, void *a, tg_tensor **outs, int n) {
     return fused_branch(g, a, false, outs);
 }
 
+/* The branches of smart_cond(training, lambda: momentum, lambda: 1.0):
+ * TF converts each Python float in its branch, so each Const is made there. */
+static int momentum_training(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)n;
+    outs[0] = tg_constant_scalar(g, TG_FLOAT32, ((const tg__bn *)u)->momentum, "Const");
+    return outs[0] ? 1 : -1;
+}
+
+static int momentum_frozen(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)u, (void)n;
+    outs[0] = tg_constant_scalar(g, TG_FLOAT32, 1.0, "Const");
+    return outs[0] ? 1 : -1;
+}
+
 static tg_tensor *fused_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *training, bool static_training) {
     tg_graph *g = l->g;
     fused_args a = {b, x, b->gamma ? tg_variable_value(b->gamma) : b->gamma_const,
@@ -257,12 +329,13 @@ static tg_tensor *fused_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
     }
     if (!training && !static_training) return out[0]; /* static False: no updates */
     /* TF's keras _fused_batch_norm makes the momentum a float32 tensor
-     * (cond(training, momentum, 1.0) for a run-time flag), so the decay is
-     * the float32 difference 1 - momentum, not the double one. With a
-     * run-time flag the statistics are the cond's: the batch ones when
-     * training, the moving ones (unchanged by momentum 1) otherwise. */
-    tg_tensor *m = tg_constant_scalar(g, TG_FLOAT32, b->momentum, "Const");
-    if (training) m = tg_where(g, training, m, tg_constant_scalar(g, TG_FLOAT32, 1.0, "Const"), NULL);
+     * (smart_cond(training, momentum, 1.0) for a run-time flag), so the
+     * decay is the float32 difference 1 - momentum, not the double one. The
+     * updates stay outside the cond, as in TF: with a run-time flag they
+     * always run, and when it is false they take the moving statistics the
+     * inference kernel passed through with decay 0, which changes nothing. */
+    tg_tensor *m = training ? cond1(g, training, momentum_training, momentum_frozen, b)
+                            : tg_constant_scalar(g, TG_FLOAT32, b->momentum, "Const");
     tg_tensor *mu = tg_train_assign_moving_average_t(g, b->moving_mean, out[1], m, false, NULL);
     tg_tensor *vu = mu ? tg_train_assign_moving_average_t(g, b->moving_variance, out[2], m, false, NULL) : NULL;
     add_updates(l, mu, vu);
@@ -294,8 +367,8 @@ static bool adjust(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *training, tg
         return false;
     }
     if (training) { /* adjust only during training */
-        *as = tg_where(g, training, *as, tg_ones_like(g, *as, NULL), NULL);
-        *ab = tg_where(g, training, *ab, tg_zeros_like(g, *ab, NULL), NULL);
+        *as = tg__bn_cond_fill(g, training, *as, true);
+        *ab = tg__bn_cond_fill(g, training, *ab, false);
     }
     return tg_graph_status(g) == TG_OK;
 }
@@ -349,14 +422,10 @@ static tg_tensor *plain_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
         if (tg_nn_moments(g, cast_to(g, x, b->param_dtype), red, nr, keep, &mb, &vb, NULL) != TG_OK) return NULL;
         mean = mb;
         var = vb;
-        if (training) {
-            tg_tensor *mm = tg_variable_value(b->moving_mean), *mv = tg_variable_value(b->moving_variance);
-            if (b->vbs) { /* the moving statistics broadcast over the ghost batches */
-                mm = tg_add(g, tg_zeros_like(g, mb, NULL), mm, NULL);
-                mv = tg_add(g, tg_zeros_like(g, vb, NULL), mv, NULL);
-            }
-            mean = tg_where(g, training, mb, mm, NULL);
-            var = tg_where(g, training, vb, mv, NULL);
+        if (training) { /* with ghost batches the Merge is [1, ?, C]: the reduce_mean below undoes it */
+            mean = tg__bn_cond(g, training, mb, tg_variable_value(b->moving_mean));
+            var = mean ? tg__bn_cond(g, training, vb, tg_variable_value(b->moving_variance)) : NULL;
+            if (!var) return NULL;
         }
         tg_tensor *new_mean = mean, *new_var = var;
         if (b->vbs) {
@@ -371,11 +440,11 @@ static tg_tensor *plain_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
             r = bcast(g, b, tg_stop_gradient(g, r, "renorm_r"), last_only, &xs);
             d = bcast(g, b, tg_stop_gradient(g, d, "renorm_d"), last_only, &xs);
             compose(g, r, d, &scale, &offset);
-            mu = assign_moving(g, b->moving_mean, new_mean, b->momentum, training);
-            vu = tg__bn_renorm_variance_update(l, b, training, new_var);
+            mu = tg__bn_update(g, training, b->moving_mean, new_mean, b->momentum, false);
+            vu = mu ? tg__bn_renorm_variance_update(l, b, training, new_var) : NULL;
         } else {
-            mu = assign_moving(g, b->moving_mean, new_mean, b->momentum, training);
-            vu = mu ? assign_moving(g, b->moving_variance, new_var, b->momentum, training) : NULL;
+            mu = tg__bn_update(g, training, b->moving_mean, new_mean, b->momentum, false);
+            vu = mu ? tg__bn_update(g, training, b->moving_variance, new_var, b->momentum, false) : NULL;
         }
         if (!mu || !vu) return NULL;
         add_updates(l, mu, vu);

@@ -42,19 +42,35 @@ typedef struct tg__bn {
 tg_layer *tg__bn_new_in_current_scope(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts,
                                       const char *const *collections, int n);
 
-/* where(training, value, var) with a training tensor; value itself
- * otherwise (static training). */
-tg_tensor *tg__bn_select(tg_graph *g, tg_tensor *training, tg_tensor *value, tg_variable *var);
 /* A scalar Const of dtype dt. */
 tg_tensor *tg__bn_scalar(tg_graph *g, tg_dtype dt, double v);
 
-/* TF's _renorm_correction_and_moments: stores r and d (clipped; 1 and 0 when
- * a training tensor is false) and replaces *mean and *variance by
- * identities ordered after the renorm_mean / renorm_stddev updates. */
+/* TF's smart_cond(training, lambda: t, lambda: f) for a training tensor
+ * and tensors t, f made outside the cond: the Merge output. NULL with the
+ * error on the graph. */
+tg_tensor *tg__bn_cond(tg_graph *g, tg_tensor *training, tg_tensor *t, tg_tensor *f);
+/* The same with lambda: ones_like(t) (ones) or zeros_like(t) as the false
+ * branch, built inside it. */
+tg_tensor *tg__bn_cond_fill(tg_graph *g, tg_tensor *training, tg_tensor *t, bool ones);
+/* var's moving average towards value ("AssignMovingAvg", no zero-debias).
+ * Static training (training NULL): the assign itself. A training tensor:
+ * smart_cond(training, lambda: _do_update(var, value), lambda: var), the
+ * assign made in the true branch, var (identity(var) with fake_identity,
+ * renorm's _fake_update) in the false one; the Merge output. NULL with the
+ * error on the graph. */
+tg_tensor *tg__bn_update(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
+                         bool fake_identity);
+
+/* TF's _renorm_correction_and_moments: stores r and d (clipped; with a
+ * training tensor, conds giving 1 and 0 when it is false) and replaces
+ * *mean and *variance by identities ordered after the renorm_mean /
+ * renorm_stddev updates (conds whose assigns run only when training). */
 tg_code tg__bn_renorm_correction(tg_layer *l, tg__bn *b, tg_tensor *training, tg_tensor **mean,
                                  tg_tensor **variance, tg_tensor **r, tg_tensor **d);
 /* The renorm variance update: moving_stddev's moving average, then
- * moving_variance = relu(moving_stddev^2 - eps) ("AssignNewValue"). */
+ * moving_variance = relu(moving_stddev^2 - eps) ("AssignNewValue"); with a
+ * training tensor both inside the true branch of a cond whose false branch
+ * returns moving_variance (the Merge output is returned). */
 tg_tensor *tg__bn_renorm_variance_update(tg_layer *l, tg__bn *b, tg_tensor *training, tg_tensor *variance);
 
 /* Reshapes x [B, d1, ...] to [vbs, B / vbs, d1, ...] and stores the shape to

@@ -27,12 +27,11 @@ tg_tensor *tg__bn_ghost_batches(tg_layer *l, tg__bn *b, tg_tensor *x, tg_shape *
 }
 
 /* _update_renorm_variable: var's moving average towards identity(value)
- * with renorm_momentum (unchanged when a training tensor is false). */
+ * with renorm_momentum; _fake_update (identity(var)) when a training tensor
+ * is false. */
 static tg_tensor *update_renorm_variable(tg_graph *g, tg__bn *b, tg_tensor *training, tg_variable *var,
                                          tg_tensor *value) {
-    value = tg_identity(g, value, NULL);
-    return tg_train_assign_moving_average(g, var, tg__bn_select(g, training, value, var), b->renorm_momentum, false,
-                                          NULL);
+    return tg__bn_update(g, training, var, tg_identity(g, value, NULL), b->renorm_momentum, true);
 }
 
 tg_code tg__bn_renorm_correction(tg_layer *l, tg__bn *b, tg_tensor *training, tg_tensor **mean,
@@ -62,8 +61,8 @@ tg_code tg__bn_renorm_correction(tg_layer *l, tg__bn *b, tg_tensor *training, tg
         d = tg_minimum(g, d, tg__bn_scalar(g, dt, b->clip.dmax), NULL);
     }
     if (training) { /* r = 1, d = 0 when not training */
-        r = tg_where(g, training, r, tg_ones_like(g, r, NULL), NULL);
-        d = tg_where(g, training, d, tg_zeros_like(g, d, NULL), NULL);
+        r = tg__bn_cond_fill(g, training, r, true);
+        d = tg__bn_cond_fill(g, training, d, false);
     }
     tg_tensor *um = update_renorm_variable(g, b, training, b->renorm_mean, m);
     tg_tensor *us = um ? update_renorm_variable(g, b, training, b->renorm_stddev, stddev) : NULL;
@@ -82,24 +81,45 @@ tg_code tg__bn_renorm_correction(tg_layer *l, tg__bn *b, tg_tensor *training, tg
     return TG_OK;
 }
 
-tg_tensor *tg__bn_renorm_variance_update(tg_layer *l, tg__bn *b, tg_tensor *training, tg_tensor *variance) {
-    tg_graph *g = l->g;
+/* The branches of TF 1.15's variance_update with renorm: true_branch_renorm
+ * and lambda: moving_variance. */
+typedef struct variance_update {
+    tg__bn *b;
+    tg_tensor *variance;
+} variance_update;
+
+static int renorm_variance_true(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    const variance_update *p = u;
+    tg__bn *b = p->b;
     tg_dtype dt = b->param_dtype;
+    (void)n;
     /* epsilon is part of moving_stddev, mirroring the training path */
-    tg_tensor *s = tg_sqrt(g, tg_add(g, variance, tg__bn_scalar(g, dt, b->epsilon), NULL), NULL);
-    tg_tensor *ms =
-        tg_train_assign_moving_average(g, b->moving_stddev, tg__bn_select(g, training, s, b->moving_stddev),
-                                       b->momentum, false, NULL);
-    if (!ms) return NULL;
+    tg_tensor *s = tg_sqrt(g, tg_add(g, p->variance, tg__bn_scalar(g, dt, b->epsilon), NULL), NULL);
+    tg_tensor *ms = tg__bn_update(g, NULL, b->moving_stddev, s, b->momentum, false);
+    if (!ms) return -1;
     /* relu: rounding could make it negative */
     tg_tensor *v = tg_nn_relu(
         g, tg_subtract(g, tg_multiply(g, ms, ms, NULL), tg__bn_scalar(g, dt, b->epsilon), NULL), NULL);
-    v = tg__bn_select(g, training, v, b->moving_variance);
-    tg_tensor *out = NULL;
+    outs[0] = NULL;
     TG_WITH_NAME_SCOPE(g, "AssignNewValue") {
         char exact[512];
         snprintf(exact, sizeof exact, "%s", tg_graph_name_scope(g)); /* the assign is named after the scope */
-        out = tg_assign(g, tg_variable_ref(b->moving_variance), v, exact);
+        outs[0] = tg_assign(g, tg_variable_ref(b->moving_variance), v, exact);
     }
-    return out;
+    return outs[0] ? 1 : -1;
+}
+
+static int renorm_variance_false(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    (void)g, (void)n;
+    outs[0] = tg_variable_value(((const variance_update *)u)->b->moving_variance);
+    return 1;
+}
+
+tg_tensor *tg__bn_renorm_variance_update(tg_layer *l, tg__bn *b, tg_tensor *training, tg_tensor *variance) {
+    variance_update u = {b, variance};
+    tg_tensor *out = NULL;
+    if (!training) return renorm_variance_true(l->g, &u, &out, 1) == 1 ? out : NULL;
+    return tg_smart_cond(l->g, training, renorm_variance_true, renorm_variance_false, &u, &out, 1, NULL) == TG_OK
+               ? out
+               : NULL;
 }

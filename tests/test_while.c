@@ -721,6 +721,202 @@ START_TEST(test_mistakes)
 }
 END_TEST
 
+
+/* ---- TF 1.15's control_flow_ops_py_test cases ----------------------------------------- */
+
+static double eval_once(tg_graph *g, tg_tensor *t)
+{
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    double v = run_scalar(s, t, NULL, 0);
+    tg_session_free(s);
+    return v;
+}
+
+#define F32(g, v) tg_constant_scalar(g, TG_FLOAT32, v, NULL)
+#define I32(g, v) tg_constant_scalar(g, TG_INT32, v, NULL)
+
+static tg_tensor *x_below_100f(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], F32(g, 100), NULL);
+}
+
+/* testWhileGrad_ys_xs: y1 = x + y; x = x * y1; y = y1 */
+static int ys_xs_body(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    tg_tensor *y1 = tg_add(g, v[0], v[1], NULL);
+    next[0] = tg_multiply(g, v[0], y1, NULL);
+    next[1] = y1;
+    return 2;
+}
+
+START_TEST(test_tf_grad_ys_xs)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = F32(g, 3), *y = F32(g, 2), *vars[2] = {x, y}, *o[2], *d = NULL;
+    ck_assert_int_eq(tg_while_loop(g, x_below_100f, ys_xs_body, NULL, vars, 2, o, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, o, 2, &x, 1, &d, NULL), TG_OK);
+    ck_assert_close(eval_once(g, d), 304, 0);
+    ck_assert_int_eq(tg_gradients(g, o, 2, &y, 1, &d, NULL), TG_OK);
+    ck_assert_close(eval_once(g, d), 124, 0);
+    ck_assert_int_eq(tg_gradients(g, o, 1, &x, 1, &d, NULL), TG_OK);
+    ck_assert_close(eval_once(g, d), 295, 0);
+    ck_assert_int_eq(tg_gradients(g, o, 1, &y, 1, &d, NULL), TG_OK);
+    ck_assert_close(eval_once(g, d), 120, 0);
+    tg_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_tf_grad_serial_and_parallel_loops)
+{
+    doubling d5 = {5, 2, NULL};
+    /* testWhileGrad_SerialTwoLoops: 2^5 * 2^5 */
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = F32(g, 2), *vars[2] = {I32(g, 0), x}, *o[2], *o2[2], *dx = NULL;
+    ck_assert_int_eq(tg_while_loop(g, i_below, step_times_k, &d5, vars, 2, o, NULL), TG_OK);
+    tg_tensor *vars2[2] = {vars[0], o[1]};
+    ck_assert_int_eq(tg_while_loop(g, i_below, step_times_k, &d5, vars2, 2, o2, NULL), TG_OK);
+    ck_assert_int_eq(tg_gradients(g, &o2[1], 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_close(eval_once(g, dx), 1024, 0);
+    tg_graph_free(g);
+    /* testWhileGrad_ParallelTwoLoops: two loops on x, summed */
+    g = tg_graph_new();
+    x = F32(g, 2), vars[0] = I32(g, 0), vars[1] = x;
+    ck_assert_int_eq(tg_while_loop(g, i_below, step_times_k, &d5, vars, 2, o, NULL), TG_OK);
+    ck_assert_int_eq(tg_while_loop(g, i_below, step_times_k, &d5, vars, 2, o2, NULL), TG_OK);
+    tg_tensor *r = tg_add(g, o[1], o2[1], NULL);
+    ck_assert_int_eq(tg_gradients(g, &r, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_close(eval_once(g, dx), 64, 0);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* testNestedWhile_1: n = 0; while n < 200: n += inner(n), where inner
+ * counts i from n to 10 summing i into a running total */
+static tg_tensor *below_10(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], I32(g, 10), NULL);
+}
+
+static tg_tensor *below_200(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], I32(g, 200), NULL);
+}
+
+static int sum_up(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    next[0] = tg_add(g, v[0], I32(g, 1), NULL);
+    next[1] = tg_add(g, v[0], v[1], NULL);
+    return 2;
+}
+
+static int add_inner(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)n;
+    tg_tensor *n0 = user, *vars[2] = {n0, n0}, *res[2];
+    if (tg_while_loop(g, below_10, sum_up, NULL, vars, 2, res, NULL) != TG_OK) return -1;
+    next[0] = tg_add(g, v[0], res[1], NULL);
+    return 1;
+}
+
+/* testBufferForwarding: i = square(c) + i until 1000 */
+static tg_tensor *below_1000(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    (void)user, (void)n;
+    return tg_less(g, v[0], I32(g, 1000), NULL);
+}
+
+static int square_plus(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)n;
+    next[0] = tg_add(g, tg_square(g, user, NULL), v[0], NULL);
+    return 1;
+}
+
+/* testWhileWithControl_2: a constant made under a control dependency on
+ * the loop variable */
+static int const_after(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    (void)user, (void)n;
+    tg_op *dep = tg_tensor_op(v[0]);
+    int tok = tg_control_dependencies_push(g, &dep, 1);
+    next[0] = I32(g, 12);
+    tg_scope_pop(g, tok);
+    return 1;
+}
+
+START_TEST(test_tf_forward_cases)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *n0 = I32(g, 0), *o = NULL;
+    ck_assert_int_eq(tg_while_loop(g, below_200, add_inner, n0, &n0, 1, &o, NULL), TG_OK);
+    ck_assert_close(eval_once(g, o), 225, 0);
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    tg_tensor *c = I32(g, 2), *i0 = I32(g, 0);
+    ck_assert_int_eq(tg_while_loop(g, below_1000, square_plus, c, &i0, 1, &o, NULL), TG_OK);
+    ck_assert_close(eval_once(g, o), 1000, 0);
+    tg_graph_free(g);
+
+    g = tg_graph_new();
+    tg_tensor *r0 = I32(g, 0);
+    ck_assert_int_eq(tg_while_loop(g, below_10, const_after, NULL, &r0, 1, &o, NULL), TG_OK);
+    ck_assert_close(eval_once(g, o), 12, 0);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* A value of the loop's condition used by the body: cond makes s = x * x,
+ * body x = s * x, twice, so y = x^9 and dy/dx = 9 x^8. The gradient must
+ * reach x through the condition's ops too, and the forward values of s
+ * (live also in the last, body-less evaluation of cond) must be stacked
+ * once per body run. */
+typedef struct cond_value {
+    tg_tensor *s;
+} cond_value;
+
+static tg_tensor *square_in_cond(tg_graph *g, void *user, tg_tensor *const *v, int n)
+{
+    cond_value *c = user;
+    (void)n;
+    c->s = tg_multiply(g, v[1], v[1], "s");
+    return tg_less(g, v[0], I32(g, 2), NULL);
+}
+
+static int times_s(tg_graph *g, void *user, tg_tensor *const *v, tg_tensor **next, int n)
+{
+    cond_value *c = user;
+    (void)n;
+    next[0] = tg_add(g, v[0], I32(g, 1), NULL);
+    next[1] = tg_multiply(g, c->s, v[1], NULL);
+    return 2;
+}
+
+START_TEST(test_gradient_through_cond_values)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT64, TG_SCALAR, "x");
+    cond_value c = {NULL};
+    tg_tensor *vars[2] = {I32(g, 0), x}, *o[2];
+    ck_assert_int_eq(tg_while_loop(g, square_in_cond, times_s, &c, vars, 2, o, NULL), TG_OK);
+    tg_array *xv = tg_array_scalar_f64(1.5);
+    tg_session *s = tg_session_new(g);
+    tg_feed f = {x, xv};
+    ck_assert_close(run_scalar(s, o[1], &f, 1), pow(1.5, 9), 1e-12);
+    tg_session_free(s);
+    double err = gc_check(g, o[1], &x, 1, &xv, 1e-7);
+    ck_assert(err < 1e-7);
+    tg_array_free(xv);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *while_suite(void)
 {
     Suite *s = suite_create("while");
@@ -737,6 +933,10 @@ static Suite *while_suite(void)
     tcase_add_test(tc, test_gradient_data_dependent_count);
     tcase_add_test(tc, test_gradient_unused_variable_and_back_prop_false);
     tcase_add_test(tc, test_mistakes);
+    tcase_add_test(tc, test_tf_grad_ys_xs);
+    tcase_add_test(tc, test_tf_grad_serial_and_parallel_loops);
+    tcase_add_test(tc, test_tf_forward_cases);
+    tcase_add_test(tc, test_gradient_through_cond_values);
     suite_add_tcase(s, tc);
     return s;
 }

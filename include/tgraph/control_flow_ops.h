@@ -209,7 +209,7 @@ typedef struct tg_while_loop_opts {
      * of loop variables (TG_SHAPE_LIST sets both). */
     const tg_shape *shape_invariants;
     int n_shape_invariants;
-    /* A scalar integer tensor: the loop stops after this many iterations
+    /* A scalar number tensor: the loop stops after this many iterations
      * even if cond still holds. NULL (default): no limit. */
     tg_tensor *maximum_iterations;
     /* TF's parallel_iterations (default 10, must be >= 1): recorded on the
@@ -284,7 +284,7 @@ typedef struct tg_while_loop_opts {
  * failure: INVALID_ARGUMENT for n < 1 ("No loop variables provided"), a
  * NULL cond or body ("cond must be callable."), NULL outputs or loop
  * variable, parallel_iterations < 1 ("parallel_iterations must be a
- * positive integer."), a maximum_iterations that is not a scalar integer
+ * positive integer."), a maximum_iterations that is not a scalar number
  * ("maximum_iterations must be a scalar, saw shape: (2,)"), a count of
  * shape invariants other than n or an incompatible one, a cond result that
  * is not a scalar bool (from LoopCond), a body that returns another number

@@ -205,23 +205,30 @@ bool tg__op_in_ctx_chain(const tg__cond_ctx *chain, const tg__cond_ctx *ctx) {
     return false;
 }
 
+bool tg__check_usable(tg_graph *g, const tg_tensor *t, const tg__cond_ctx *ctx, const char *consumer) {
+    const tg_op *p = t->op;
+    tg__cond_ctx *f = tg__op_frame(p);
+    if (f && (p->def->flags & TG__OPF_EXIT)) f = tg__ctx_frame(f->outer);
+    if (!f || tg__op_in_ctx_chain(ctx, f)) return true;
+    if (tg__ctx_frame((tg__cond_ctx *)ctx))
+        tg__fail(g, TG_INVALID_ARGUMENT, "Cannot use '%s' as input to '%s' because they are in different while loops.",
+                 p->name, consumer);
+    else
+        tg__fail(g, TG_INVALID_ARGUMENT,
+                 "Cannot use '%s' as input to '%s' because '%s' is in a while loop. (Only the loop's Exit outputs, "
+                 "the results of tg_while_loop, can be used outside it.)",
+                 p->name, consumer, p->name);
+    return false;
+}
+
 /* TF's CheckInputFromValidContext for while loops: a value made in a loop
  * exists once per iteration, so only the loop's Exits may leave it. Enter
- * and Switch are exempt: the contexts make them outside and move them in. */
+ * and Switch are made outside every context by the contexts' add_value,
+ * which check against the context they are moved into. */
 static bool input_context_ok(tg_graph *g, const tg__op_args *a, const char *req, tg_tensor *const *in, int n) {
     if (a->def->flags & (TG__OPF_ENTER | TG__OPF_SWITCH)) return true;
-    for (int i = 0; i < n; i++) {
-        const tg_op *p = in[i]->op;
-        tg__cond_ctx *f = tg__op_frame(p);
-        if (f && (p->def->flags & TG__OPF_EXIT)) f = tg__ctx_frame(f->outer);
-        if (f && !tg__op_in_ctx_chain(g->cond_ctx, f)) {
-            tg__fail(g, TG_INVALID_ARGUMENT,
-                     "Cannot use '%s' as input to '%s' because '%s' is in a while loop (only the loop's Exit "
-                     "outputs, the results of tg_while_loop, can be used outside it)",
-                     p->name, req, p->name);
-            return false;
-        }
-    }
+    for (int i = 0; i < n; i++)
+        if (!tg__check_usable(g, in[i], g->cond_ctx, req)) return false;
     return true;
 }
 

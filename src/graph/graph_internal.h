@@ -57,6 +57,10 @@ bool tg__op_in_ctx(const tg_op *op, const tg__cond_ctx *ctx);
 tg__cond_ctx *tg__op_frame(const tg_op *op);
 /* The innermost while frame of a context chain (NULL: none). */
 tg__cond_ctx *tg__ctx_frame(tg__cond_ctx *ctx);
+/* TF's CheckInputFromValidContext: whether t may be read by an op made in
+ * ctx (a loop's inner values only inside that loop; its Exits outside);
+ * false after recording an error naming consumer. */
+bool tg__check_usable(tg_graph *g, const tg_tensor *t, const tg__cond_ctx *ctx, const char *consumer);
 /* True when ctx is chain or one of its outer contexts. */
 bool tg__op_in_ctx_chain(const tg__cond_ctx *chain, const tg__cond_ctx *ctx);
 /* TF's IsLoopConstantEnter: an Enter whose value is the same in every

@@ -169,6 +169,7 @@ static tg_tensor *add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
     if (t->op->ctx && tg__op_in_ctx(t->op, ctx)) return t;
     for (int i = 0; i < c->n; i++)
         if (c->from[i] == t) return c->to[i];
+    if (!tg__check_usable(g, t, ctx, "Switch")) return NULL;
     tg_tensor *real = t;
     if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
     int tok = tg_control_dependencies_push(g, NULL, 0);

@@ -163,8 +163,9 @@ tg_tensor *tg__while_enter(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *x, bool is
     op->no_fetch = true;
     if (ref) op->variable = x->op->variable;
     /* An outer loop's invariant is live even in the outer iteration that
-     * ends the loop; the pivot keeps this loop from starting then. */
-    tg_op *pivot = tg__is_loop_constant_enter(x->op) ? outer_pivot(ctx) : NULL;
+     * ends the loop; the pivot keeps this loop's variables from starting
+     * then (TF's _BuildLoop; this loop's invariants need no such edge). */
+    tg_op *pivot = !is_constant && tg__is_loop_constant_enter(x->op) ? outer_pivot(ctx) : NULL;
     if (pivot && !tg__op_add_control_input(op, pivot)) return NULL;
     return &op->outputs[0];
 }
@@ -178,6 +179,7 @@ static tg_tensor *while_add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) 
     tg_tensor *known = tg__while_lookup(w, t);
     if (known) return known;
     if (w->forward && tg__op_frame(t->op) && tg__op_in_ctx(t->op, w->forward)) return tg__while_grad_value(g, ctx, t);
+    if (!tg__check_usable(g, t, ctx, "Enter")) return NULL;
     tg_tensor *real = t;
     if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
     tg_tensor *e = tg__while_enter(g, ctx, real, true, "Enter");
@@ -217,32 +219,35 @@ typedef struct loop_build {
 
 static tg_tensor *call_cond(tg_graph *g, const loop_build *b, tg_tensor *const *vars, int n) {
     int k = b->max_iter ? 1 : 0;
+    /* TF's lambda i, lv: logical_and(i < maximum_iterations, cond(*lv)):
+     * the counter's test is made first */
+    tg_tensor *below = k ? tg_less(g, vars[0], b->max_iter, NULL) : NULL;
+    if (k && !below) return NULL;
     tg_tensor *p = b->cond(g, b->user, vars + k, n - k);
     if (g->code != TG_OK) return NULL;
     if (!p) return tg__fail(g, TG_INVALID_ARGUMENT, "while: cond returned NULL"), NULL;
-    if (!k) return p;
-    tg_tensor *below = tg_less(g, vars[0], b->max_iter, NULL);
-    return below ? tg_logical_and(g, below, p, NULL) : NULL;
+    return k ? tg_logical_and(g, below, p, NULL) : p;
 }
 
 static bool call_body(tg_graph *g, const loop_build *b, const char *scope, tg_tensor *const *vars, tg_tensor **next,
                       int n) {
     int k = b->max_iter ? 1 : 0;
     for (int i = 0; i < n; i++) next[i] = NULL;
+    if (k) { /* TF's lambda i, lv: (i + 1, body(*lv)): the count first */
+        tg_tensor *one = tg_constant_scalar(g, vars[0]->dtype, 1, NULL);
+        if (!(next[0] = one ? tg_add(g, vars[0], one, NULL) : NULL)) return false;
+    }
     int got = b->body(g, b->user, vars + k, next + k, n - k);
     if (g->code != TG_OK) return false;
     if (got < 0) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: body failed without saying why", scope), false;
+    /* TF counts the maximum_iterations counter on both sides */
     if (got != n - k)
         return tg__fail(g, TG_INVALID_ARGUMENT,
-                        "%s: Number of inputs and outputs of body must match loop_vars: %d, %d", scope, n - k, got),
+                        "%s: Number of inputs and outputs of body must match loop_vars: %d, %d", scope, n, got + k),
                false;
     for (int i = k; i < n; i++)
         if (!next[i]) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: body returned NULL as output %d", scope, i - k), false;
-    if (k) {
-        tg_tensor *one = tg_constant_scalar(g, vars[0]->dtype, 1, NULL);
-        next[0] = one ? tg_add(g, vars[0], one, NULL) : NULL;
-    }
-    return next[0] != NULL;
+    return true;
 }
 
 /* Enter, Merge, LoopCond, Switch, Identity of every variable, then the
@@ -326,7 +331,7 @@ bool tg__while_back_edge(tg_graph *g, tg_op *merge, tg_tensor *v, tg_op **next) 
                         "Input tensor '%s' enters the loop with shape %s, but has shape %s after one iteration. To "
                         "allow the shape to vary across iterations, use the `shape_invariants` argument of "
                         "tf.while_loop to specify a less-specific shape.",
-                        in->name, tg_shape_format(&m->shape, a, sizeof a), tg_shape_format(&v->shape, b, sizeof b)),
+                        in->name, tg_shape_format(&in->shape, a, sizeof a), tg_shape_format(&v->shape, b, sizeof b)),
                false;
     }
     tg__op_args a = {.def = &tg__op_next_iteration, .name = "NextIteration", .inputs = &v, .n_inputs = 1};
@@ -349,10 +354,8 @@ static bool check_args(tg_graph *g, const char *who, tg_while_cond_fn cond, tg_w
     if (m) {
         char s[96];
         if (!tg__graph_ready(g, &m, 1)) return false;
-        if (m->dtype != TG_INT32 && m->dtype != TG_INT64)
-            return tg__fail(g, TG_INVALID_ARGUMENT, "%s: maximum_iterations must be an integer tensor, not %s", who,
-                            tg_dtype_name(m->dtype)),
-                   false;
+        if (m->dtype == TG_BOOL)
+            return tg__fail(g, TG_INVALID_ARGUMENT, "%s: maximum_iterations must be a number, not bool", who), false;
         if (m->shape.rank != 0)
             return tg__fail(g, TG_INVALID_ARGUMENT, "%s: maximum_iterations must be a scalar, saw shape: %s", who,
                             tg_shape_format(&m->shape, s, sizeof s)),

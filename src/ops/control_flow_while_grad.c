@@ -70,7 +70,10 @@ static tg_tensor *stacked(tg_graph *g, tg__cond_ctx *grad, tg__cond_ctx *fwd, tg
     g->cond_ctx = fwd;
     tg_tensor *hf = h ? fwd->add_value(g, fwd, h) : NULL;
     tg_tensor *push = hf ? tg__stack_push(g, hf, t) : NULL;
-    if (push && tg__op_add_control_input(fw->f_index, push->op)) {
+    /* A value of the loop's condition is live in the last, body-less
+     * iteration too: waiting for the body's pivot pushes it once per body
+     * run, as the pops expect. */
+    if (push && tg__op_add_control_input(push->op, fwd->pivot) && tg__op_add_control_input(fw->f_index, push->op)) {
         g->cond_ctx = grad;
         tg_tensor *hg = grad->add_value(g, grad, h);
         pop = hg ? tg__stack_pop(g, hg, t->dtype, t->shape) : NULL;
@@ -206,6 +209,27 @@ static tg_tensor *local_sum(tg_graph *g, grad_loop *l, const tg_tensor *t) {
     return s;
 }
 
+/* A loop variable's gradient from one iteration: what reached the body's
+ * Identity of it, plus what reached its Merge through the condition's ops
+ * (a value computed in cond and used by the body). NULL: none. */
+static tg_tensor *iteration_grad(tg_graph *g, grad_loop *l, const tg_op *merge, const tg_op *ident) {
+    const tg__grad_list *a = &l->local[ident->outputs[0].id], *b = &l->local[merge->outputs[0].id];
+    if (!b->n) return local_sum(g, l, &ident->outputs[0]);
+    tg__grad_list both = {0};
+    for (int i = 0; i < a->n; i++) tg__grad_push(&both, a->items[i]);
+    for (int i = 0; i < b->n; i++) tg__grad_push(&both, b->items[i]);
+    tg_tensor *s = NULL;
+    if (both.n != a->n + b->n) {
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+    } else {
+        g->cond_ctx = l->ctx;
+        s = tg__grad_sum(g, &both);
+        g->cond_ctx = l->ctx->outer;
+    }
+    free(both.items);
+    return s;
+}
+
 /* TF's AddBackpropAccumulator: an invariant's gradient summed over the
  * gradient iterations, from zeros. */
 static tg_code invariant_grads(tg_graph *g, grad_loop *l, int last_op, tg__grad_list *acc, const char *dep) {
@@ -246,7 +270,7 @@ static tg_code build(tg_graph *g, grad_loop *l, tg__grad_list *acc, const char *
     tg_code rc = body_grads(g, l, dep);
     for (int j = 0; j < w->n && rc == TG_OK; j++) {
         if (!l->merge[j]) continue;
-        tg_tensor *v = local_sum(g, l, &w->ident[j]->outputs[0]);
+        tg_tensor *v = iteration_grad(g, l, w->merge[j], w->ident[j]);
         if (!v) {
             g->cond_ctx = l->ctx;
             v = tg_zeros_like(g, &l->sw[j]->outputs[1], NULL);

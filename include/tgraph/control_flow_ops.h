@@ -268,8 +268,9 @@ typedef struct tg_while_loop_opts {
  * outside read in the body get their gradients summed over the
  * iterations ("b_acc"). The gradient of while(i < 10: x *= 2) with respect to
  * x is 1024. Not supported (UNIMPLEMENTED from tg_gradients, naming the
- * op): gradients through a loop nested in another loop or of a tg_cond
- * inside a loop body.
+ * op): gradients through a loop nested in another loop or in a tg_cond
+ * branch, of a tg_cond inside a loop body, and gradients of gradients
+ * through a loop.
  *
  * Cost: a plan with loops orders its steps once when it is made; each
  * iteration resets the liveness of the loop's values (a pass over its

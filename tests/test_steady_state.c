@@ -215,6 +215,55 @@ START_TEST(test_loop_runs_allocate_nothing)
 }
 END_TEST
 
+
+/* Issue 12 #1: every allocation of a new plan (the first run of a feed /
+ * fetch / target set) failing in turn: each run ends in TG_OK or
+ * RESOURCE_EXHAUSTED with a message, never a crash (the slot table's
+ * failure used to be freed as if it had been allocated), and the session
+ * still runs afterwards. */
+START_TEST(test_plan_allocation_failures)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(4), "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    tg_tensor *out = NULL;
+    ck_assert_int_eq(tg_cond(g, p, cond_true, cond_false, x, &out, 1, NULL), TG_OK);
+    tg_tensor *y = tg_reduce_sum(g, out, NULL);
+    ck_assert_tg_ok(g);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+    tg_array *pt = tg_array_scalar_bool(true);
+    tg_feed ft[2] = {{x, xa}, {p, pt}};
+    tg_set_log_callback(NULL, NULL);
+    int failed = 0, k;
+    for (k = 1; k < 10000; k++) {
+        tg_session *s = tg_session_new(g);
+        ck_assert_ptr_nonnull(s);
+        tg_array *o = NULL;
+        atomic_store(&tga_fail_at, k);
+        tg_code rc = tg_session_run(s, ft, 2, &y, 1, &o, NULL, 0);
+        bool injected = atomic_load(&tga_fail_at) == 0;
+        atomic_store(&tga_fail_at, 0);
+        if (rc != TG_OK) {
+            failed++;
+            ck_assert_int_eq(rc, TG_RESOURCE_EXHAUSTED);
+            ck_assert_msg(tg_session_message(s)[0] != '\0', "allocation %d: no message", k);
+            /* the session goes on */
+            ck_assert_int_eq(tg_session_run(s, ft, 2, &y, 1, &o, NULL, 0), TG_OK);
+        }
+        ck_assert_double_eq(tg_array_get(o, 0), 30);
+        tg_array_free(o);
+        tg_session_free(s);
+        if (!injected) break; /* every allocation of the run has been failed once */
+    }
+    tg_set_log_callback(tg_log_stderr, NULL);
+    ck_assert_int_gt(failed, 5);
+    ck_assert_int_lt(k, 10000);
+    tg_array_free(xa);
+    tg_array_free(pt);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *steady_suite(void)
 {
     Suite *s = suite_create("steady_state");
@@ -224,6 +273,7 @@ static Suite *steady_suite(void)
     tcase_add_test(tc, test_callable_runs_allocate_nothing);
     tcase_add_test(tc, test_cond_runs_allocate_nothing);
     tcase_add_test(tc, test_loop_runs_allocate_nothing);
+    tcase_add_test(tc, test_plan_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -41,11 +41,26 @@ void tg__session_free_callables(tg_session *s) {
     }
 }
 
+static tg_callable *make_callable_locked(tg_session *s, tg_tensor *const *feeds, int n_feeds,
+                                         tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
+                                         int n_targets);
+
 tg_callable *tg_session_make_callable(tg_session *s, tg_tensor *const *feeds, int n_feeds,
                                       tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
                                       int n_targets) {
     if (!s) return NULL;
-    s->msg[0] = '\0';
+    if (!tg__session_run_begin(s)) {
+        tg__session_run_end(s, false);
+        return NULL;
+    }
+    tg_callable *c = make_callable_locked(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets);
+    tg__session_run_end(s, true);
+    return c;
+}
+
+static tg_callable *make_callable_locked(tg_session *s, tg_tensor *const *feeds, int n_feeds,
+                                         tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
+                                         int n_targets) {
     if (n_feeds < 0 || n_fetches < 0 || n_targets < 0 || (n_feeds && !feeds) || (n_fetches && !fetches) ||
         (n_targets && !targets)) {
         tg__session_fail(s, TG_INVALID_ARGUMENT, "tg_session_make_callable: bad argument lists");
@@ -111,11 +126,25 @@ oom:
     return NULL;
 }
 
+static tg_code callable_run_locked(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
+                                   tg_array **outputs);
+
 tg_code tg_callable_run(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
                         tg_array **outputs) {
     if (!c) return TG_INVALID_ARGUMENT;
     tg_session *s = c->s;
-    s->msg[0] = '\0';
+    if (!tg__session_run_begin(s)) {
+        tg__session_run_end(s, false);
+        return TG_FAILED_PRECONDITION;
+    }
+    tg_code rc = callable_run_locked(c, feed_values, n_feed_values, outputs);
+    tg__session_run_end(s, true);
+    return rc;
+}
+
+static tg_code callable_run_locked(tg_callable *c, const tg_array *const *feed_values, int n_feed_values,
+                                   tg_array **outputs) {
+    tg_session *s = c->s;
     /* The count is passed only to catch a list that does not match the
      * callable's feeds before reading past its end. */
     if (n_feed_values != c->n_feeds)

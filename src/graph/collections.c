@@ -46,7 +46,16 @@ static bool check_item(tg_graph *g, const char *key, tg_item item) {
     return true;
 }
 
+static void append_item(tg_graph *g, const char *key, tg_item item);
+
+/* A run reads UPDATE_OPS while it makes its plan: no growth meanwhile. */
 static void append(tg_graph *g, const char *key, tg_item item) {
+    if (!tg__build_begin(g, key)) return;
+    append_item(g, key, item);
+    tg__build_end(g);
+}
+
+static void append_item(tg_graph *g, const char *key, tg_item item) {
     tg__collection *c = find(g, key);
     if (!c) {
         const char *k = tg__arena_strdup(&g->arena, key);

@@ -27,10 +27,32 @@ tg_graph *tg_graph_new(void) {
     return g;
 }
 
-void tg__graph_ref(tg_graph *g) { g->refs++; }
+void tg__graph_ref(tg_graph *g) { atomic_fetch_add(&g->refs, 1); }
+
+bool tg__build_begin(tg_graph *g, const char *what) {
+    atomic_fetch_add(&g->building, 1);
+    if (atomic_load(&g->running) == 0) return true;
+    atomic_fetch_sub(&g->building, 1);
+    tg__fail(g, TG_FAILED_PRECONDITION,
+             "%s: a session is running this graph on another thread; build the graph before running it (or "
+             "after the run returns)",
+             what);
+    return false;
+}
+
+void tg__build_end(tg_graph *g) { atomic_fetch_sub(&g->building, 1); }
+
+bool tg__run_begin(tg_graph *g) {
+    atomic_fetch_add(&g->running, 1);
+    if (atomic_load(&g->building) == 0) return true;
+    atomic_fetch_sub(&g->running, 1);
+    return false;
+}
+
+void tg__run_end(tg_graph *g) { atomic_fetch_sub(&g->running, 1); }
 
 void tg_graph_free(tg_graph *g) {
-    if (!g || --g->refs > 0) return;
+    if (!g || atomic_fetch_sub(&g->refs, 1) > 1) return;
     /* Newest first: a layer made by another object goes before its maker.
      * Popped one at a time, since a free_fn may free (and so disown)
      * another owned object. */
@@ -398,14 +420,14 @@ tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
                NULL;
     if (a->exact_name && tg__strmap_has(&g->op_by_name, req))
         return tg__fail(g, TG_ALREADY_EXISTS, "Duplicate node name in graph: '%s'", req), NULL;
+    if (!tg__build_begin(g, req)) return NULL;
     tg_tensor **moved = NULL;
-    if (g->cond_ctx && !enter_inputs(g, a, req, &moved)) return NULL;
-    if (!input_context_ok(g, a, req, moved ? moved : a->inputs, a->n_inputs)) {
-        free(moved);
-        return NULL;
-    }
-    tg_op *op = add_op_with(g, a, req, moved ? moved : a->inputs);
+    tg_op *op = NULL;
+    if ((!g->cond_ctx || enter_inputs(g, a, req, &moved)) &&
+        input_context_ok(g, a, req, moved ? moved : a->inputs, a->n_inputs))
+        op = add_op_with(g, a, req, moved ? moved : a->inputs);
     free(moved);
+    tg__build_end(g);
     return op;
 }
 

@@ -3,6 +3,8 @@
 #ifndef TG_GRAPH_INTERNAL_H
 #define TG_GRAPH_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "tgraph.h"
 #include "arena.h"
 #include "op_def.h"
@@ -136,7 +138,11 @@ typedef struct tg__collection {
 
 struct tg_graph {
     tg__arena arena;
-    int refs;
+    atomic_int refs; /* sessions on other threads take and drop references */
+    /* The concurrency contract (session.h): builders in progress and
+     * session runs in progress; each side refuses to start while the
+     * other is at work (tg__build_begin, tg__run_begin). */
+    atomic_int building, running;
     tg_code code;
     char *message;
 
@@ -216,5 +222,17 @@ char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale);
 
 /* Session-side hooks for the executor. */
 void tg__graph_ref(tg_graph *g);
+
+/* The graph side of the concurrency contract. A builder that changes what
+ * sessions read (ops, variables, collections) brackets the change with
+ * tg__build_begin / tg__build_end; begin fails, with a sticky
+ * FAILED_PRECONDITION naming `what`, while a session runs the graph on
+ * another thread. A run brackets itself with tg__run_begin / tg__run_end;
+ * begin returns false while a builder is at work. Sequentially consistent
+ * atomics make at least one of two racing sides see the other. */
+bool tg__build_begin(tg_graph *g, const char *what);
+void tg__build_end(tg_graph *g);
+bool tg__run_begin(tg_graph *g);
+void tg__run_end(tg_graph *g);
 
 #endif

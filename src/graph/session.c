@@ -44,7 +44,33 @@ tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...) {
     return tg__session_fail(c->s, code, "%s: %s", c->op->name, buf);
 }
 
-const char *tg_session_message(const tg_session *s) { return s ? s->msg : "session is NULL"; }
+/* Each thread's last run, so that concurrent runs of one session each
+ * read their own message. */
+static _Thread_local struct {
+    const tg_session *s;
+    char msg[sizeof ((tg_session *)0)->msg];
+} last_run;
+
+const char *tg_session_message(const tg_session *s) {
+    if (!s) return "session is NULL";
+    return last_run.s == s ? last_run.msg : s->msg;
+}
+
+bool tg__session_run_begin(tg_session *s) {
+    pthread_mutex_lock(&s->run_lock);
+    s->msg[0] = '\0';
+    if (tg__run_begin(s->g)) return true;
+    tg__session_fail(s, TG_FAILED_PRECONDITION,
+                     "the graph is being built on another thread; run it once building is done");
+    return false;
+}
+
+void tg__session_run_end(tg_session *s, bool began) {
+    if (began) tg__run_end(s->g);
+    last_run.s = s;
+    memcpy(last_run.msg, s->msg, sizeof last_run.msg);
+    pthread_mutex_unlock(&s->run_lock);
+}
 
 /* ---- kernel helpers ------------------------------------------------------ */
 
@@ -111,10 +137,15 @@ tg_session *tg_session_new_opts(tg_graph *g, const tg_session_options *opts) {
     if (!g || g->code != TG_OK || o.intra_op_parallelism_threads < 0) return NULL;
     tg_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    if (pthread_mutex_init(&s->run_lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
     /* 0 is TF's "the system picks"; bench/README.md has the measurements
      * behind taking every schedulable CPU. */
     s->threads = o.intra_op_parallelism_threads ? o.intra_op_parallelism_threads : tg__schedulable_cpus();
     if (s->threads > 1 && !(s->pool = tg__pool_new(s->threads))) {
+        pthread_mutex_destroy(&s->run_lock);
         free(s);
         return NULL;
     }
@@ -139,7 +170,8 @@ int tg_session_intra_op_parallelism_threads(const tg_session *s) { return s ? s-
 
 static void plan_free(plan *p) {
     if (!p) return;
-    for (int i = 0; i < p->n_slots; i++) free(p->slots[i].buf);
+    /* a plan whose slot table could not be allocated has n_slots set */
+    for (int i = 0; p->slots && i < p->n_slots; i++) free(p->slots[i].buf);
     free(p->slots);
     free(p->steps);
     free(p->ptrs);
@@ -178,6 +210,8 @@ void tg_session_free(tg_session *s) {
     free(s->run_counts);
     tg__pool_free(s->pool);
     tg_graph_free(s->g);
+    pthread_mutex_destroy(&s->run_lock);
+    if (last_run.s == s) last_run.s = NULL;
     free(s);
 }
 
@@ -261,6 +295,25 @@ static void tf_shape(const tg_shape *s, char *buf, size_t n) {
 
 static bool is_var_ref(const tg_tensor *t) { return (t->op->def->flags & TG__OPF_VARIABLE) != 0; }
 
+/* An op that writes a variable, or passes its reference on (RefSwitch,
+ * RefEnter), through an input whose tensor is fed would write the
+ * variable's storage while its reader sees the feed; TF refuses to feed a
+ * reference input at all. */
+static tg_code check_fed_refs(tg_session *s, const tg_op *op, const char *fed) {
+    unsigned fl = op->def->flags;
+    bool writes_all = fl & TG__OPF_REF_INPUTS;
+    bool writes0 = fl & (TG__OPF_REF_INPUT0 | TG__OPF_REF_INPUTS | TG__OPF_VARIABLE);
+    for (int i = 0; i < op->n_inputs; i++) {
+        const tg_tensor *t = op->inputs[i];
+        if (!(writes_all || (i == 0 && writes0)) || !is_var_ref(t) || !fed[t->id]) continue;
+        return tg__session_fail(s, TG_INVALID_ARGUMENT,
+                                "%s (%s): input %d is variable '%s' itself, which cannot be fed ('%s' is fed); "
+                                "feed the variable's value (its read tensor) or assign the variable instead",
+                                op->name, op->def->type, i, t->op->variable->name, t->name);
+    }
+    return TG_OK;
+}
+
 static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor *const *fetches,
                           const int *fetch_ids, int nx, tg_op *const *targets, const int *target_ids,
                           int nt, plan **out) {
@@ -313,6 +366,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
                                   op->name, tf_dtype(op->outputs[0].dtype), shp);
             goto done;
         }
+        if ((rc = check_fed_refs(s, op, fed)) != TG_OK) goto done;
         n_steps++;
         n_ptrs += op->n_inputs + op->n_outputs;
         if (op->def->flags & TG__OPF_REF_INPUTS) n_checks += op->n_inputs;
@@ -696,13 +750,28 @@ tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *co
     return fetch_outputs(s, p, feeds, p->n_feeds, fetches, p->fetch_ids, p->n_fetches, outputs);
 }
 
+static tg_code run_locked(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *const *fetches,
+                          int n_fetches, tg_array **outputs, tg_op *const *targets, int n_targets,
+                          const tg_run_options *opts);
+
 tg_code tg_session_run_opts(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *const *fetches,
                             int n_fetches, tg_array **outputs, tg_op *const *targets, int n_targets,
                             const tg_run_options *opts) {
     if (!s) return TG_INVALID_ARGUMENT;
+    if (!tg__session_run_begin(s)) {
+        tg__session_run_end(s, false);
+        return TG_FAILED_PRECONDITION;
+    }
+    tg_code rc = run_locked(s, feeds, n_feeds, fetches, n_fetches, outputs, targets, n_targets, opts);
+    tg__session_run_end(s, true);
+    return rc;
+}
+
+static tg_code run_locked(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *const *fetches,
+                          int n_fetches, tg_array **outputs, tg_op *const *targets, int n_targets,
+                          const tg_run_options *opts) {
     const tg_run_options o = opts ? *opts : s->defaults;
     int steps_run = 0;
-    s->msg[0] = '\0';
     tg_code rc = check_args(s, feeds, n_feeds, fetches, n_fetches, outputs, targets, n_targets);
     if (rc != TG_OK) return rc;
     /* The plan key: ids in the caller's order (no sorting, no allocation). */

@@ -6,6 +6,8 @@
 #ifndef TG_SESSION_INTERNAL_H
 #define TG_SESSION_INTERNAL_H
 
+#include <pthread.h>
+
 #include "graph_internal.h"
 #include "thread_pool.h"
 
@@ -60,6 +62,9 @@ typedef struct plan {
 
 struct tg_session {
     tg_graph *g;
+    /* Runs of one session take turns (session.h's concurrency contract):
+     * plans, slots and op states are shared by its runs. */
+    pthread_mutex_t run_lock;
     tg_array *vars;
     bool *var_init;
     int n_vars;
@@ -94,6 +99,14 @@ tg_code tg__session_fail(tg_session *s, tg_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* The start and end of every run of s (tg_session_run_opts,
+ * tg_callable_run): take the session's turn and the graph's run side of
+ * the contract. begin returns false, with the message written, when a
+ * builder is at work on the graph; end copies the run's message for the
+ * calling thread (tg_session_message). */
+bool tg__session_run_begin(tg_session *s);
+void tg__session_run_end(tg_session *s, bool began);
 
 /* session.c: the executor. */
 tg_code tg__check_fetches_targets(tg_session *s, tg_tensor *const *fetches, int nx, tg_op *const *targets,

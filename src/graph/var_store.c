@@ -4,13 +4,16 @@
 #include "graph_internal.h"
 
 bool tg__register_variable(tg_graph *g, tg_variable *v, const char *key) {
-    if (!tg__grow((void **)&g->vars, &g->cap_vars, g->n_vars + 1, sizeof *g->vars) ||
-        (key && !tg__strmap_put(&g->var_by_name, key, v)))
-        return false;
-    v->id = g->n_vars;
-    g->vars[g->n_vars++] = v;
-    v->op->variable = v;
-    return true;
+    if (!tg__build_begin(g, v->name)) return false;
+    bool ok = tg__grow((void **)&g->vars, &g->cap_vars, g->n_vars + 1, sizeof *g->vars) &&
+              (!key || tg__strmap_put(&g->var_by_name, key, v));
+    if (ok) {
+        v->id = g->n_vars;
+        g->vars[g->n_vars++] = v;
+        v->op->variable = v;
+    }
+    tg__build_end(g);
+    return ok;
 }
 
 tg_variable *tg_graph_variable(const tg_graph *g, const char *name) {

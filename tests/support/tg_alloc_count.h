@@ -18,23 +18,30 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 
 static atomic_long tga_allocations;
+/* Allocation failure injection: when positive, the tga_fail_at-th
+ * allocation from now fails (returns NULL) and injection stops. */
+static atomic_long tga_fail_at;
+
+static int tga_fails_now(void)
+{
+    atomic_fetch_add(&tga_allocations, 1);
+    long left = atomic_load(&tga_fail_at);
+    return left > 0 && atomic_fetch_sub(&tga_fail_at, 1) == 1;
+}
 
 void *__wrap_malloc(size_t n)
 {
-    atomic_fetch_add(&tga_allocations, 1);
-    return __real_malloc(n);
+    return tga_fails_now() ? NULL : __real_malloc(n);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
-    atomic_fetch_add(&tga_allocations, 1);
-    return __real_calloc(n, size);
+    return tga_fails_now() ? NULL : __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
-    atomic_fetch_add(&tga_allocations, 1);
-    return __real_realloc(p, n);
+    return tga_fails_now() ? NULL : __real_realloc(p, n);
 }
 
 #endif

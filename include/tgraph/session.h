@@ -44,6 +44,28 @@ TG_API double tg_array_get(const tg_array *a, int64_t i);
 
 /* ---- sessions -------------------------------------------------------------------- */
 
+/* Threads (the concurrency contract):
+ * - tg_session_run, tg_session_run_opts, tg_session_make_callable and
+ *   tg_callable_run on one session may be called from several threads at
+ *   once, as TF allows concurrent Session.run. Runs of one session take
+ *   turns (one whole run after another, in an order the threads decide),
+ *   which is one of the interleavings TF allows; each run's feeds, outputs
+ *   and return code are its own, and tg_session_message gives the calling
+ *   thread the message of its own last run. Variables are the session's
+ *   shared state: a run sees the writes of the runs before it. The trace,
+ *   the warnings and the run options are per session (the last run's).
+ * - Sessions on one graph, made and freed on any threads, are independent;
+ *   the graph's reference count is atomic.
+ * - Building on a graph (adding ops, variables, collection items) while a
+ *   session runs it on another thread is refused: the builder fails with a
+ *   sticky FAILED_PRECONDITION ("a session is running this graph on
+ *   another thread") and a run that starts while a builder is at work fails
+ *   with FAILED_PRECONDITION; build first, then run. Building one graph
+ *   from several threads at once, freeing a session while another thread
+ *   runs it, and freeing a graph while another thread builds on it are
+ *   not supported (as freeing any object in use).
+ */
+
 /* A session on g (tf.Session(graph=g)): it holds a reference on g, so the
  * graph lives until both are freed. Variable values live in the session and
  * persist across runs. Ops may still be added to g afterwards. Equals

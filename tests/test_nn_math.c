@@ -170,6 +170,18 @@ START_TEST(test_cross_entropy_values)
     tg_array *out = NULL;
     ck_assert_int_eq(tg_session_run(s, NULL, 0, &l, 1, &out, NULL, 0), TG_INVALID_ARGUMENT);
     ck_assert_str_contains(tg_session_message(s), "Received a label value of 3 which is outside the valid range of [0, 3).");
+    /* issue 12 #10: int64 labels are read as int64 (through a double,
+     * INT64_MAX was undefined behaviour, which UBSan reports) */
+    tg_tensor *huge = tg_constant_data(g, TG_INT64, TG_SHAPE(2), (int64_t[]){INT64_MAX, 0}, NULL);
+    tg_tensor *lh = tg_nn_sparse_softmax_cross_entropy_with_logits(g, huge, logits, NULL);
+    tg_tensor *l64 = tg_nn_sparse_softmax_cross_entropy_with_logits(
+        g, tg_constant_data(g, TG_INT64, TG_SHAPE(2), (int64_t[]){2, 0}, NULL), logits, NULL);
+    ck_assert_tg_ok(g);
+    ck_assert_int_eq(tg_session_run(s, NULL, 0, &lh, 1, &out, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Received a label value of 9223372036854775807 which is outside");
+    ck_assert_int_eq(tg_session_run(s, NULL, 0, &l64, 1, &out, NULL, 0), TG_OK);
+    ck_assert_double_eq_tol(tg_array_get(out, 0), lse0 - 3, 1e-9);
+    tg_array_free(out);
     tg_session_free(s);
     tg_graph_free(g);
 }

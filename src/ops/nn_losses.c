@@ -134,6 +134,12 @@ static tg_code sparse_infer(tg__infer_ctx *c) {
     return xent_check(c, logits);
 }
 
+/* Read in the label's own type: through a double, INT64_MAX would not
+ * convert back (undefined behaviour). */
+static int64_t label_at(const tg_array *labels, int64_t r) {
+    return labels->dtype == TG_INT64 ? ((const int64_t *)labels->data)[r] : ((const int32_t *)labels->data)[r];
+}
+
 #define SPARSE_KERNEL(NAME, T, EXP, LOG)                                                \
     static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const tg_array *logits = c->in[0], *labels = c->in[1];                          \
@@ -143,15 +149,13 @@ static tg_code sparse_infer(tg__infer_ctx *c) {
         tg_code rc = xent_alloc(c, logits, &rows, &n);                                  \
         if (rc != TG_OK) return rc;                                                     \
         for (int64_t r = 0; r < rows; r++) {                                            \
-            int64_t l = (int64_t)tg_array_get(labels, r);                               \
-            if (labels->dtype == TG_INT64) l = ((const int64_t *)labels->data)[r];      \
+            int64_t l = label_at(labels, r);                                            \
             if (l < 0 || l >= n)                                                        \
                 return tg__kernel_fail(c, TG_INVALID_ARGUMENT,                          \
                                        "Received a label value of %lld which is outside the valid range of [0, %lld).", \
                                        (long long)l, (long long)n);                     \
         }                                                                               \
-        XENT_ROWS(T, EXP, LOG, (T)(j == (labels->dtype == TG_INT64 ? ((const int64_t *)labels->data)[r] \
-                                                                   : ((const int32_t *)labels->data)[r]))) \
+        XENT_ROWS(T, EXP, LOG, (T)(j == label_at(labels, r)))                           \
         return TG_OK;                                                                   \
     }
 SPARSE_KERNEL(sparse_f32, float, expf, logf)

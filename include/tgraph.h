@@ -14,9 +14,15 @@
  *   erroneous graph, or a NULL input, returns NULL and adds nothing; a builder
  *   that fails records the first error on the graph (tg_graph_status,
  *   tg_graph_message) and returns NULL. A builder that rejects its arguments
- *   (shape, dtype, name, reuse) leaves no op behind; only a user callback
- *   failing inside a builder (a regularizer) leaves what was built before it,
- *   as in TF. A whole model can be built and checked once at the end:
+ *   (shape, dtype, name, reuse) leaves no op behind. The contrib layers
+ *   (tg_layers_*) are transactions: whatever stops them half-way (an op's
+ *   own check, a callback such as an activation or a regularizer failing)
+ *   removes every op, variable, collection item and name they had added,
+ *   so after tg_graph_clear_status a corrected call builds the same names
+ *   (except inside a tg_cond branch, where what was built stays, as in TF).
+ *   Other composite builders (tf.layers objects, tg_cond, tg_while_loop)
+ *   leave what they built before the failure, as TF does. A whole model can
+ *   be built and checked once at the end:
  *
  *       tg_tensor *y = tg_add(g, tg_multiply(g, x, w, NULL), b, NULL);
  *       if (tg_graph_status(g) != TG_OK) puts(tg_graph_message(g));

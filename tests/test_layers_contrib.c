@@ -994,6 +994,84 @@ START_TEST(test_small_cnn)
 }
 END_TEST
 
+
+/* Issue 12 #9: a layer rejected half-way (here its activation refuses)
+ * leaves nothing behind: no op, no variable, no collection item, no used
+ * name; after tg_graph_clear_status a corrected retry builds exactly the
+ * names a first build would ("c/weights", not "c_1/weights" or "Variable
+ * c/weights already exists"). */
+static tg_tensor *refusing_activation(tg_graph *g, tg_tensor *x, const char *name)
+{
+    (void)x, (void)name;
+    tg_graph_fail(g, TG_INVALID_ARGUMENT, "this activation refuses");
+    return NULL;
+}
+
+static int n_items(tg_graph *g, const char *key)
+{
+    tg_item *items = NULL;
+    int n = tg_get_collection(g, key, NULL, &items);
+    tg_free(items);
+    return n;
+}
+
+START_TEST(test_rejected_layer_leaves_nothing)
+{
+    tg_set_log_callback(NULL, NULL);
+    for (int kind = 0; kind < 3; kind++) {
+        tg_graph *g = tg_graph_new();
+        tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(2, 6, 6, 3), "x");
+        int ops0 = tg_graph_num_ops(g);
+        tg_tensor *y = NULL;
+        TG_OPTS(tg_layers_conv2d_opts, bad_c, .scope = "c", .activation_fn = refusing_activation,
+                .normalizer_fn = tg_layers_batch_norm_fn);
+        TG_OPTS(tg_layers_fc_opts, bad_f, .scope = "c", .activation_fn = refusing_activation);
+        TG_OPTS(tg_layers_batch_norm_opts, bad_b, .scope = "c", .activation_fn = refusing_activation);
+        if (kind == 0) y = tg_layers_conv2d(g, x, 4, TG_KERNEL(3, 3), &bad_c);
+        if (kind == 1) y = tg_layers_fully_connected(g, x, 4, &bad_f);
+        if (kind == 2) y = tg_layers_batch_norm(g, x, &bad_b);
+        ck_assert_ptr_null(y);
+        ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
+        ck_assert_str_contains(tg_graph_message(g), "this activation refuses");
+        ck_assert_int_eq(tg_graph_num_ops(g), ops0);
+        ck_assert_int_eq(n_items(g, TG_GRAPHKEYS_GLOBAL_VARIABLES), 0);
+        ck_assert_int_eq(n_items(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES), 0);
+        ck_assert_int_eq(n_items(g, TG_GRAPHKEYS_UPDATE_OPS), 0);
+        ck_assert_ptr_null(tg_graph_variable(g, kind == 2 ? "c/beta" : "c/weights"));
+        tg_graph_clear_status(g);
+        TG_OPTS(tg_layers_conv2d_opts, good_c, .scope = "c", .normalizer_fn = tg_layers_batch_norm_fn);
+        TG_OPTS(tg_layers_fc_opts, good_f, .scope = "c");
+        TG_OPTS(tg_layers_batch_norm_opts, good_b, .scope = "c");
+        if (kind == 0) y = tg_layers_conv2d(g, x, 4, TG_KERNEL(3, 3), &good_c);
+        if (kind == 1) y = tg_layers_fully_connected(g, x, 4, &good_f);
+        if (kind == 2) y = tg_layers_batch_norm(g, x, &good_b);
+        ck_assert_tg_ok(g);
+        ck_assert_ptr_nonnull(y);
+        if (kind < 2) {
+            ck_assert_ptr_nonnull(tg_graph_variable(g, "c/weights"));
+            ck_assert_ptr_nonnull(tg_graph_op(g, "c/weights"));
+        } else {
+            ck_assert_ptr_nonnull(tg_graph_variable(g, "c/beta"));
+            ck_assert_ptr_nonnull(tg_graph_op(g, "c/moving_mean"));
+        }
+        /* and it runs */
+        tg_op *init = tg_global_variables_initializer(g);
+        tg_session *s = tg_session_new(g);
+        tgc_run_target(s, init);
+        float xv[2 * 6 * 6 * 3];
+        for (int i = 0; i < 2 * 6 * 6 * 3; i++) xv[i] = (float)(i % 7) - 3;
+        tg_array *xa = tg_array_new_from(TG_FLOAT32, 4, (int64_t[]){2, 6, 6, 3}, xv);
+        tg_feed f = {x, xa};
+        tg_array *out = tgc_fetch(s, y, &f, 1);
+        tg_array_free(out);
+        tg_array_free(xa);
+        tg_session_free(s);
+        tg_graph_free(g);
+    }
+    tg_set_log_callback(tg_log_stderr, NULL);
+}
+END_TEST
+
 static Suite *layers_contrib_suite(void)
 {
     Suite *s = suite_create("layers_contrib");
@@ -1028,6 +1106,7 @@ static Suite *layers_contrib_suite(void)
     tcase_add_test(other, test_pool_values);
     tcase_add_test(other, test_dropout);
     tcase_add_test(other, test_small_cnn);
+    tcase_add_test(other, test_rejected_layer_leaves_nothing);
     suite_add_tcase(s, other);
     return s;
 }

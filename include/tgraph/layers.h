@@ -7,9 +7,12 @@
  * rejects its arguments (rank, unknown channel count, dtype, sizes) records
  * the error before it opens its scope and leaves nothing behind. Errors
  * found while building (a variable that already exists, reuse without a
- * scope, an op's own checks) are sticky and give NULL; what was built before
- * them stays, as in TF. Options are read during the call only; the returned
- * tensor belongs to the graph.
+ * scope, an op's own checks, a normalizer or activation that fails) are
+ * sticky and give NULL, and the layer is undone: every op, variable,
+ * collection item and name it had added is removed (TF leaves them; here
+ * a corrected retry after tg_graph_clear_status builds the same names).
+ * Inside a tg_cond branch what was built stays, as in TF. Options are read
+ * during the call only; the returned tensor belongs to the graph.
  *
  * Variables of fully_connected and conv2d are contrib "model variables":
  * "<scope>/weights" and "<scope>/biases" in GLOBAL_VARIABLES and

@@ -60,7 +60,7 @@ static void append_item(tg_graph *g, const char *key, tg_item item) {
     if (!c) {
         const char *k = tg__arena_strdup(&g->arena, key);
         if (!k || !tg__grow((void **)&g->colls, &g->cap_colls, g->n_colls + 1, sizeof *g->colls) ||
-            !tg__strmap_put(&g->coll_by_key, k, (void *)(intptr_t)(g->n_colls + 1))) {
+            !tg__map_put(g, &g->coll_by_key, k, (void *)(intptr_t)(g->n_colls + 1))) {
             tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
             return;
         }

@@ -61,6 +61,7 @@ void tg_graph_free(tg_graph *g) {
         e.free_fn(e.obj);
     }
     free(g->owned);
+    free(g->undo);
     free(g->message);
     free(g->ops);
     free(g->stack);
@@ -88,7 +89,7 @@ int tg_graph_unique_object_name(tg_graph *g, const char *base, bool zero_based, 
     if (!g || !base || !buf || size == 0) return -1;
     intptr_t n = (intptr_t)tg__strmap_get(&g->object_uids, base);
     const char *key = n ? base : tg__arena_strdup(&g->arena, base);
-    if (!key || !tg__strmap_put(&g->object_uids, key, (void *)(n + 1))) return -1;
+    if (!key || !tg__map_put(g, &g->object_uids, key, (void *)(n + 1))) return -1;
     int len = zero_based && n == 0 ? snprintf(buf, size, "%s", base)
                                    : snprintf(buf, size, "%s_%ld", base, (long)(zero_based ? n : n + 1));
     return len;
@@ -141,12 +142,12 @@ static int in_use(const tg_graph *g, const char *key) {
  * arena back after a failure can never leave a key dangling. */
 static bool set_in_use(tg_graph *g, const char *key, int count) {
     tg__strmap *m = &g->names_in_use;
-    if (tg__strmap_has(m, key)) return tg__strmap_put(m, key, (void *)(intptr_t)count);
+    if (tg__strmap_has(m, key)) return tg__map_put(g, m, key, (void *)(intptr_t)count);
     size_t len = strlen(key) + 1;
     char *k = malloc(len);
     if (!k) return false;
     memcpy(k, key, len);
-    if (tg__strmap_put(m, k, (void *)(intptr_t)count)) return true;
+    if (tg__map_put(g, m, k, (void *)(intptr_t)count)) return true;
     free(k);
     return false;
 }
@@ -477,7 +478,7 @@ static tg_op *add_op_with(tg_graph *g, const tg__op_args *a, const char *req, tg
     }
     /* Commit: nothing below may fail half-way in a way that leaves a trace. */
     if (!tg__grow((void **)&g->ops, &g->cap_ops, g->n_ops + 1, sizeof *g->ops) ||
-        !mark_used(g, a, req) || !tg__strmap_put(&g->op_by_name, name, op))
+        !mark_used(g, a, req) || !tg__map_put(g, &g->op_by_name, name, op))
         return rollback(g, m, TG_RESOURCE_EXHAUSTED, "out of memory");
     g->ops[g->n_ops++] = op;
     g->n_tensors += n_out;

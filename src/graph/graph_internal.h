@@ -136,6 +136,14 @@ typedef struct tg__collection {
     int n, cap;
 } tg__collection;
 
+/* One journaled map change (txn.c): the entry's state before it. */
+typedef struct tg__undo {
+    tg__strmap *map;
+    const char *key;
+    void *old;
+    bool existed;
+} tg__undo;
+
 struct tg_graph {
     tg__arena arena;
     atomic_int refs; /* sessions on other threads take and drop references */
@@ -179,6 +187,11 @@ struct tg_graph {
     int64_t seed;
 
     tg__cond_ctx *cond_ctx; /* current cond context (tg_cond), NULL outside */
+
+    /* builder transactions (txn.c) */
+    int txn_depth;
+    tg__undo *undo;
+    int n_undo, cap_undo;
 };
 
 /* The most elements one value may have: its byte size must fit in an
@@ -219,6 +232,11 @@ bool tg__array_matches_shape(const tg_array *a, const tg_shape *s);
  * one that trains, a malloc'd warning naming the UPDATE_OPS ops left out
  * (and their count in *n_stale); NULL when there is nothing to say. */
 char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale);
+
+/* Maps the builders change go through tg__map_put while a builder
+ * transaction (txn.h) is open: it journals the old entry first (false,
+ * changing nothing, when out of memory). */
+bool tg__map_put(tg_graph *g, tg__strmap *m, const char *key, void *val);
 
 /* Session-side hooks for the executor. */
 void tg__graph_ref(tg_graph *g);

@@ -129,7 +129,7 @@ int tg_variable_scope_push(tg_graph *g, const char *name, const tg_variable_scop
     const char *full = !rel ? NULL
                        : *parent ? tg__arena_printf(&g->arena, "%s/%s", parent, rel)
                                  : tg__arena_strdup(&g->arena, rel);
-    if (!ns || !full || !tg__strmap_put(&g->var_scope_counts, full,
+    if (!ns || !full || !tg__map_put(g, &g->var_scope_counts, full,
                                         (void *)(intptr_t)(scope_count(g, full) + 1))) {
         tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
         return tok;

@@ -57,6 +57,29 @@ bool tg__strmap_put(tg__strmap *m, const char *key, void *val) {
     return true;
 }
 
+/* Linear probing's backward-shift deletion: later entries of the run move
+ * up unless their home slot lies between the hole and them. */
+bool tg__strmap_remove(tg__strmap *m, const char *key, const char **stored) {
+    if (!m->cap) return false;
+    size_t mask = m->cap - 1, i = slot(m, key);
+    if (!m->keys[i]) return false;
+    *stored = m->keys[i];
+    m->keys[i] = NULL;
+    m->vals[i] = NULL;
+    m->len--;
+    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+        size_t h = hash(m->keys[j]) & mask;
+        bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (stays) continue;
+        m->keys[i] = m->keys[j];
+        m->vals[i] = m->vals[j];
+        m->keys[j] = NULL;
+        m->vals[j] = NULL;
+        i = j;
+    }
+    return true;
+}
+
 void tg__strmap_free(tg__strmap *m) {
     free(m->keys);
     free(m->vals);

@@ -17,6 +17,9 @@ void *tg__strmap_get(const tg__strmap *m, const char *key);
 bool tg__strmap_has(const tg__strmap *m, const char *key);
 /* Inserts or replaces; false when out of memory. */
 bool tg__strmap_put(tg__strmap *m, const char *key, void *val);
+/* Removes key; *stored gets the key pointer the map held (the caller may
+ * own it). False when key is not there. */
+bool tg__strmap_remove(tg__strmap *m, const char *key, const char **stored);
 void tg__strmap_free(tg__strmap *m);
 
 #endif

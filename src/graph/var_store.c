@@ -6,7 +6,7 @@
 bool tg__register_variable(tg_graph *g, tg_variable *v, const char *key) {
     if (!tg__build_begin(g, v->name)) return false;
     bool ok = tg__grow((void **)&g->vars, &g->cap_vars, g->n_vars + 1, sizeof *g->vars) &&
-              (!key || tg__strmap_put(&g->var_by_name, key, v));
+              (!key || tg__map_put(g, &g->var_by_name, key, v));
     if (ok) {
         v->id = g->n_vars;
         g->vars[g->n_vars++] = v;

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "tgraph.h"
+#include "txn.h"
 #include "layers_util.h"
 #include "tf_layers_batch_norm.h"
 
@@ -645,6 +646,7 @@ tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_layers_
     path p;
     if (!resolve(&b, &p)) return NULL;
     tg_tensor *out = NULL;
+    tg__txn *t = tg__txn_begin(g); /* rejected half-way: nothing stays */
     int tok = tg_variable_scope_push(g, o.scope, &(tg_variable_scope_opts){.default_name = "BatchNorm", .reuse = o.reuse});
     if (ok(g)) {
         out = p == PATH_F ? path_fused(&b) : p == PATH_L ? path_layer(&b) : path_legacy(&b);
@@ -660,6 +662,7 @@ tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_layers_
     }
     tg_scope_pop(g, tok);
     if (!out && ok(g)) tg_graph_fail(g, TG_INTERNAL, "batch_norm could not be built");
+    tg__txn_end(g, t);
     return ok(g) ? out : NULL;
 }
 

@@ -22,6 +22,7 @@
 
 #include "tgraph.h"
 #include "layers_util.h"
+#include "txn.h"
 
 const tg_initializer tg_layers_xavier_initializer = TG_GLOROT_UNIFORM_INITIALIZER;
 const tg_initializer tg_layers_zeros_initializer = TG_ZEROS_INITIALIZER;
@@ -205,12 +206,18 @@ static tg_tensor *build_layer(tg_graph *g, tg_tensor *x, const layer_opts *o, co
     return act;
 }
 
+/* One transaction: a layer rejected half-way (its normalizer or
+ * activation failing, a shape the op refuses) leaves no variable, op or
+ * collection item behind, so a corrected retry builds the same names. */
 static tg_tensor *layer(tg_graph *g, tg_tensor *x, const layer_opts *o, const linear_spec *spec) {
+    tg__txn *t = tg__txn_begin(g);
     int tok = tg_variable_scope_push(g, o->scope, &(tg_variable_scope_opts){.default_name = o->default_scope,
                                                                            .reuse = o->reuse});
     tg_tensor *out = tg_graph_status(g) == TG_OK ? build_layer(g, x, o, spec) : NULL;
     tg_scope_pop(g, tok);
-    return collect_outputs(g, out, o->outputs_collections, o->n_outputs_collections);
+    out = collect_outputs(g, out, o->outputs_collections, o->n_outputs_collections);
+    tg__txn_end(g, t);
+    return tg_graph_status(g) == TG_OK ? out : NULL;
 }
 
 /* ---- fully_connected ---------------------------------------------------------------- */

@@ -306,6 +306,29 @@ START_TEST(test_tensor_initial_value)
 }
 END_TEST
 
+
+/* Issue 12: a shape whose element count overflows is "too many elements",
+ * not "must be fully defined" (every dimension is known). */
+START_TEST(test_overflowing_shapes_say_so)
+{
+    tg_set_log_callback(NULL, NULL);
+    tg_shape huge = TG_SHAPE((int64_t)1 << 40, (int64_t)1 << 40);
+    tg_graph *g = tg_graph_new();
+    ck_assert_ptr_null(tg_random_uniform(g, huge, NULL));
+    ck_assert_str_contains(tg_graph_message(g), "shape (1099511627776, 1099511627776) has too many elements");
+    tg_graph_free(g);
+    g = tg_graph_new();
+    ck_assert_ptr_null(tg_constant_data(g, TG_FLOAT32, huge, NULL, "c"));
+    ck_assert_str_contains(tg_graph_message(g), "c: the constant's shape (1099511627776, 1099511627776) has too many");
+    tg_graph_free(g);
+    g = tg_graph_new();
+    ck_assert_ptr_null(tg_random_uniform(g, TG_SHAPE(-1, 3), NULL));
+    ck_assert_str_contains(tg_graph_message(g), "must be fully defined");
+    tg_graph_free(g);
+    tg_set_log_callback(tg_log_stderr, NULL);
+}
+END_TEST
+
 static Suite *edge_suite(void)
 {
     Suite *s = suite_create("edge_cases");
@@ -324,6 +347,7 @@ static Suite *edge_suite(void)
     tcase_add_test(tc, test_variable_named_after_scope);
     tcase_add_test(tc, test_unique_object_names);
     tcase_add_test(tc, test_tensor_initial_value);
+    tcase_add_test(tc, test_overflowing_shapes_say_so);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -264,6 +264,52 @@ START_TEST(test_plan_allocation_failures)
 }
 END_TEST
 
+
+/* Issue 12's smaller defects, by failing each allocation of a session's
+ * first run in turn: a variable's storage that cannot be allocated is
+ * named with its size, and a failure while writing the UPDATE_OPS warning
+ * fails the run instead of caching a plan without the warning. */
+START_TEST(test_first_run_failures_name_what_failed)
+{
+    tg_graph *g = tg_graph_new();
+    TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_ones_initializer());
+    tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SHAPE(3), &vo);
+    tg_tensor *loss = tg_reduce_sum(g, tg_square(g, tg_variable_value(w), NULL), NULL);
+    tg_tensor *count = tg_assign_add(g, tg_variable_ref(w), tg_constant_data(g, TG_FLOAT32, TG_SHAPE(3),
+                                                                             (float[]){0, 0, 0}, NULL), "stale");
+    tg_add_to_collection(g, TG_GRAPHKEYS_UPDATE_OPS, TG_ITEM_OF_OP(tg_tensor_op(count)));
+    tg_op *train = tg_optimizer_minimize(tg_train_gradient_descent_optimizer_new(g, 0.1, NULL), loss, NULL);
+    tg_op *init = tg_global_variables_initializer(g);
+    ck_assert_tg_ok(g);
+    tg_set_log_callback(NULL, NULL);
+    tg_run_options ro = {.check_update_ops = true};
+    bool named_variable = false;
+    int k;
+    for (k = 1; k < 10000; k++) {
+        tg_session *s = tg_session_new(g);
+        atomic_store(&tga_fail_at, k);
+        tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+        if (rc == TG_OK) rc = tg_session_run_opts(s, NULL, 0, NULL, 0, NULL, &train, 1, &ro);
+        bool injected = atomic_load(&tga_fail_at) == 0;
+        atomic_store(&tga_fail_at, 0);
+        if (rc != TG_OK) {
+            ck_assert_int_eq(rc, TG_RESOURCE_EXHAUSTED);
+            named_variable |= strstr(tg_session_message(s), "out of memory for variable 'w' (float32 (3,), 12 bytes)") != NULL;
+            ck_assert_int_eq(tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1), TG_OK);
+            ck_assert_int_eq(tg_session_run_opts(s, NULL, 0, NULL, 0, NULL, &train, 1, &ro), TG_OK);
+        }
+        /* the cached plan keeps its warning whatever failed on the way */
+        ck_assert_str_contains(tg_session_warnings(s), "stale");
+        tg_session_free(s);
+        if (!injected) break;
+    }
+    tg_set_log_callback(tg_log_stderr, NULL);
+    ck_assert(named_variable);
+    ck_assert_int_lt(k, 10000);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *steady_suite(void)
 {
     Suite *s = suite_create("steady_state");
@@ -274,6 +320,7 @@ static Suite *steady_suite(void)
     tcase_add_test(tc, test_cond_runs_allocate_nothing);
     tcase_add_test(tc, test_loop_runs_allocate_nothing);
     tcase_add_test(tc, test_plan_allocation_failures);
+    tcase_add_test(tc, test_first_run_failures_name_what_failed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -226,11 +226,15 @@ size_t tg__array_nbytes(const tg_array *a);
 bool tg__array_reshape(tg_array *a, tg_dtype dtype, int rank, const int64_t *dims);
 void tg__array_release(tg_array *a);
 bool tg__shape_compatible(const tg_shape *a, const tg_shape *b);
+/* Every dim known, but more elements than a value may have
+ * (TG__MAX_ELEMENTS): "too many elements", not "must be fully defined". */
+bool tg__shape_too_large(const tg_shape *s);
 bool tg__array_matches_shape(const tg_array *a, const tg_shape *s);
 
 /* The UPDATE_OPS check (lint.c): when the ops marked in `needed` include
  * one that trains, a malloc'd warning naming the UPDATE_OPS ops left out
- * (and their count in *n_stale); NULL when there is nothing to say. */
+ * (and their count in *n_stale); NULL when there is nothing to say, or
+ * with *n_stale -1 when memory ran out (a cached plan must not lose it). */
 char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale);
 
 /* Maps the builders change go through tg__map_put while a builder

@@ -25,6 +25,10 @@ char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale) {
     if (!train) return NULL;
     tg_op **updates = NULL;
     int n = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &updates);
+    if (n < 0) {
+        *n_stale = -1;
+        return NULL;
+    }
     tg__strbuf b = {0};
     int stale = 0;
     for (int i = 0; i < n; i++) {
@@ -37,6 +41,7 @@ char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale) {
         stale++;
     }
     free(updates);
+    if (b.failed) *n_stale = -1;
     if (stale == 0 || b.failed) {
         tg__strbuf_free(&b);
         return NULL;
@@ -45,7 +50,7 @@ char *tg__lint_update_ops(const tg_graph *g, const char *needed, int *n_stale) {
                           "update_ops from tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &update_ops) "
                           "(TF: with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)): "
                           "train_op = opt.minimize(loss)), or fetch the update ops in the same run.");
-    *n_stale = stale;
+    *n_stale = b.failed ? -1 : stale;
     return b.failed ? (tg__strbuf_free(&b), NULL) : b.data;
 }
 

@@ -222,41 +222,50 @@ int64_t tg_session_op_run_count(const tg_session *s, const tg_op *op) {
 
 /* ---- plans ----------------------------------------------------------------- */
 
+/* Fixed storage for each new variable's life: views of it taken by
+ * VariableV2 and read ops never dangle. Failing names the variable. */
+static tg_code sync_variables(tg_session *s) {
+    tg_graph *g = s->g;
+    if (g->n_vars <= s->n_vars) return TG_OK;
+    tg_array *vars = realloc(s->vars, (size_t)g->n_vars * sizeof *vars);
+    if (!vars) return tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory for %d variables", g->n_vars);
+    s->vars = vars;
+    bool *init = realloc(s->var_init, (size_t)g->n_vars * sizeof *init);
+    if (!init) return tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory for %d variables", g->n_vars);
+    s->var_init = init;
+    for (int i = s->n_vars; i < g->n_vars; i++) {
+        const tg_variable *v = g->vars[i];
+        memset(&vars[i], 0, sizeof vars[i]);
+        init[i] = false;
+        if (!tg__array_reshape(&vars[i], v->dtype, v->shape.rank, v->shape.dims)) {
+            char shp[128];
+            return tg__session_fail(s, TG_RESOURCE_EXHAUSTED,
+                                    "out of memory for variable '%s' (%s %s, %lld bytes)", v->name,
+                                    tg_dtype_name(v->dtype), tg_shape_format(&v->shape, shp, sizeof shp),
+                                    (long long)tg_shape_num_elements(&v->shape) * (long long)tg_dtype_size(v->dtype));
+        }
+        memset(vars[i].data, 0, tg__array_nbytes(&vars[i]));
+        s->n_vars = i + 1;
+    }
+    return TG_OK;
+}
+
 /* Variables and ops may be added to the graph after the session was made;
  * grow the per-variable and per-op tables to the graph's current size. */
 static tg_code sync_with_graph(tg_session *s) {
+    tg_code rc = sync_variables(s);
+    if (rc != TG_OK) return rc;
     tg_graph *g = s->g;
-    if (g->n_vars > s->n_vars) {
-        tg_array *vars = realloc(s->vars, (size_t)g->n_vars * sizeof *vars);
-        if (!vars) return TG_RESOURCE_EXHAUSTED;
-        s->vars = vars;
-        bool *init = realloc(s->var_init, (size_t)g->n_vars * sizeof *init);
-        if (!init) return TG_RESOURCE_EXHAUSTED;
-        s->var_init = init;
-        for (int i = s->n_vars; i < g->n_vars; i++) {
-            const tg_variable *v = g->vars[i];
-            memset(&vars[i], 0, sizeof vars[i]);
-            init[i] = false;
-            /* Fixed storage for the variable's life: views of it taken by
-             * VariableV2 and read ops never dangle. */
-            if (!tg__array_reshape(&vars[i], v->dtype, v->shape.rank, v->shape.dims)) {
-                s->n_vars = i;
-                return TG_RESOURCE_EXHAUSTED;
-            }
-            memset(vars[i].data, 0, tg__array_nbytes(&vars[i]));
-            s->n_vars = i + 1;
-        }
-    }
     if (g->n_ops > s->n_op_slots) {
         void **st = realloc(s->op_state, (size_t)g->n_ops * sizeof *st);
-        if (!st) return TG_RESOURCE_EXHAUSTED;
+        if (!st) return tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         s->op_state = st;
-        int64_t *rc = realloc(s->run_counts, (size_t)g->n_ops * sizeof *rc);
-        if (!rc) return TG_RESOURCE_EXHAUSTED;
-        s->run_counts = rc;
+        int64_t *counts = realloc(s->run_counts, (size_t)g->n_ops * sizeof *counts);
+        if (!counts) return tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        s->run_counts = counts;
         for (int i = s->n_op_slots; i < g->n_ops; i++) {
             st[i] = NULL;
-            rc[i] = 0;
+            counts[i] = 0;
         }
         s->n_op_slots = g->n_ops;
     }
@@ -319,7 +328,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
                           int nt, plan **out) {
     tg_graph *g = s->g;
     tg_code rc = sync_with_graph(s);
-    if (rc != TG_OK) return tg__session_fail(s, rc, "out of memory");
+    if (rc != TG_OK) return rc;
     plan *p = calloc(1, sizeof *p);
     char *needed = calloc((size_t)g->n_ops + 1, 1);
     char *fed = calloc((size_t)g->n_tensors + 1, 1);
@@ -381,6 +390,10 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     p->order = malloc(((size_t)n_steps + 1) * sizeof *p->order);
     int n_stale;
     p->lint = tg__lint_update_ops(g, needed, &n_stale);
+    if (n_stale < 0) {
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory writing the UPDATE_OPS check");
+        goto done;
+    }
     p->steps = calloc((size_t)n_steps + 1, sizeof *p->steps);
     p->ptrs = calloc((size_t)n_ptrs + 1, sizeof *p->ptrs);
     p->checks = calloc((size_t)n_checks + 1, sizeof *p->checks);

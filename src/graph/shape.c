@@ -39,6 +39,13 @@ int64_t tg_shape_num_elements(const tg_shape *s) {
     return n;
 }
 
+bool tg__shape_too_large(const tg_shape *s) {
+    if (!s || s->rank < 0 || s->rank > TG_MAX_RANK) return false;
+    for (int i = 0; i < s->rank; i++)
+        if (s->dims[i] < 0) return false;
+    return tg_shape_num_elements(s) < 0;
+}
+
 char *tg_shape_format(const tg_shape *s, char *buf, size_t size) {
     if (!buf || size == 0) return buf;
     if (!s || s->rank < 0 || s->rank > TG_MAX_RANK) {

@@ -154,7 +154,11 @@ tg_tensor *tg_constant_data(tg_graph *g, tg_dtype dtype, tg_shape shape, const v
     const char *who = name ? name : "Const";
     int64_t n = tg_shape_num_elements(&shape);
     if ((unsigned)dtype >= TG_DTYPE_COUNT || n < 0) {
-        tg__fail(g, TG_INVALID_ARGUMENT, "%s: a constant needs a valid dtype and a fully defined shape", who);
+        char s[128];
+        tg__fail(g, TG_INVALID_ARGUMENT,
+                 tg__shape_too_large(&shape) ? "%s: the constant's shape %s has too many elements"
+                                             : "%s: a constant needs a valid dtype and a fully defined shape, not %s",
+                 who, tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
     if (n > 0 && !data) {

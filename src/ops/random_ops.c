@@ -318,7 +318,9 @@ static tg_tensor *random_builder(tg_graph *g, tg_shape shape, const tg_random_op
     }
     if (tg_shape_num_elements(&shape) < 0 || shape.rank > TG_MAX_RANK) {
         char s[128];
-        tg__fail(g, TG_INVALID_ARGUMENT, "%s: shape %s must be fully defined", who, tg_shape_format(&shape, s, sizeof s));
+        tg__fail(g, TG_INVALID_ARGUMENT,
+                 tg__shape_too_large(&shape) ? "%s: shape %s has too many elements" : "%s: shape %s must be fully defined",
+                 who, tg_shape_format(&shape, s, sizeof s));
         return NULL;
     }
     for (int i = 0; i < shape.rank; i++)

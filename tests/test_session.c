@@ -679,6 +679,40 @@ START_TEST(test_callable_freeing)
 }
 END_TEST
 
+
+/* Issue 12: tg_run_options.check_numerics names the first op that made a
+ * NaN or an Inf; without it the run returns them as TF does. */
+START_TEST(test_check_numerics_run_option)
+{
+    tg_set_log_callback(NULL, NULL);
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(3), "x");
+    tg_tensor *y = tg_multiply(g, tg_log(g, x, "logx"), tg_constant_scalar(g, TG_FLOAT32, 2, NULL), "twice");
+    ck_assert_tg_ok(g);
+    tg_session *s = tg_session_new(g);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){3}, (float[]){1, 0, 4}), *out = NULL;
+    tg_feed f = {x, xa};
+    /* off: log(0) = -inf flows through, as in TF */
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &y, 1, &out, NULL, 0), TG_OK);
+    ck_assert(isinf(tg_array_get(out, 1)));
+    tg_run_options ro = {.check_numerics = true};
+    ck_assert_int_eq(tg_session_run_opts(s, &f, 1, &y, 1, &out, NULL, 0, &ro), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "logx (Log) produced Inf in output 0 (element 1 of 3)");
+    float *xd = tg_array_data(xa);
+    xd[1] = -1;
+    ck_assert_int_eq(tg_session_run_opts(s, &f, 1, &y, 1, &out, NULL, 0, &ro), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "logx (Log) produced NaN in output 0 (element 1 of 3)");
+    xd[1] = 2;
+    ck_assert_int_eq(tg_session_run_opts(s, &f, 1, &y, 1, &out, NULL, 0, &ro), TG_OK);
+    ck_assert_double_eq_tol(tg_array_get(out, 2), 2 * log(4.0), 1e-6);
+    tg_array_free(out);
+    tg_array_free(xa);
+    tg_session_free(s);
+    tg_graph_free(g);
+    tg_set_log_callback(tg_log_stderr, NULL);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -707,6 +741,7 @@ static Suite *session_suite(void)
 
     tc = tcase_create("arrays");
     tcase_add_test(tc, test_array_api);
+    tcase_add_test(tc, test_check_numerics_run_option);
     suite_add_tcase(s, tc);
     return s;
 }

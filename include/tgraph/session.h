@@ -202,6 +202,13 @@ typedef struct tg_run_options {
      * warning callback the first time for each feeds/fetches/targets set).
      * The run itself is not changed. */
     bool check_update_ops;
+    /* Numeric faults: after each op of the run, its float outputs are
+     * checked for NaN and Inf, and the first op that produced one fails the
+     * run with INVALID_ARGUMENT naming it: "layer1/MatMul (MatMul) produced
+     * NaN in output 0 (element 5 of 12)". Costs a pass over every float
+     * output; off, it costs nothing. tg_check_numerics checks one tensor
+     * in the graph instead. */
+    bool check_numerics;
 } tg_run_options;
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_run_options .trace = false

@@ -165,6 +165,7 @@ static tg_code callable_run_locked(tg_callable *c, const tg_array *const *feed_v
                           c->target_ids, c->n_targets, &c->p);
     if (rc == TG_OK) {
         for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = feed_values[i];
+        s->check_numerics = o.check_numerics;
         rc = tg__run_plan(s, c->p, c->feeds, c->fetches, outputs, &steps_run, o.trace);
         for (int i = 0; i < c->n_feeds; i++) c->feeds[i].value = NULL;
     }

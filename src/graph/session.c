@@ -9,6 +9,7 @@
  * (Session.make_callable) keeps its plan's pointer, so its runs skip even
  * the look-up; plans are never freed before the session, so the pointer
  * stays valid however many plans are added later. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,6 +681,33 @@ static bool step_dead(const plan *p, const step *st) {
     return false;
 }
 
+/* tg_run_options.check_numerics: the first NaN or Inf among an op's
+ * float outputs, named with the op. */
+static int64_t first_bad(const tg_array *a, bool *nan) {
+    for (int64_t i = 0; i < a->size; i++) {
+        double v = a->dtype == TG_FLOAT32 ? ((const float *)a->data)[i] : ((const double *)a->data)[i];
+        if (isnan(v) || isinf(v)) {
+            *nan = isnan(v);
+            return i;
+        }
+    }
+    return -1;
+}
+
+static tg_code check_outputs(tg_session *s, const step *st) {
+    for (int i = 0; i < st->op->n_outputs; i++) {
+        const tg_array *a = st->out[i];
+        if ((a->dtype != TG_FLOAT32 && a->dtype != TG_FLOAT64) || !a->data) continue;
+        bool nan = false;
+        int64_t at = first_bad(a, &nan);
+        if (at >= 0)
+            return tg__session_fail(s, TG_INVALID_ARGUMENT, "%s (%s) produced %s in output %d (element %lld of %lld)",
+                                    st->op->name, st->op->def->type, nan ? "NaN" : "Inf", i, (long long)at,
+                                    (long long)a->size);
+    }
+    return TG_OK;
+}
+
 tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
     step *st = &p->steps[k];
     if (k >= *reached) *reached = k + 1;
@@ -725,6 +753,7 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
         return rc;
     }
     s->run_counts[st->op->id]++;
+    if (s->check_numerics && (rc = check_outputs(s, st)) != TG_OK) return rc;
     if (trace && p->skipped) p->skipped[k] = false;
     if (trace && p->step_runs) p->step_runs[k]++;
     return TG_OK;
@@ -801,6 +830,7 @@ static tg_code run_locked(tg_session *s, const tg_feed *feeds, int n_feeds, tg_t
     for (int i = 0; i < n_fetches; i++) xid[i] = fetches[i]->id;
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
     rc = tg__get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
+    s->check_numerics = o.check_numerics;
     if (rc == TG_OK) rc = tg__run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
 done:
     tg__note_run(s, p, p, &o, steps_run);

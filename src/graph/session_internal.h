@@ -78,6 +78,7 @@ struct tg_session {
     char msg[2048];
     uint64_t entropy;
     tg_run_options defaults;
+    bool check_numerics; /* this run's tg_run_options.check_numerics */
     const char *warning; /* the last run's warning (a plan's), or NULL */
     tg_warning_fn warn_fn;
     void *warn_user;

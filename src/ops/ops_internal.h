@@ -12,53 +12,22 @@
 #define TG__NUMERIC(f32, f64, i32, i64) \
     { [TG_FLOAT32] = f32, [TG_FLOAT64] = f64, [TG_INT32] = i32, [TG_INT64] = i64 }
 
-extern const tg__op_def tg__op_placeholder, tg__op_placeholder_with_default, tg__op_const,
-    tg__op_identity, tg__op_no_op, tg__op_variable_v2, tg__op_assign, tg__op_assign_add,
-    tg__op_assign_sub, tg__op_add, tg__op_sub, tg__op_mul, tg__op_square, tg__op_sum,
-    tg__op_mean, tg__op_random_uniform, tg__op_random_standard_normal, tg__op_truncated_normal,
-    tg__op_shape, tg__op_reshape, tg__op_zeros_like, tg__op_ones_like, tg__op_stop_gradient,
-    tg__op_add_n, tg__op_broadcast_gradient_args, tg__op_size, tg__op_rank, tg__op_reduced_shape;
-/* elementwise math and activations */
-extern const tg__op_def tg__op_real_div, tg__op_maximum, tg__op_minimum, tg__op_pow, tg__op_equal,
-    tg__op_not_equal, tg__op_less, tg__op_less_equal, tg__op_greater, tg__op_greater_equal,
-    tg__op_logical_and, tg__op_logical_or, tg__op_logical_not, tg__op_neg, tg__op_sqrt, tg__op_rsqrt,
-    tg__op_exp, tg__op_log, tg__op_abs, tg__op_sign, tg__op_cast, tg__op_select, tg__op_relu, tg__op_relu_grad,
-    tg__op_relu6, tg__op_elu, tg__op_leaky_relu, tg__op_sigmoid, tg__op_tanh, tg__op_softplus,
-    tg__op_softmax, tg__op_log_softmax, tg__op_matmul, tg__op_max, tg__op_min, tg__op_prod,
-    tg__op_prod_others, tg__op_arg_max, tg__op_arg_min, tg__op_softmax_xent, tg__op_sparse_softmax_xent,
-    tg__op_l2_loss, tg__op_squared_difference;
+/* Every op definition, declared from the one list (op_list.h). */
+#define TG__OP(sym, type) extern const tg__op_def sym;
+#include "op_list.h"
 
-/* array_transpose.c, array_dims.c, array_concat.c, array_slice.c */
-extern const tg__op_def tg__op_transpose, tg__op_expand_dims, tg__op_squeeze, tg__op_concat_v2,
-    tg__op_concat_offset, tg__op_split, tg__op_pack, tg__op_unpack, tg__op_slice, tg__op_pad, tg__op_tile;
-
-/* control_flow_ops.c, logging_ops.c */
-extern const tg__op_def tg__op_assert, tg__op_print;
-/* TF's Tensor::SummarizeValue(max_entries) (Print's and Assert's format):
- * the first max_entries elements (all when negative), appended to b. */
+/* logging_ops.c: TF's Tensor::SummarizeValue(max_entries) (Print's and
+ * Assert's format): the first max_entries elements (all when negative),
+ * appended to b. */
 void tg__summarize_value(tg__strbuf *b, const tg_array *a, int64_t max_entries);
 /* Print's and Assert's `data` list: n_data tensors of g, none NULL; false
  * after recording the error naming who. */
 bool tg__check_data(tg_graph *g, const char *who, tg_tensor *const *data, int n_data);
 
-/* control_flow_cond.c */
-extern const tg__op_def tg__op_switch, tg__op_ref_switch, tg__op_merge;
-
-/* training_ops.c */
-extern const tg__op_def tg__op_apply_gradient_descent, tg__op_apply_momentum, tg__op_apply_adam,
-    tg__op_apply_rms_prop, tg__op_apply_centered_rms_prop, tg__op_apply_adagrad;
-
-/* nn_conv.c, nn_pool.c */
-extern const tg__op_def tg__op_conv2d, tg__op_conv2d_backprop_input, tg__op_conv2d_backprop_filter,
-    tg__op_bias_add, tg__op_bias_add_grad, tg__op_max_pool, tg__op_avg_pool, tg__op_max_pool_grad,
-    tg__op_avg_pool_grad, tg__op_max_pool_grad_grad;
-/* nn_batch_norm.c */
-extern const tg__op_def tg__op_fused_batch_norm_v3, tg__op_fused_batch_norm_grad_v3,
-    tg__op_batch_norm_with_global_normalization;
-/* TF's GetWindowedOutputSizeVerboseV2 for one spatial dimension: the output
- * size and the padding before it (padding is a tg_padding). An unknown (< 0)
- * in, or k with VALID, gives *out = -1. False, with a message in err, when
- * impossible. */
+/* nn_conv.c: TF's GetWindowedOutputSizeVerboseV2 for one spatial
+ * dimension: the output size and the padding before it (padding is a
+ * tg_padding). An unknown (< 0) in, or k with VALID, gives *out = -1. False,
+ * with a message in err, when impossible. */
 bool tg__windowed_size(int64_t in, int64_t k, int64_t dilation, int64_t stride, int padding, int64_t *out,
                        int64_t *pad_before, char *err, size_t n);
 

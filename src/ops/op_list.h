@@ -1,0 +1,141 @@
+/* op_list.h: every op type tgraph registers, once, as TG__OP(symbol,
+ * "TFType"). An X-macro: the includer defines TG__OP, includes this file,
+ * and gets one expansion per op; the file undefines TG__OP at the end.
+ * ops_internal.h makes the `extern const tg__op_def` declarations from it
+ * and registry.c the look-up table, so an op is registered by adding its
+ * line here (docs/HACKING.md, "Adding an op"). The type string is the
+ * def's `.type` (TF's op type); test_registry checks that they agree and
+ * that tests/support/op_table.h has a row for every line.
+ *
+ * No include guard on purpose: each includer expands it with its own
+ * TG__OP. Order is the registry's order (tg__op_def_at). */
+#ifndef TG__OP
+#error "define TG__OP(symbol, type) before including op_list.h"
+#endif
+
+/* graph and state */
+TG__OP(tg__op_placeholder, "Placeholder")
+TG__OP(tg__op_placeholder_with_default, "PlaceholderWithDefault")
+TG__OP(tg__op_const, "Const")
+TG__OP(tg__op_identity, "Identity")
+TG__OP(tg__op_no_op, "NoOp")
+TG__OP(tg__op_assert, "Assert")
+TG__OP(tg__op_print, "Print")
+TG__OP(tg__op_switch, "Switch")
+TG__OP(tg__op_ref_switch, "RefSwitch")
+TG__OP(tg__op_merge, "Merge")
+TG__OP(tg__op_enter, "Enter")
+TG__OP(tg__op_ref_enter, "RefEnter")
+TG__OP(tg__op_exit, "Exit")
+TG__OP(tg__op_loop_cond, "LoopCond")
+TG__OP(tg__op_next_iteration, "NextIteration")
+TG__OP(tg__op_stack_v2, "StackV2")
+TG__OP(tg__op_stack_push_v2, "StackPushV2")
+TG__OP(tg__op_stack_pop_v2, "StackPopV2")
+TG__OP(tg__op_variable_v2, "VariableV2")
+TG__OP(tg__op_assign, "Assign")
+TG__OP(tg__op_assign_add, "AssignAdd")
+TG__OP(tg__op_assign_sub, "AssignSub")
+TG__OP(tg__op_stop_gradient, "StopGradient")
+TG__OP(tg__op_zeros_like, "ZerosLike")
+TG__OP(tg__op_ones_like, "OnesLike")
+/* fused optimizer updates */
+TG__OP(tg__op_apply_gradient_descent, "ApplyGradientDescent")
+TG__OP(tg__op_apply_momentum, "ApplyMomentum")
+TG__OP(tg__op_apply_adam, "ApplyAdam")
+TG__OP(tg__op_apply_rms_prop, "ApplyRMSProp")
+TG__OP(tg__op_apply_centered_rms_prop, "ApplyCenteredRMSProp")
+TG__OP(tg__op_apply_adagrad, "ApplyAdagrad")
+/* random */
+TG__OP(tg__op_random_uniform, "RandomUniform")
+TG__OP(tg__op_random_standard_normal, "RandomStandardNormal")
+TG__OP(tg__op_truncated_normal, "TruncatedNormal")
+/* shapes */
+TG__OP(tg__op_shape, "Shape")
+TG__OP(tg__op_size, "Size")
+TG__OP(tg__op_rank, "Rank")
+TG__OP(tg__op_reshape, "Reshape")
+TG__OP(tg__op_broadcast_gradient_args, "BroadcastGradientArgs")
+TG__OP(tg__op_reduced_shape, "ReducedShape")
+/* shape manipulation */
+TG__OP(tg__op_transpose, "Transpose")
+TG__OP(tg__op_expand_dims, "ExpandDims")
+TG__OP(tg__op_squeeze, "Squeeze")
+TG__OP(tg__op_concat_v2, "ConcatV2")
+TG__OP(tg__op_concat_offset, "ConcatOffset")
+TG__OP(tg__op_split, "Split")
+TG__OP(tg__op_pack, "Pack")
+TG__OP(tg__op_unpack, "Unpack")
+TG__OP(tg__op_slice, "Slice")
+TG__OP(tg__op_pad, "Pad")
+TG__OP(tg__op_tile, "Tile")
+/* elementwise math */
+TG__OP(tg__op_add, "Add")
+TG__OP(tg__op_sub, "Sub")
+TG__OP(tg__op_mul, "Mul")
+TG__OP(tg__op_real_div, "RealDiv")
+TG__OP(tg__op_maximum, "Maximum")
+TG__OP(tg__op_minimum, "Minimum")
+TG__OP(tg__op_pow, "Pow")
+TG__OP(tg__op_squared_difference, "SquaredDifference")
+TG__OP(tg__op_neg, "Neg")
+TG__OP(tg__op_square, "Square")
+TG__OP(tg__op_sqrt, "Sqrt")
+TG__OP(tg__op_rsqrt, "Rsqrt")
+TG__OP(tg__op_exp, "Exp")
+TG__OP(tg__op_log, "Log")
+TG__OP(tg__op_abs, "Abs")
+TG__OP(tg__op_sign, "Sign")
+TG__OP(tg__op_cast, "Cast")
+TG__OP(tg__op_select, "Select")
+TG__OP(tg__op_add_n, "AddN")
+TG__OP(tg__op_equal, "Equal")
+TG__OP(tg__op_not_equal, "NotEqual")
+TG__OP(tg__op_less, "Less")
+TG__OP(tg__op_less_equal, "LessEqual")
+TG__OP(tg__op_greater, "Greater")
+TG__OP(tg__op_greater_equal, "GreaterEqual")
+TG__OP(tg__op_logical_and, "LogicalAnd")
+TG__OP(tg__op_logical_or, "LogicalOr")
+TG__OP(tg__op_logical_not, "LogicalNot")
+/* reductions and matmul */
+TG__OP(tg__op_sum, "Sum")
+TG__OP(tg__op_mean, "Mean")
+TG__OP(tg__op_max, "Max")
+TG__OP(tg__op_min, "Min")
+TG__OP(tg__op_prod, "Prod")
+TG__OP(tg__op_prod_others, "ProdOthers")
+TG__OP(tg__op_arg_max, "ArgMax")
+TG__OP(tg__op_arg_min, "ArgMin")
+TG__OP(tg__op_matmul, "MatMul")
+/* convolution and pooling */
+TG__OP(tg__op_conv2d, "Conv2D")
+TG__OP(tg__op_conv2d_backprop_input, "Conv2DBackpropInput")
+TG__OP(tg__op_conv2d_backprop_filter, "Conv2DBackpropFilter")
+TG__OP(tg__op_bias_add, "BiasAdd")
+TG__OP(tg__op_bias_add_grad, "BiasAddGrad")
+TG__OP(tg__op_max_pool, "MaxPool")
+TG__OP(tg__op_avg_pool, "AvgPool")
+TG__OP(tg__op_max_pool_grad, "MaxPoolGrad")
+TG__OP(tg__op_avg_pool_grad, "AvgPoolGrad")
+TG__OP(tg__op_max_pool_grad_grad, "MaxPoolGradGrad")
+/* batch normalization */
+TG__OP(tg__op_fused_batch_norm_v3, "FusedBatchNormV3")
+TG__OP(tg__op_fused_batch_norm_grad_v3, "FusedBatchNormGradV3")
+TG__OP(tg__op_batch_norm_with_global_normalization, "BatchNormWithGlobalNormalization")
+/* nn */
+TG__OP(tg__op_relu, "Relu")
+TG__OP(tg__op_relu_grad, "ReluGrad")
+TG__OP(tg__op_relu6, "Relu6")
+TG__OP(tg__op_elu, "Elu")
+TG__OP(tg__op_leaky_relu, "LeakyRelu")
+TG__OP(tg__op_sigmoid, "Sigmoid")
+TG__OP(tg__op_tanh, "Tanh")
+TG__OP(tg__op_softplus, "Softplus")
+TG__OP(tg__op_softmax, "Softmax")
+TG__OP(tg__op_log_softmax, "LogSoftmax")
+TG__OP(tg__op_softmax_xent, "SoftmaxCrossEntropyWithLogits")
+TG__OP(tg__op_sparse_softmax_xent, "SparseSoftmaxCrossEntropyWithLogits")
+TG__OP(tg__op_l2_loss, "L2Loss")
+
+#undef TG__OP

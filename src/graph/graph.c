@@ -106,17 +106,21 @@ void *tg__graph_alloc(tg_graph *g, size_t size) {
     return p;
 }
 
-bool tg__graph_ready(tg_graph *g, tg_tensor *const *tensors, int n) {
+bool tg__graph_ready_in(tg_graph *g, tg_tensor *const *tensors, int n, const char *who) {
     if (!g || g->code != TG_OK) return false;
     for (int i = 0; i < n; i++) {
         if (!tensors[i]) return false; /* an earlier builder failed and said why */
         if (tensors[i]->op->g != g) {
-            tg__fail(g, TG_INVALID_ARGUMENT, "tensor '%s' is from another graph",
+            tg__fail(g, TG_INVALID_ARGUMENT, "%s: input %d, tensor '%s', is from another graph", who, i,
                      tensors[i]->name);
             return false;
         }
     }
     return true;
+}
+
+tg_code tg__not_ready_code(const tg_graph *g) {
+    return g && g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT;
 }
 
 bool tg__valid_name(const char *name) {
@@ -396,7 +400,7 @@ static bool enter_inputs(tg_graph *g, const tg__op_args *a, const char *req, tg_
 }
 
 tg_op *tg__add_op(tg_graph *g, const tg__op_args *a) {
-    if (!tg__graph_ready(g, a->inputs, a->n_inputs)) return NULL;
+    if (!tg__graph_ready_in(g, a->inputs, a->n_inputs, a->name ? a->name : a->def->type)) return NULL;
     const tg__op_def *def = a->def;
     const char *req = a->name ? a->name : def->type;
     tg__op_args exact;

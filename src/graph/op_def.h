@@ -168,7 +168,14 @@ tg_code tg__infer_fail(tg__infer_ctx *c, tg_code code, const char *fmt, ...)
 
 /* True when the graph can take a builder call: non-NULL, not in error, and
  * every one of the n tensors non-NULL and from g (else records an error). */
-bool tg__graph_ready(tg_graph *g, tg_tensor *const *tensors, int n);
+bool tg__graph_ready_in(tg_graph *g, tg_tensor *const *tensors, int n, const char *who);
+/* Names the calling builder (its C function) in the foreign-graph error. */
+#define tg__graph_ready(g, ...) tg__graph_ready_in((g), __VA_ARGS__, __func__)
+/* What a tg_code builder returns after tg__graph_ready said no: the
+ * graph's error, or INVALID_ARGUMENT for a NULL graph or input (the input
+ * NULL after an earlier builder failed, whose error the graph keeps, or a
+ * NULL the caller passed, which is no success either). */
+tg_code tg__not_ready_code(const tg_graph *g);
 
 /* TF's Operation._add_control_input and _update_input, for the ops that
  * control flow completes after making them: a loop's back edge (Merge's

@@ -324,6 +324,16 @@ static tg_code check_fed_refs(tg_session *s, const tg_op *op, const char *fed) {
     return TG_OK;
 }
 
+/* TF's FeedInputs: an op whose every output is fed is replaced by the
+ * feeds, and a control edge on it is satisfied by them (a placeholder in
+ * tg_tuple or tg_group, fed). */
+static bool replaced_by_feeds(const tg_op *op, const char *fed) {
+    if (op->n_outputs == 0) return false;
+    for (int i = 0; i < op->n_outputs; i++)
+        if (!fed[op->outputs[i].id]) return false;
+    return true;
+}
+
 static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor *const *fetches,
                           const int *fetch_ids, int nx, tg_op *const *targets, const int *target_ids,
                           int nt, plan **out) {
@@ -356,7 +366,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
             if (!fed[t->id] && !needed[t->op->id]) needed[t->op->id] = 1, stack[sp++] = t->op;
         }
         for (int i = 0; i < op->n_control; i++)
-            if (!needed[op->control[i]->id])
+            if (!needed[op->control[i]->id] && !replaced_by_feeds(op->control[i], fed))
                 needed[op->control[i]->id] = 1, stack[sp++] = op->control[i];
     }
 

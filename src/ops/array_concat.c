@@ -296,7 +296,7 @@ static bool check_values(tg_graph *g, const char *who, const char *type, tg_tens
         tg__arg_fail(g, who, type, "needs at least one tensor");
         return false;
     }
-    if (!tg__graph_ready(g, tensors, n)) return false;
+    if (!tg__graph_ready_in(g, tensors, n, type)) return false;
     const tg_shape *shapes[64], **sp = n <= 64 ? shapes : malloc((size_t)n * sizeof *sp);
     if (!sp) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory"), false;
     bool ok = true;
@@ -456,7 +456,7 @@ const tg__op_def tg__op_split = {
 tg_code tg_split(tg_graph *g, tg_tensor *x, int num_split, int axis, tg_tensor **outputs, const char *name) {
     if (outputs)
         for (int i = 0; i < num_split; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, &x, 1)) return g ? tg_graph_status(g) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, &x, 1)) return tg__not_ready_code(g);
     const char *who = name ? name : "split";
     if (!outputs) return tg__arg_fail(g, who, "Split", "outputs is NULL");
     tg_shape o;
@@ -699,7 +699,7 @@ tg_tensor *tg_stack(tg_graph *g, tg_tensor *const *tensors, int n, int axis, con
 
 /* TF's unstack(value, num=None, axis=0, name="unstack"). */
 tg_code tg_unstack(tg_graph *g, tg_tensor *x, int num, int axis, tg_tensor **outputs, const char *name) {
-    if (!tg__graph_ready(g, &x, 1)) return g ? tg_graph_status(g) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, &x, 1)) return tg__not_ready_code(g);
     const char *who = name ? name : "unstack";
     if (!outputs) return tg__arg_fail(g, who, "Unpack", "outputs is NULL");
     int r = x->shape.rank;

@@ -267,7 +267,7 @@ static int build_branch(tg_graph *g, tg__cond_ctx *ctx, const char *scope, const
 tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn false_fn, void *ctx,
                 tg_tensor **outputs, int n_outputs, const char *name) {
     for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, &pred, 1)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, &pred, 1)) return tg__not_ready_code(g);
     if (!true_fn || !false_fn || !outputs || n_outputs < 1)
         return tg__fail(g, TG_INVALID_ARGUMENT,
                         "%s: true_fn and false_fn must be given, with an outputs array of n_outputs >= 1",
@@ -333,7 +333,7 @@ tg_code tg_smart_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_
     if (!pred || !tg_tensor_static_bool(pred, &value))
         return tg_cond(g, pred, true_fn, false_fn, ctx, outputs, n_outputs, name);
     for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, &pred, 1)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, &pred, 1)) return tg__not_ready_code(g);
     tg_cond_fn fn = value ? true_fn : false_fn;
     const char *which = value ? "true_fn" : "false_fn", *who = name ? name : "smart_cond";
     if (!fn || !outputs || n_outputs < 1)
@@ -457,7 +457,7 @@ tg_code tg_case(tg_graph *g, const tg_case_pair *pairs, int n, tg_cond_fn defaul
                 bool exclusive, tg_tensor **outputs, int n_outputs, const char *name) {
     const char *who = name ? name : "case";
     for (int i = 0; outputs && i < n_outputs; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, NULL, 0)) return g ? (g->code != TG_OK ? g->code : TG_INVALID_ARGUMENT) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, NULL, 0)) return tg__not_ready_code(g);
     if (!pairs || n < 1 || !outputs || n_outputs < 1)
         return tg__fail(g, TG_INVALID_ARGUMENT, "%s: needs at least one (pred, fn) pair and an outputs array of "
                         "n_outputs >= 1", who);

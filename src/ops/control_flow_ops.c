@@ -31,6 +31,10 @@ tg_op *tg_group(tg_graph *g, tg_op *const *ops, int n, const char *name) {
         if (!ops || !ops[i]) {
             tg__fail(g, TG_INVALID_ARGUMENT, "%s: op %d of %d is NULL", name ? name : "group_deps", i, n);
             return NULL;
+        } else if (ops[i]->g != g) {
+            tg__fail(g, TG_INVALID_ARGUMENT, "tg_group (%s): op %d, '%s', is from another graph",
+                     name ? name : "group_deps", i, ops[i]->name);
+            return NULL;
         }
     /* An empty list must not mean control_dependencies(None). */
     static tg_op *const none[1] = {NULL};
@@ -166,7 +170,7 @@ tg_code tg_tuple(tg_graph *g, tg_tensor *const *tensors, int n, tg_op *const *co
     const char *who = name ? name : "tuple";
     if (outputs)
         for (int i = 0; i < n; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, NULL, 0)) return g ? tg_graph_status(g) : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, NULL, 0)) return tg__not_ready_code(g);
     if (n < 0 || n_control < 0 || (n > 0 && (!tensors || !outputs)) || (n_control > 0 && !control_inputs))
         return tg__fail(g, TG_INVALID_ARGUMENT, "%s: a list is NULL or its count negative", who);
     for (int i = 0; i < n_control; i++)

@@ -347,13 +347,13 @@ static bool check_args(tg_graph *g, const char *who, tg_while_cond_fn cond, tg_w
     if (!outputs) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: outputs is NULL", who), false;
     for (int i = 0; i < n; i++)
         if (!loop_vars[i]) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: loop variable %d is NULL", who, i), false;
-    if (!tg__graph_ready(g, loop_vars, n)) return false;
+    if (!tg__graph_ready_in(g, loop_vars, n, "tg_while_loop")) return false;
     if (o->parallel_iterations < 1)
         return tg__fail(g, TG_INVALID_ARGUMENT, "%s: parallel_iterations must be a positive integer.", who), false;
     tg_tensor *m = o->maximum_iterations;
     if (m) {
         char s[96];
-        if (!tg__graph_ready(g, &m, 1)) return false;
+        if (!tg__graph_ready_in(g, &m, 1, "tg_while_loop")) return false;
         if (m->dtype == TG_BOOL)
             return tg__fail(g, TG_INVALID_ARGUMENT, "%s: maximum_iterations must be a number, not bool", who), false;
         if (m->shape.rank != 0)
@@ -385,7 +385,7 @@ static bool check_args(tg_graph *g, const char *who, tg_while_cond_fn cond, tg_w
 tg_code tg_while_loop(tg_graph *g, tg_while_cond_fn cond, tg_while_body_fn body, void *ctx,
                       tg_tensor *const *loop_vars, int n, tg_tensor **outputs, const tg_while_loop_opts *opts) {
     for (int i = 0; outputs && i < n; i++) outputs[i] = NULL;
-    if (!tg__graph_ready(g, NULL, 0)) return g ? g->code : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, NULL, 0)) return tg__not_ready_code(g);
     tg_while_loop_opts o;
     if (!TG__OPTS_RESOLVE(g, "tg_while_loop", tg_while_loop_opts, TG_WHILE_LOOP_OPTS_INIT, opts, o)) return g->code;
     const char *who = o.name ? o.name : "while";

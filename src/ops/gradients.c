@@ -176,7 +176,8 @@ static tg_code check_args(tg_graph *g, tg_tensor *const *ys, int ny, tg_tensor *
         if (!ys[i]) return tg__fail(g, TG_INVALID_ARGUMENT, "gradients: y %d is NULL", i);
     for (int i = 0; i < nx; i++)
         if (!xs[i]) return tg__fail(g, TG_INVALID_ARGUMENT, "gradients: x %d is NULL", i);
-    if (!tg__graph_ready(g, ys, ny) || !tg__graph_ready(g, xs, nx)) return tg_graph_status(g);
+    if (!tg__graph_ready_in(g, ys, ny, "tg_gradients (ys)") || !tg__graph_ready_in(g, xs, nx, "tg_gradients (xs)"))
+        return tg__not_ready_code(g);
     for (int i = 0; i < ny; i++) {
         if (!is_float(ys[i]->dtype))
             return tg__fail(g, TG_INVALID_ARGUMENT, "gradients: y '%s' has dtype %s; only float tensors can be differentiated",

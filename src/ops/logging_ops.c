@@ -154,7 +154,7 @@ bool tg__check_data(tg_graph *g, const char *who, tg_tensor *const *data, int n_
             tg__fail(g, TG_INVALID_ARGUMENT, "%s: data[%d] is NULL", who, i);
             return false;
         }
-    return tg__graph_ready(g, data, n_data);
+    return tg__graph_ready_in(g, data, n_data, who);
 }
 
 tg_tensor *tg_print(tg_graph *g, tg_tensor *input_, tg_tensor *const *data, int n_data, const tg_print_opts *opts) {

@@ -400,7 +400,9 @@ ARG_DEF(tg__op_arg_min, "ArgMin")
 
 /* tf.argmax(input, axis): the axis is a Const "dimension" in the op's scope. */
 static tg_tensor *arg_builder(tg_graph *g, const tg__op_def *def, tg_tensor *x, int axis, const char *name) {
-    if (!tg__graph_ready(g, &x, 1)) return NULL;
+    if (!tg__graph_ready_in(g, &x, 1, name ? name : def->type)) return NULL;
+    /* refused before the "dimension" Const exists, so nothing stays */
+    if (x->dtype == TG_BOOL) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: bool input is not supported", def->type), NULL;
     int r = x->shape.rank;
     if (r >= 0 && (axis < -r || axis >= r || r == 0)) {
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: Expected dimension in the range [%d, %d), but got %d", name ? name : def->type,
@@ -429,9 +431,11 @@ tg_tensor *tg_argmin(tg_graph *g, tg_tensor *x, int axis, const char *name) {
  * "Sum"/"Mean" (or name); explicit axes become "<op>/reduction_indices",
  * while axis=None becomes a "Const" of every axis in the current scope. */
 static tg_tensor *reduce(tg_graph *g, const tg__op_def *def, tg_tensor *x, const tg_reduce_opts *opts) {
-    if (!tg__graph_ready(g, &x, 1)) return NULL;
+    if (!tg__graph_ready_in(g, &x, 1, opts && opts->name ? opts->name : def->type)) return NULL;
     const tg_reduce_opts o = opts ? *opts : (tg_reduce_opts){0};
     const char *who = o.name ? o.name : def->type;
+    /* refused before the axes' Const exists, so nothing stays */
+    if (x->dtype == TG_BOOL) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: bool input is not supported", def->type), NULL;
     if (o.n_axes < 0 || o.n_axes > TG_MAX_RANK || (o.n_axes > 0 && !o.axes) || (o.n_axes == 0 && o.axes)) {
         /* axes without n_axes would be TF's axis=[] (no reduction): never what was meant */
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: option 'axes' is %s with n_axes %d (TG_INT_LIST sets both)", who,

@@ -89,6 +89,12 @@ tg_tensor *tg_where(tg_graph *g, tg_tensor *cond, tg_tensor *x, tg_tensor *y, co
 tg_tensor *tg_clip_by_value(tg_graph *g, tg_tensor *t, tg_tensor *clip_min, tg_tensor *clip_max, const char *name) {
     tg_tensor *in[3] = {t, clip_min, clip_max};
     if (!tg__graph_ready(g, in, 3)) return NULL;
+    /* all three checked before the Minimum exists, so nothing stays */
+    for (int i = 1; i < 3; i++)
+        if (in[i]->dtype != t->dtype)
+            return tg__fail(g, TG_INVALID_ARGUMENT, "%s: inputs have different dtypes: %s vs. %s",
+                            name ? name : "clip_by_value", tg_dtype_name(t->dtype), tg_dtype_name(in[i]->dtype)),
+                   NULL;
     const char *scope;
     int tok = tg__builder_scope(g, name, "clip_by_value", &scope);
     tg_tensor *t_min = tg_minimum(g, t, clip_max, NULL);

@@ -178,7 +178,7 @@ const tg__op_def tg__op_sparse_softmax_xent = {
 static tg_tensor *xent_builder(tg_graph *g, const tg__op_def *def, tg_tensor *labels, tg_tensor *logits,
                                const char *name, const char *dflt) {
     tg_tensor *in[2] = {logits, labels};
-    if (!tg__graph_ready(g, in, 2)) return NULL;
+    if (!tg__graph_ready_in(g, in, 2, name ? name : def->type)) return NULL;
     tg__op_args a = {.def = def, .name = name ? name : dflt, .inputs = in, .n_inputs = 2};
     return tg__out0(tg__add_op(g, &a));
 }
@@ -186,7 +186,13 @@ static tg_tensor *xent_builder(tg_graph *g, const tg__op_def *def, tg_tensor *la
 /* TF1's v1 stops the gradient into the labels; v2 does not. */
 tg_tensor *tg_nn_softmax_cross_entropy_with_logits(tg_graph *g, tg_tensor *labels, tg_tensor *logits, const char *name) {
     tg_tensor *in[2] = {labels, logits};
-    if (!tg__graph_ready(g, in, 2)) return NULL;
+    const char *who = name ? name : "tg_nn_softmax_cross_entropy_with_logits";
+    if (!tg__graph_ready_in(g, in, 2, who)) return NULL;
+    /* refused before the labels' StopGradient exists, so nothing stays */
+    if (labels->dtype != logits->dtype || (logits->dtype != TG_FLOAT32 && logits->dtype != TG_FLOAT64))
+        return tg__fail(g, TG_INVALID_ARGUMENT, "%s: labels have dtype %s, logits %s (both float32 or float64)", who,
+                        tg_dtype_name(labels->dtype), tg_dtype_name(logits->dtype)),
+               NULL;
     const char *scope;
     int tok = tg__builder_scope(g, name, "softmax_cross_entropy_with_logits_sg", &scope);
     tg_tensor *out = xent_builder(g, &tg__op_softmax_xent, tg_stop_gradient(g, labels, "labels_stop_gradient"), logits,

@@ -27,7 +27,7 @@ tg_code tg_nn_moments(tg_graph *g, tg_tensor *x, const int *axes, int n_axes, bo
                       tg_tensor **variance, const char *name) {
     if (mean) *mean = NULL;
     if (variance) *variance = NULL;
-    if (!tg__graph_ready(g, &x, 1)) return g ? g->code : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, &x, 1)) return tg__not_ready_code(g);
     if (!mean || !variance) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: mean and variance are required", name ? name : "moments");
     if (!check_axes(g, name ? name : "moments", x, axes, n_axes)) return g->code;
     int tok = tg_name_scope_push(g, name ? name : "moments");
@@ -52,7 +52,7 @@ tg_code tg_nn_weighted_moments(tg_graph *g, tg_tensor *x, const int *axes, int n
     if (mean) *mean = NULL;
     if (variance) *variance = NULL;
     tg_tensor *in[2] = {x, frequency_weights};
-    if (!tg__graph_ready(g, in, 2)) return g ? g->code : TG_INVALID_ARGUMENT;
+    if (!tg__graph_ready(g, in, 2)) return tg__not_ready_code(g);
     const char *who = name ? name : "weighted_moments";
     if (!mean || !variance) return tg__fail(g, TG_INVALID_ARGUMENT, "%s: mean and variance are required", who);
     if (!check_axes(g, who, x, axes, n_axes)) return g->code;

@@ -120,7 +120,7 @@ const tg__op_def tg__op_assign_sub = {
 static tg_tensor *assign_op(tg_graph *g, const tg__op_def *def, tg_tensor *ref, tg_tensor *value,
                             const char *name) {
     tg_tensor *in[2] = {ref, value};
-    if (!tg__graph_ready(g, in, 2)) return NULL;
+    if (!tg__graph_ready_in(g, in, 2, name ? name : def->type)) return NULL;
     if ((def == &tg__op_assign_add || def == &tg__op_assign_sub) && ref->dtype == TG_BOOL) {
         tg__fail(g, TG_INVALID_ARGUMENT, "%s: bool variables cannot be added to", name ? name : def->type);
         return NULL;

@@ -438,16 +438,6 @@ OT_FN(x_xent_shape, tg_nn_softmax_cross_entropy_with_logits_v2(g, in[1], in[OT_O
 OT_FN(b_sparse_xent, tg_nn_sparse_softmax_cross_entropy_with_logits(g, in[0], in[1], NULL))
 OT_FN(x_sparse_xent_rank, tg_nn_sparse_softmax_cross_entropy_with_logits(g, in[1], in[1], NULL))
 
-/* ---- known defects (ot_known), each said once ------------------------------- */
-
-#define OT_CODE_NULL_INPUT                                                                                   \
-    "a NULL input on a graph without error returns TG_OK with NULL outputs, so the caller reads success; a " \
-    "tg_code builder must return an error code whenever its outputs are NULL"
-#define OT_REDUCE_BOOL(type)                                                                                     \
-    "a bool input is refused (\"" type ": bool input is not supported\") after the axis Const was added, and "  \
-    "the Const stays: math_reduce.c's reduce() and arg_builder() make it before tg__add_op runs the shape "     \
-    "function that refuses bool"
-
 /* ---- the rows ------------------------------------------------------------------ */
 
 #define OT_FEEDS_23 IN(F(OT_S(2, 3), -1, 1), F(OT_S(3), -1, 1))
@@ -547,11 +537,11 @@ static const ot_row OT_ROWS[] = {
     {"ConcatOffset", .build = v_concat_offset, IN(FU(OT_S(2, 3), 2u, -1, 1), F(OT_S(2, 2), -1, 1)), ND, .tol = 1e-6,
      .why = OT_HELPER("sizes of a concat (ConcatV2's gradient)")},
     {"Split", BLD(tg_split, b_split), IN(FA(OT_S(2, 4), -1, 1)), GC(1e-6), .alias = "split",
-     .refuse = {x_split_count, x_split_outputs}, .known = {{"input 0 NULL", OT_CODE_NULL_INPUT}}},
+     .refuse = {x_split_count, x_split_outputs}},
     {"Pack", BLD(tg_stack, b_stack), IN(FA(OT_S(2, 3), -1, 1), FA(OT_S(2, 3), -1, 1)), GC(1e-6), .alias = "stack",
      .refuse = {x_stack_list, x_stack_axis}},
     {"Unpack", BLD(tg_unstack, b_unstack), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .alias = "unstack",
-     .refuse = {x_unstack_num, x_unstack_outputs}, .known = {{"input 0 NULL", OT_CODE_NULL_INPUT}}},
+     .refuse = {x_unstack_num, x_unstack_outputs}},
     {"Slice", BLD(tg_slice, b_slice), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_slice_begin, x_slice_null}},
     {"Pad", BLD(tg_pad, b_pad), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_pad_negative, x_pad_null}},
     {"Tile", BLD(tg_tile, b_tile), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_tile_negative, x_tile_null}},
@@ -589,22 +579,16 @@ static const ot_row OT_ROWS[] = {
     {"LogicalNot", UN(tg_logical_not), IN(FB(OT_S(2, 3))), ND},
     /* reductions and matmul */
     {"Sum", BLD(tg_reduce_sum, b_sum), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6),
-     .refuse = {x_sum_axis, x_sum_twice, x_sum_no_list}, .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("Sum")}}},
-    {"Mean", BLD(tg_reduce_mean, b_mean), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_mean_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("Mean")}}},
-    {"Max", BLD(tg_reduce_max, b_max), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_max_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("Max")}}},
-    {"Min", BLD(tg_reduce_min, b_min), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_min_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("Min")}}},
-    {"Prod", BLD(tg_reduce_prod, b_prod), IN(F(OT_S(2, 3), 0.5, 1.5)), GC(1e-6), .refuse = {x_prod_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("Prod")}}},
+     .refuse = {x_sum_axis, x_sum_twice, x_sum_no_list}},
+    {"Mean", BLD(tg_reduce_mean, b_mean), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_mean_axis}},
+    {"Max", BLD(tg_reduce_max, b_max), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_max_axis}},
+    {"Min", BLD(tg_reduce_min, b_min), IN(F(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_min_axis}},
+    {"Prod", BLD(tg_reduce_prod, b_prod), IN(F(OT_S(2, 3), 0.5, 1.5)), GC(1e-6), .refuse = {x_prod_axis}},
     {"ProdOthers", .build = v_prod_grad, IN(F(OT_S(2, 3), 0.5, 1.5)), .grad = OT_NO_GRAD,
      .why = "part of Prod's gradient (exact with zeros), made by tg_gradients; differentiating it again reports "
             "the missing gradient"},
-    {"ArgMax", BLD(tg_argmax, b_argmax), IN(F(OT_S(2, 3), -1, 1)), ND, .refuse = {x_argmax_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("ArgMax")}}},
-    {"ArgMin", BLD(tg_argmin, b_argmin), IN(F(OT_S(2, 3), -1, 1)), ND, .refuse = {x_argmin_axis},
-     .known = {{"input 0 of dtype bool", OT_REDUCE_BOOL("ArgMin")}}},
+    {"ArgMax", BLD(tg_argmax, b_argmax), IN(F(OT_S(2, 3), -1, 1)), ND, .refuse = {x_argmax_axis}},
+    {"ArgMin", BLD(tg_argmin, b_argmin), IN(F(OT_S(2, 3), -1, 1)), ND, .refuse = {x_argmin_axis}},
     {"MatMul", BLD(tg_matmul, b_matmul), IN(FX(OT_S(2, 3), -1, 1, TG_INT32), FX(OT_S(3, 2), -1, 1, TG_INT32)),
      GC(1e-6), .refuse = {x_matmul_inner, x_matmul_rank}},
     /* convolution and pooling: VALID, no stride (conv) and 2x2 windows of stride 2 (pool) */

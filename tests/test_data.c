@@ -6,16 +6,64 @@
  * differ, missing files), each of which must fail with a message naming the
  * file. The gzip files are written here by hand (stored deflate blocks, our
  * own CRC32), so the reader is checked against an independent writer; the
- * real Fashion-MNIST files, when installed, exercise compressed streams. */
+ * real Fashion-MNIST files, when installed, exercise compressed streams.
+ *
+ * Hostile files (issue 12): a FIFO, /dev/zero, a gzip bomb behind a header
+ * that claims one pixel, headers that claim more than the file can hold or
+ * more than TG_IDX_MAX_BYTES. Built again with TG_ALLOC_WATCH
+ * (test_data_alloc), these run with the allocator wrapped and also prove
+ * that no request grew past what the file's bytes justify. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tg_check.h"
 #include "tg_files.h"
+
+/* ---- allocation watch -------------------------------------------------------- */
+
+#ifdef TG_ALLOC_WATCH
+/* Linked with the static library and -Wl,--wrap=malloc,--wrap=calloc,
+ * --wrap=realloc (tests/meson.build): the largest request since tgw_reset is
+ * kept, and one over TGW_CAP fails, so a reader that sizes a buffer from a
+ * lying header fails these tests instead of exhausting the machine. */
+#include <stdatomic.h>
+#define TGW_CAP ((size_t)16 << 20)
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+static atomic_size_t tgw_max;
+static bool tgw_allow(size_t n)
+{
+    size_t m = atomic_load(&tgw_max);
+    while (n > m && !atomic_compare_exchange_weak(&tgw_max, &m, n)) {}
+    return n <= TGW_CAP;
+}
+void *__wrap_malloc(size_t n) { return tgw_allow(n) ? __real_malloc(n) : NULL; }
+void *__wrap_realloc(void *p, size_t n) { return tgw_allow(n) ? __real_realloc(p, n) : NULL; }
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    return tgw_allow(n * size) ? __real_calloc(n, size) : NULL;
+}
+#define TGW_WATCHING 1
+static void tgw_reset(void) { atomic_store(&tgw_max, 0); }
+/* Asserts no request since tgw_reset exceeded limit bytes. */
+#define TGW_EXPECT_MAX(limit) \
+    ck_assert_msg(atomic_load(&tgw_max) <= (limit), "line %d: an allocation of %zu bytes, over %zu", __LINE__, \
+                  (size_t)atomic_load(&tgw_max), (size_t)(limit))
+#else
+#define TGW_WATCHING 0
+static void tgw_reset(void) {}
+#define TGW_EXPECT_MAX(limit) ((void)(limit))
+#endif
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -569,6 +617,229 @@ START_TEST(test_shuffle)
 }
 END_TEST
 
+/* ---- hostile files ---------------------------------------------------------------- */
+
+/* expect_fail, with no allocation over `limit` bytes (in the watch build). */
+static void expect_fail_within(const char *images, const char *labels, tg_code code, const char *names,
+                               const char *what, size_t limit)
+{
+    tgw_reset();
+    expect_fail(images, labels, code, names, what);
+    TGW_EXPECT_MAX(limit);
+}
+
+/* #5, #8: a FIFO would block open() forever (no writer comes); /dev/zero
+ * would be read until memory runs out. Both are refused at once. */
+START_TEST(test_not_regular_files)
+{
+    char *dir = tgf_make_tmpdir("tg_data");
+    bytes im = idx_images(0x803, 2, 2, 2), lb = idx_labels(0x801, 2);
+    char *ip = write_file(dir, "im", im), *lp = write_file(dir, "lb", lb);
+    char *fifo = tgf_path_join(dir, "fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    expect_fail_within(fifo, lp, TG_INVALID_ARGUMENT, fifo, "not a regular file (a FIFO)", 4096);
+    expect_fail_within(ip, fifo, TG_INVALID_ARGUMENT, fifo, "not a regular file (a FIFO)", 4096);
+    expect_fail_within("/dev/zero", lp, TG_INVALID_ARGUMENT, "/dev/zero", "not a regular file (a character device)",
+                       4096);
+    expect_fail_within(ip, "/dev/zero", TG_INVALID_ARGUMENT, "/dev/zero", "not a regular file", 4096);
+    char *link = tgf_path_join(dir, "zero-link");
+    ck_assert_int_eq(symlink("/dev/zero", link), 0);
+    expect_fail_within(link, lp, TG_INVALID_ARGUMENT, link, "not a regular file (a character device)", 4096);
+
+    /* Under the standard names, through the directory loader. */
+    char *std = tgf_path_join(dir, "train-images-idx3-ubyte");
+    ck_assert_int_eq(mkfifo(std, 0600), 0);
+    free(write_file(dir, "train-labels-idx1-ubyte", lb));
+    char err[512];
+    tg_idx_dataset *d = NULL;
+    ck_assert_int_eq(tg_data_load_idx_dir(dir, "train", &d, err, sizeof err), TG_INVALID_ARGUMENT);
+    ck_assert_ptr_null(d);
+    ck_assert_str_contains(err, std);
+    ck_assert_str_contains(err, "a FIFO");
+
+    /* The regular files still load. */
+    ck_assert_msg(tg_data_load_idx(ip, lp, &d, err, sizeof err) == TG_OK, "%s", err);
+    check_good(d, 2, 2, 2);
+    tg_idx_dataset_free(d);
+    free(im.p); free(lb.p); free(ip); free(lp); free(fifo); free(link); free(std);
+    tgf_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* LSB-first bits into a deflate stream (RFC 1951 3.1.1). */
+typedef struct {
+    uint8_t *p;
+    size_t n;
+    unsigned bit;
+} bitw;
+
+static void put_bits(bitw *w, uint32_t v, int nbits)
+{
+    for (int i = 0; i < nbits; i++) {
+        if (w->bit == 0) w->p[w->n++] = 0;
+        w->p[w->n - 1] |= (uint8_t)(((v >> i) & 1u) << w->bit);
+        w->bit = (w->bit + 1) & 7u;
+    }
+}
+
+/* A Huffman code goes most significant bit first. */
+static void put_code(bitw *w, uint32_t code, int len)
+{
+    for (int i = len - 1; i >= 0; i--) put_bits(w, code >> i, 1);
+}
+
+/* CRC-32 of n zero bytes appended to a running crc (pre/post-conditioned as zlib's). */
+static uint32_t crc32_zeros(uint32_t crc, uint64_t n)
+{
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+            table[i] = c;
+        }
+    uint32_t c = crc ^ 0xFFFFFFFFu;
+    for (uint64_t i = 0; i < n; i++) c = (c >> 8) ^ table[c & 0xFF];
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* A valid gzip file whose data is an IDX header for one 1 x cols image,
+ * one zero pixel, then `matches` * 258 more zero bytes (fixed-Huffman
+ * copies of length 258 at distance 1: 13 bits each, about 160:1). */
+static bytes gzip_bomb(uint32_t matches, uint32_t cols)
+{
+    size_t cap = 10 + 5 + 17 + (size_t)matches * 13 / 8 + 16 + 8;
+    bytes g = {calloc(cap, 1), 0};
+    ck_assert_ptr_nonnull(g.p);
+    const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+    memcpy(g.p, head, 10);
+    uint8_t idx[17] = {0};
+    put32(idx, 0x803);
+    put32(idx + 4, 1);
+    put32(idx + 8, 1);
+    put32(idx + 12, cols);
+    const uint8_t stored[5] = {0 /* not final, stored */, 17, 0, (uint8_t)~17, 0xff};
+    memcpy(g.p + 10, stored, 5);
+    memcpy(g.p + 15, idx, 17);
+    bitw w = {g.p, 32, 0};
+    put_bits(&w, 1, 1); /* final */
+    put_bits(&w, 1, 2); /* fixed Huffman */
+    for (uint32_t i = 0; i < matches; i++) {
+        put_code(&w, 0xC5, 8); /* length symbol 285: 258 */
+        put_code(&w, 0, 5);    /* distance code 0: 1 */
+    }
+    put_code(&w, 0, 7); /* end of block */
+    uint64_t out = 17 + (uint64_t)matches * 258;
+    uint32_t crc = crc32_zeros(crc32_own(idx, 17), out - 17);
+    for (int i = 0; i < 4; i++) w.p[w.n++] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++) w.p[w.n++] = (uint8_t)(out >> (8 * i));
+    ck_assert_uint_le(w.n, cap);
+    g.n = w.n;
+    return g;
+}
+
+/* #4: a gzip file was inflated in full before its header was read: 200 KB
+ * that claim one 1x1 image took 32 MB (1 MB took 1 GiB). Now the header is
+ * inflated first, the one pixel next, and the first byte past it is the
+ * error. Headers claiming more than the compressed size can inflate to, or
+ * more than TG_IDX_MAX_BYTES, are refused before anything is allocated. */
+START_TEST(test_gzip_bomb)
+{
+    char *dir = tgf_make_tmpdir("tg_data");
+    bytes lb = idx_labels(0x801, 1);
+    char *lp = write_file(dir, "lb", lb);
+    bytes bomb = gzip_bomb(130000, 1); /* 33,540,017 bytes inflated */
+    char *bp = write_file(dir, "bomb.gz", bomb);
+    expect_fail_within(bp, lp, TG_DATA_LOSS, bp,
+                       "header says 1 images of 1x1 (17 bytes) but the decompressed file has more than 17 bytes "
+                       "(trailing bytes)", (size_t)64 << 10);
+
+    /* The hand-made stream is valid gzip: with a header that matches it, it loads. */
+    bytes small = gzip_bomb(3, 1 + 3 * 258);
+    char *sp = write_file(dir, "small.gz", small);
+    char err[512];
+    tg_idx_dataset *d = NULL;
+    ck_assert_msg(tg_data_load_idx(sp, lp, &d, err, sizeof err) == TG_OK, "%s", err);
+    ck_assert_int_eq(tg_idx_dataset_cols(d), 775);
+    for (int k = 0; k < 775; k++) ck_assert_uint_eq(tg_idx_dataset_image(d, 0)[k], 0);
+    tg_idx_dataset_free(d);
+
+    /* 1000 images of 1000x1000 in a 66-byte gzip file: deflate cannot. */
+    bytes im = idx_images(0x803, 1, 2, 2);
+    put32(im.p + 4, 1000);
+    put32(im.p + 8, 1000);
+    put32(im.p + 12, 1000);
+    bytes g = gzip_stored(im);
+    char *gp = write_file(dir, "claims.gz", g);
+    expect_fail_within(gp, lp, TG_DATA_LOSS, gp, "inflate to at most", 4096);
+
+    /* 16 MiB claimed, 17,000 bytes there (within deflate's ratio): truncated,
+     * and the buffer grew to no more than its first 1 MiB. */
+    bytes part = idx_images(0x803, 1, 1, 17000);
+    put32(part.p + 8, 4096);
+    put32(part.p + 12, 4096);
+    bytes g2 = gzip_stored(part);
+    char *g2p = write_file(dir, "short.gz", g2);
+    expect_fail_within(g2p, lp, TG_DATA_LOSS, g2p,
+                       "header says 1 images of 4096x4096 (16777232 bytes) but the decompressed file has 17016 bytes "
+                       "(truncated)", (size_t)1 << 20);
+
+    free(lb.p); free(bomb.p); free(small.p); free(im.p); free(g.p); free(part.p); free(g2.p);
+    free(lp); free(bp); free(sp); free(gp); free(g2p);
+    tgf_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A raw file whose header and size agree but claim more than
+ * TG_IDX_MAX_BYTES (sparse: no disk is used) is refused before its data is
+ * read or allocated. */
+START_TEST(test_size_limit)
+{
+    char *dir = tgf_make_tmpdir("tg_data");
+    bytes lb = idx_labels(0x801, 1);
+    char *lp = write_file(dir, "lb", lb);
+    uint8_t head[16];
+    put32(head, 0x803);
+    put32(head + 4, 32769); /* 32769 * 256 * 256 = 2 GiB + 64 KiB */
+    put32(head + 8, 256);
+    put32(head + 12, 256);
+    char *ip = write_file(dir, "huge", (bytes){head, sizeof head});
+    int fd = open(ip, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)(16 + (uint64_t)32769 * 65536)), 0);
+    ck_assert_int_eq(close(fd), 0);
+    expect_fail_within(ip, lp, TG_RESOURCE_EXHAUSTED, ip,
+                       "header says 32769 images of 256x256 (2147549184 bytes of data), more than "
+                       "TG_IDX_MAX_BYTES (2147483648)", 4096);
+    free(lb.p); free(lp); free(ip);
+    tgf_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The labels header is read and its count checked before its data. */
+START_TEST(test_count_before_data)
+{
+    char *dir = tgf_make_tmpdir("tg_data");
+    bytes im = idx_images(0x803, 3, 2, 2), lb = idx_labels(0x801, 3);
+    put32(lb.p + 4, 0x7FFFFFFF); /* and the file ends after 3 labels */
+    char *ip = write_file(dir, "im", im), *lp = write_file(dir, "lb", lb);
+    expect_fail_within(ip, lp, TG_DATA_LOSS, lp, "header says 2147483647 labels", 4096);
+    bytes lbg = gzip_stored(lb);
+    char *lgp = write_file(dir, "lb.gz", lbg);
+    expect_fail_within(ip, lgp, TG_DATA_LOSS, lgp, "inflate to at most", 4096);
+    put32(lb.p + 4, 4);
+    bytes lbg4 = gzip_stored(lb);
+    char *l4p = write_file(dir, "lb4.gz", lbg4);
+    expect_fail_within(ip, l4p, TG_INVALID_ARGUMENT, l4p, "has 3 images but", 4096);
+    free(im.p); free(lb.p); free(lbg.p); free(lbg4.p); free(ip); free(lp); free(lgp); free(l4p);
+    tgf_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- real data ------------------------------------------------------------------ */
 
 START_TEST(test_fashion_mnist)
@@ -623,12 +894,18 @@ int main(void)
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("data");
     tcase_set_timeout(tc, TGC_TIMEOUT);
-    tcase_add_test(tc, test_load_raw_and_gzip);
-    tcase_add_test(tc, test_malformed);
-    tcase_add_test(tc, test_load_dir);
-    tcase_add_test(tc, test_batches);
-    tcase_add_test(tc, test_shuffle);
-    tcase_add_test(tc, test_fashion_mnist);
+    if (!TGW_WATCHING) { /* the watch build runs the hostile files only */
+        tcase_add_test(tc, test_load_raw_and_gzip);
+        tcase_add_test(tc, test_malformed);
+        tcase_add_test(tc, test_load_dir);
+        tcase_add_test(tc, test_batches);
+        tcase_add_test(tc, test_shuffle);
+        tcase_add_test(tc, test_fashion_mnist);
+    }
+    tcase_add_test(tc, test_not_regular_files);
+    tcase_add_test(tc, test_gzip_bomb);
+    tcase_add_test(tc, test_size_limit);
+    tcase_add_test(tc, test_count_before_data);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -11,7 +11,13 @@
  * labels [b], shuffled per epoch from a seed.
  *
  * Errors: the loaders return a tg_code and write the message into the
- * caller's err buffer (truncated to err_size; err may be NULL). */
+ * caller's err buffer (truncated to err_size; err may be NULL).
+ *
+ * Files are treated as untrusted: only regular files are read (a FIFO or a
+ * device is refused without blocking), each header is checked against the
+ * file's size and TG_IDX_MAX_BYTES before any memory is taken for the data,
+ * and a gzip file is inflated as a stream, so a file whose header lies costs
+ * no more memory than the bytes it really holds. */
 #ifndef TGRAPH_DATA_H
 #define TGRAPH_DATA_H
 
@@ -22,6 +28,11 @@
 extern "C" {
 #endif
 
+/* The most data bytes (n * rows * cols for images, n for labels) one IDX
+ * file may hold: 2 GiB, 40 times Fashion-MNIST's training set. A header
+ * that claims more is refused before anything is allocated. */
+#define TG_IDX_MAX_BYTES ((uint64_t)1 << 31)
+
 typedef struct tg_idx_dataset tg_idx_dataset;
 typedef struct tg_batch_iter tg_batch_iter;
 
@@ -29,13 +40,19 @@ typedef struct tg_batch_iter tg_batch_iter;
  * Ownership: on success *out is a new data set the caller frees with
  * tg_idx_dataset_free; on failure *out is NULL.
  * Errors, each message naming the file:
- *   INVALID_ARGUMENT: a NULL argument, a wrong magic, an image dimension of
- *     0, or image and label counts that differ;
+ *   INVALID_ARGUMENT: a NULL argument, a path that is not a regular file
+ *     ("is a directory", "not a regular file (a FIFO)"), a wrong magic, an
+ *     image dimension of 0 or over 65535, or image and label counts that
+ *     differ (found from the labels header, before its data is read);
  *   NOT_FOUND: a missing file; PERMISSION_DENIED / UNKNOWN: other open or
  *     read failures (with strerror);
  *   DATA_LOSS: a header whose dimensions do not match the data (truncated
- *     or trailing bytes), or a truncated or corrupt gzip stream;
- *   RESOURCE_EXHAUSTED: out of memory.
+ *     or trailing bytes: a raw file's size must be exactly header + data, a
+ *     gzip file must inflate to exactly that, and may not claim more than
+ *     1032 times its own size, deflate's limit), or a truncated or corrupt
+ *     gzip stream (also trailing data after it);
+ *   RESOURCE_EXHAUSTED: a header claiming more than TG_IDX_MAX_BYTES of
+ *     data, or out of memory.
  * Label values are not checked against a class count. */
 TG_API tg_code tg_data_load_idx(const char *images_path, const char *labels_path,
                                 tg_idx_dataset **out, char *err, size_t err_size);

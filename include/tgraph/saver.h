@@ -15,6 +15,11 @@ extern "C" {
 
 typedef struct tg_saver tg_saver;
 
+/* The longest variable name a checkpoint holds, in bytes. tg_saver_save
+ * refuses a variable with a longer name, and tg_saver_restore a file that
+ * claims one, before allocating anything for it. */
+#define TG_CHECKPOINT_MAX_NAME 65535
+
 /* tf.train.Saver(var_list, name): saves and restores the variables
  * vars[0..n), matched by name (tg_variable_name) in the file.
  * vars NULL with n == 0: every variable in GLOBAL_VARIABLES at this moment,
@@ -43,10 +48,19 @@ TG_API tg_saver *tg_train_saver_new(tg_graph *g, tg_variable *const *vars, int n
  * suffix is added). The file is written to "<path>.tmp.<pid>" (".<k>" added
  * if that exists), flushed, fsync'ed, closed and renamed over path, so path
  * holds either its old content or the complete new checkpoint, never a part.
+ * Stale temporary files: before writing, the save removes every regular
+ * file "<path>.tmp.<pid>" or "<path>.tmp.<pid>.<k>" in path's directory
+ * whose pid is not a live process here (kill(pid, 0) fails with ESRCH):
+ * what saves killed before their rename left behind. A live process's file
+ * (EPERM included) and other names are kept. Best effort: errors are
+ * ignored. A process in another PID namespace or on another machine that
+ * shares the directory looks dead: its save in progress then fails (its
+ * rename finds no file); path itself is never touched.
  * Ownership: nothing is kept; sess and path are only read.
  * Returns TG_OK or an error with the message on s (tg_saver_message); no
  * file or temporary file is left behind on error:
- * - INVALID_ARGUMENT: s, sess or path NULL.
+ * - INVALID_ARGUMENT: s, sess or path NULL; a variable whose name is longer
+ *   than TG_CHECKPOINT_MAX_NAME (nothing is fetched or written).
  * - the session's code when the run fails, e.g. FAILED_PRECONDITION for an
  *   uninitialized variable ("... Attempting to use uninitialized value w");
  *   nothing is written then.
@@ -62,15 +76,24 @@ TG_API tg_code tg_saver_save(tg_saver *s, tg_session *sess, const char *path);
  * assigns every variable in one tg_session_run targeting "save/restore_all".
  * Variables in the file that the saver does not hold are ignored (as TF).
  * A restore that fails changes no variable.
+ * The file is untrusted: path is opened without blocking (a FIFO is refused,
+ * not waited on) and must be a regular file; the entry count, name lengths
+ * and byte counts are checked against the bytes left in the file (and
+ * names against TG_CHECKPOINT_MAX_NAME) before anything is allocated for
+ * them, so memory stays within a small multiple of the file's size plus
+ * the saver's variables; time is O(N log N) in the file's entries.
  * Ownership: nothing is kept.
  * Returns TG_OK or an error with the message on s naming the path:
  * - INVALID_ARGUMENT: s, sess or path NULL.
  * - NOT_FOUND for a missing file, or another errno code as tg_saver_save
- *   (a directory is FAILED_PRECONDITION), with strerror's text.
+ *   (a directory is FAILED_PRECONDITION), with strerror's text;
+ *   INVALID_ARGUMENT "checkpoint P is not a regular file" (a FIFO, a device).
  * - DATA_LOSS: "checkpoint P is not a tgraph checkpoint (bad magic)";
- *   "checkpoint P is truncated: ..."; "checkpoint P is corrupted: ..."
- *   (CRC32 mismatch, bytes after the last variable, an invalid dtype, rank,
- *   dimension or byte count, a name listed twice, a bool byte not 0 or 1).
+ *   "checkpoint P is truncated: ..." (also an entry count the file's size
+ *   cannot hold, 21 bytes per entry at least, or a length past its end);
+ *   "checkpoint P is corrupted: ..." (CRC32 mismatch, bytes after the last
+ *   variable, an invalid dtype, rank, dimension or byte count, a name longer
+ *   than TG_CHECKPOINT_MAX_NAME, a name listed twice, a bool byte not 0 or 1).
  * - UNIMPLEMENTED: a format version other than 1.
  * - NOT_FOUND: "checkpoint P has no variable 'w'" (the first missing one in
  *   the saver's order).

@@ -6,26 +6,24 @@
  * one run and writes the file; restore reads and checks the whole file before
  * it feeds all values in one run, so a failed restore changes no variable.
  *
- * File format, version 1 (docs/checkpoint-format.md), all integers
- * little-endian:
- *
- *     "TGCKPT\0\0"                          8 bytes magic
- *     u32 version = 1
- *     u32 count                             number of variables
- *     count times:
- *         u32 name length, name bytes       no terminating NUL
- *         u32 dtype                         tg_dtype value
- *         u32 rank, i64 dims[rank]
- *         u64 byte count                    elements * dtype size
- *         data                              row-major, elements little-endian
- *     u32 CRC32                             zlib crc32 of every byte before it
+ * The file format is docs/checkpoint-format.md (version 1).
  *
  * Writes are atomic: "<path>.tmp.<pid>" is written, flushed, fsync'ed, closed
- * and renamed over path (then the directory is fsync'ed, best effort). */
+ * and renamed over path (then the directory is fsync'ed, best effort).
+ *
+ * A file to restore is untrusted: it is opened without blocking and refused
+ * unless regular, and every length or count in it is checked against the
+ * bytes left in the file (and names against TG_CHECKPOINT_MAX_NAME) before
+ * anything is allocated from it, so a restore allocates about the file's
+ * size at most. Names of entries the saver does not hold are sorted once at
+ * the end to find one listed twice: O(N log N) in the file's entries. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +37,8 @@
 #define MAGIC "TGCKPT\0\0"
 #define MAGIC_LEN 8
 #define VERSION 1u
+/* The smallest entry: name length, a 1-byte name, dtype, rank 0, byte count. */
+#define MIN_ENTRY_BYTES 21u
 
 typedef struct by_name {
     const char *name;
@@ -368,16 +368,22 @@ static void write_contents(writer *w, const tg_saver *s, tg_array *const *vals) 
     put(w, b, 4); /* the CRC itself is not part of the CRC */
 }
 
-/* Makes a rename durable; failures only cost durability, not consistency. */
-static void sync_directory(const char *path) {
+/* The directory part of path, malloc'ed ("." when it has none); NULL when out of memory. */
+static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (!slash) dir = strdup(".");
-    else if (slash == path) dir = strdup("/");
-    else if ((dir = malloc((size_t)(slash - path) + 1))) {
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    char *dir = malloc((size_t)(slash - path) + 1);
+    if (dir) {
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
     }
+    return dir;
+}
+
+/* Makes a rename durable; failures only cost durability, not consistency. */
+static void sync_directory(const char *path) {
+    char *dir = dir_of(path);
     if (!dir) return;
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -387,7 +393,52 @@ static void sync_directory(const char *path) {
     free(dir);
 }
 
+/* The digits at *p (no sign, no leading zero) as a number up to INT_MAX, or
+ * -1; *p moves past them. */
+static long digits(const char **p) {
+    long v = 0;
+    if (**p < '1' || **p > '9') return -1;
+    for (; **p >= '0' && **p <= '9'; (*p)++)
+        if ((v = v * 10 + (**p - '0')) > INT_MAX) return -1;
+    return v;
+}
+
+/* The pid in "<base>.tmp.<pid>" or "<base>.tmp.<pid>.<k>" (write_file's
+ * names), else -1. */
+static long temp_pid(const char *name, const char *base, size_t base_len) {
+    if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0) return -1;
+    const char *p = name + base_len + 5;
+    long pid = digits(&p);
+    if (pid > 0 && *p == '.') {
+        p++;
+        if (digits(&p) < 0) return -1;
+    }
+    return pid > 0 && !*p ? pid : -1;
+}
+
+/* Removes the temporary files that saves to path left when their process
+ * died before its rename (kill -9, a crash): each holds a checkpoint's
+ * worth of disk that nothing else would ever free. Only files of a pid that
+ * does not exist (ESRCH) go, so a save in progress elsewhere on this
+ * machine keeps its file. Best effort: errors are ignored. */
+static void remove_stale_temps(const char *path) {
+    char *dir = dir_of(path);
+    DIR *d = dir ? opendir(dir) : NULL;
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t base_len = strlen(base);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        long pid = temp_pid(e->d_name, base, base_len);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
 static tg_code write_file(tg_saver *s, const char *path, tg_array *const *vals) {
+    remove_stale_temps(path); /* first: the disk they free may be what this save needs */
     size_t cap = strlen(path) + 48;
     char *tmp = malloc(cap);
     if (!tmp) return fail(s, TG_RESOURCE_EXHAUSTED, "out of memory saving checkpoint %s", path);
@@ -430,6 +481,12 @@ tg_code tg_saver_save(tg_saver *s, tg_session *sess, const char *path) {
     if (!s) return TG_INVALID_ARGUMENT;
     clear_message(s);
     if (!sess || !path) return fail(s, TG_INVALID_ARGUMENT, "tg_saver_save: NULL %s", sess ? "path" : "session");
+    for (int i = 0; i < s->n; i++) {
+        size_t len = strlen(tg_variable_name(s->vars[i]));
+        if (len > TG_CHECKPOINT_MAX_NAME) /* a file no restore would accept */
+            return fail(s, TG_INVALID_ARGUMENT, "cannot save checkpoint %s: variable %d has a name of %zu bytes, "
+                        "more than TG_CHECKPOINT_MAX_NAME (%d)", path, i, len, TG_CHECKPOINT_MAX_NAME);
+    }
     tg_array **vals = calloc((size_t)s->n, sizeof *vals);
     if (!vals) return fail(s, TG_RESOURCE_EXHAUSTED, "out of memory saving checkpoint %s", path);
     tg_code rc = tg_session_run(sess, NULL, 0, s->values, s->n, vals, NULL, 0);
@@ -550,13 +607,12 @@ static tg_code read_entry(restore_ctx *c, uint32_t e) {
     if (st != RD_OK) return read_fail(c, st, NULL, e, NULL);
     uint32_t len = get32(b);
     if (len == 0) return corrupted(c, "variable %u of %u has an empty name", e + 1, c->count);
-    char *name = malloc((size_t)len + 1);
-    if (len > r->size - r->pos || !name) {
-        free(name);
-        if (!name && len <= r->size - r->pos)
-            return fail(c->s, TG_RESOURCE_EXHAUSTED, "out of memory reading checkpoint %s", c->path);
-        return read_fail(c, RD_SHORT, NULL, e, NULL);
-    }
+    if (len > r->size - r->pos) return read_fail(c, RD_SHORT, NULL, e, NULL);
+    if (len > TG_CHECKPOINT_MAX_NAME)
+        return corrupted(c, "variable %u of %u has a name of %u bytes, more than TG_CHECKPOINT_MAX_NAME (%d)", e + 1,
+                         c->count, len, TG_CHECKPOINT_MAX_NAME);
+    char *name = malloc((size_t)len + 1); /* only now: len is backed by bytes of the file */
+    if (!name) return fail(c->s, TG_RESOURCE_EXHAUSTED, "out of memory reading checkpoint %s", c->path);
     tg_code rc = TG_OK;
     if ((st = rd(r, name, len, true)) != RD_OK) {
         rc = read_fail(c, st, NULL, e, NULL);
@@ -602,24 +658,9 @@ static tg_code read_entry(restore_ctx *c, uint32_t e) {
     }
 
     int i = find_var(c->s, name);
-    bool twice = i >= 0 && c->seen[i].state != V_MISSING;
-    for (uint32_t k = 0; i < 0 && k < c->n_others && !twice; k++) twice = strcmp(c->others[k], name) == 0;
-    if (twice) {
+    if (i >= 0 && c->seen[i].state != V_MISSING) {
         rc = corrupted(c, "variable '%s' appears twice", name);
         goto out;
-    }
-    if (i < 0) {
-        /* Remembered so that a later entry of the same name is caught. */
-        char **grown = realloc(c->others, ((size_t)c->n_others + 1) * sizeof *grown);
-        char *copy = malloc((size_t)len + 1);
-        if (grown) c->others = grown;
-        if (!grown || !copy) {
-            free(copy);
-            rc = fail(c->s, TG_RESOURCE_EXHAUSTED, "out of memory reading checkpoint %s", c->path);
-            goto out;
-        }
-        memcpy(copy, name, (size_t)len + 1);
-        c->others[c->n_others++] = copy;
     }
     tg_variable *v = i >= 0 ? c->s->vars[i] : NULL;
     tg_shape vshape = v ? tg_variable_shape(v) : shape;
@@ -645,12 +686,30 @@ static tg_code read_entry(restore_ctx *c, uint32_t e) {
         if (st == RD_OK && !host_little_endian()) swap_elements(tg_array_data(a), (size_t)nbytes, esize);
     }
     if (st != RD_OK) goto short_read;
+    if (i < 0) {
+        c->others[c->n_others++] = name; /* kept for check_unheld_unique; room made from the count */
+        name = NULL;
+    }
     goto out;
 short_read:
     rc = read_fail(c, st, NULL, e, name);
 out:
     free(name);
     return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A name the saver does not hold listed twice. Sorted once, at the end: a
+ * scan per entry made restore O(N^2) in such entries. */
+static tg_code check_unheld_unique(restore_ctx *c) {
+    qsort(c->others, c->n_others, sizeof *c->others, cmp_str);
+    for (uint32_t k = 1; k < c->n_others; k++)
+        if (strcmp(c->others[k - 1], c->others[k]) == 0)
+            return corrupted(c, "variable '%s' appears twice", c->others[k]);
+    return TG_OK;
 }
 
 /* After the file checked out: bool bytes, then the saver's variables in
@@ -701,11 +760,20 @@ static tg_code read_checkpoint(restore_ctx *c) {
                     c->path, version, VERSION);
     if ((st = rd(r, b, 4, true)) != RD_OK) return read_fail(c, st, "the header", 0, NULL);
     c->count = get32(b);
+    uint64_t left = r->size - r->pos, room = left < 4 ? 0 : (left - 4) / MIN_ENTRY_BYTES;
+    if (c->count > room)
+        return fail(c->s, TG_DATA_LOSS, "checkpoint %s is truncated: its %llu bytes end inside the variables (its "
+                    "header lists %u, of %u bytes or more each)", c->path, (unsigned long long)r->size, c->count,
+                    MIN_ENTRY_BYTES);
+    c->others = malloc((c->count ? c->count : 1) * sizeof *c->others); /* count is backed by the file's size */
+    if (!c->others) return fail(c->s, TG_RESOURCE_EXHAUSTED, "out of memory reading checkpoint %s", c->path);
     for (uint32_t e = 0; e < c->count; e++) {
         tg_code rc = read_entry(c, e);
         if (rc != TG_OK) return rc;
     }
-    uint64_t left = r->size - r->pos;
+    tg_code rc = check_unheld_unique(c);
+    if (rc != TG_OK) return rc;
+    left = r->size - r->pos;
     if (left < 4) return read_fail(c, RD_SHORT, "the CRC32", 0, NULL);
     if (left > 4)
         return corrupted(c, "%llu unexpected bytes after the last variable", (unsigned long long)(left - 4));
@@ -717,21 +785,32 @@ static tg_code read_checkpoint(restore_ctx *c) {
     return check_variables(c);
 }
 
+/* Opens path as a regular file. O_NONBLOCK because open() on a FIFO would
+ * wait for a writer forever; it is cleared once fstat shows a regular file. */
+static tg_code open_regular(restore_ctx *c, int *fd, struct stat *st) {
+    *fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0) return sys_fail(c->s, errno, "cannot open checkpoint", c->path);
+    int e = 0;
+    if (fstat(*fd, st) != 0) {
+        e = errno;
+    } else if (S_ISDIR(st->st_mode)) {
+        e = EISDIR;
+    } else if (S_ISREG(st->st_mode)) {
+        int flags = fcntl(*fd, F_GETFL);
+        if (flags < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) != 0) e = errno;
+        if (!e) return TG_OK;
+    }
+    close(*fd);
+    if (e) return sys_fail(c->s, e, "cannot open checkpoint", c->path);
+    return fail(c->s, TG_INVALID_ARGUMENT, "checkpoint %s is not a regular file", c->path);
+}
+
 /* Opens path and reads it into c->vals (every variable on success). */
 static tg_code load(restore_ctx *c) {
-    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return sys_fail(c->s, errno, "cannot open checkpoint", c->path);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return sys_fail(c->s, e, "cannot open checkpoint", c->path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        if (S_ISDIR(st.st_mode)) return sys_fail(c->s, EISDIR, "cannot open checkpoint", c->path);
-        return fail(c->s, TG_INVALID_ARGUMENT, "checkpoint %s is not a regular file", c->path);
-    }
+    tg_code code = open_regular(c, &fd, &st);
+    if (code != TG_OK) return code;
     c->r = (reader){fdopen(fd, "rb"), (uint64_t)st.st_size, 0, crc32(0L, Z_NULL, 0), 0};
     if (!c->r.f) {
         int e = errno;

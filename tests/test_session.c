@@ -705,6 +705,27 @@ START_TEST(test_check_numerics_run_option)
     xd[1] = 2;
     ck_assert_int_eq(tg_session_run_opts(s, &f, 1, &y, 1, &out, NULL, 0, &ro), TG_OK);
     ck_assert_double_eq_tol(tg_array_get(out, 2), 2 * log(4.0), 1e-6);
+    /* tf.debugging.check_numerics: one tensor, TF's words */
+    tg_tensor *checked = tg_check_numerics(g, tg_log(g, x, NULL), "log of x", "check");
+    /* the gradient of log(check_numerics(x)) is checked on its way to x */
+    tg_tensor *y2 = tg_log(g, tg_check_numerics(g, x, "x itself", NULL), NULL), *dx = NULL;
+    ck_assert_int_eq(tg_gradients(g, &y2, 1, &x, 1, &dx, NULL), TG_OK);
+    ck_assert_tg_ok(g);
+    ck_assert_str_eq(tg_op_type(tg_tensor_op(checked)), "CheckNumerics");
+    xd[1] = 0;
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &checked, 1, &out, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "check: log of x : Tensor had Inf values");
+    xd[1] = -1;
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &checked, 1, &out, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "check: log of x : Tensor had NaN values");
+    xd[1] = 2;
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &dx, 1, &out, NULL, 0), TG_OK);
+    ck_assert_double_eq_tol(tg_array_get(out, 2), 0.25, 1e-7); /* d log x / dx = 1/x */
+    /* the gradient is checked too: 1/x is Inf at 0 */
+    xd[1] = 0;
+    ck_assert_int_eq(tg_session_run(s, &f, 1, &dx, 1, &out, NULL, 0), TG_INVALID_ARGUMENT);
+    ck_assert_str_contains(tg_session_message(s), "Not a number (NaN) or infinity (Inf) values detected in gradient. "
+                                                  "x itself : Tensor had Inf values");
     tg_array_free(out);
     tg_array_free(xa);
     tg_session_free(s);

@@ -42,6 +42,19 @@ typedef struct tg_print_opts {
 TG_API tg_tensor *tg_print(tg_graph *g, tg_tensor *input_, tg_tensor *const *data, int n_data,
                            const tg_print_opts *opts);
 
+/* tf.debugging.check_numerics(tensor, message, name): a "CheckNumerics" op
+ * (or name) whose output is tensor unchanged, and which fails the run with
+ * INVALID_ARGUMENT "<name>: <message> : Tensor had NaN values" (or "Inf
+ * values", "Inf and NaN values") when the tensor holds any. Use the output
+ * in place of tensor. Its gradient is checked the same way, with "Not a
+ * number (NaN) or infinity (Inf) values detected in gradient. <message>".
+ * To check every float tensor of a run instead, set
+ * tg_run_options.check_numerics. message may be NULL ("").
+ * Ownership: the message is copied; the output belongs to the graph.
+ * Errors (sticky): INVALID_ARGUMENT for a tensor that is not float32 or
+ * float64 ("CheckNumerics takes float32 or float64, not int32"). */
+TG_API tg_tensor *tg_check_numerics(tg_graph *g, tg_tensor *tensor, const char *message, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* Print (tf.Print) and the value summaries it shares with Assert. */
 #include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,4 +181,63 @@ tg_tensor *tg_print(tg_graph *g, tg_tensor *input_, tg_tensor *const *data, int 
     tg_tensor *out = tg__simple_op(g, &tg__op_print, o.name, in, n_data + 1, &a);
     free(in);
     return out;
+}
+
+/* ---- CheckNumerics (tf.debugging.check_numerics) ------------------------------------- */
+
+typedef struct numerics_attrs {
+    const char *message; /* in the graph's arena */
+} numerics_attrs;
+
+static tg_code numerics_infer(tg__infer_ctx *c) {
+    tg_dtype d = c->in[0]->dtype;
+    if (d != TG_FLOAT32 && d != TG_FLOAT64)
+        return tg__infer_fail(c, TG_INVALID_ARGUMENT, "CheckNumerics takes float32 or float64, not %s",
+                              tg_dtype_name(d));
+    c->out[0] = (tg__out_info){d, c->in[0]->shape};
+    return TG_OK;
+}
+
+#define NUMERICS_KERNEL(NAME, T)                                                                  \
+    static tg_code NAME(tg__kernel_ctx *c) {                                                      \
+        const tg_array *x = c->in[0];                                                             \
+        const T *v = x->data;                                                                     \
+        bool nan = false, inf = false;                                                            \
+        for (int64_t i = 0; i < x->size; i++) nan |= isnan(v[i]), inf |= isinf(v[i]);            \
+        if (nan || inf)                                                                           \
+            return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "%s : Tensor had %s values",           \
+                                   ((const numerics_attrs *)c->attrs)->message,                   \
+                                   nan && inf ? "Inf and NaN" : nan ? "NaN" : "Inf");             \
+        tg__out_alias(c, 0, x);                                                                   \
+        return TG_OK;                                                                             \
+    }
+NUMERICS_KERNEL(numerics_f32, float)
+NUMERICS_KERNEL(numerics_f64, double)
+
+/* TF's _CheckNumericsGrad: the gradient is checked too. */
+static tg_code numerics_grad(tg__grad_ctx *c) {
+    tg__strbuf b = {0};
+    tg__strbuf_printf(&b, "Not a number (NaN) or infinity (Inf) values detected in gradient. %s",
+                      ((const numerics_attrs *)c->op->attrs)->message);
+    if (b.failed) return tg__fail(c->g, TG_RESOURCE_EXHAUSTED, "out of memory");
+    c->dx[0] = tg_check_numerics(c->g, c->dy[0], b.data, NULL);
+    tg__strbuf_free(&b);
+    return tg_graph_status(c->g);
+}
+
+const tg__op_def tg__op_check_numerics = {
+    .type = "CheckNumerics",
+    .n_inputs = 1,
+    .n_outputs = 1,
+    .attr_size = sizeof(numerics_attrs),
+    .infer = numerics_infer,
+    .kernel = {[TG_FLOAT32] = numerics_f32, [TG_FLOAT64] = numerics_f64},
+    .grad = numerics_grad,
+};
+
+tg_tensor *tg_check_numerics(tg_graph *g, tg_tensor *tensor, const char *message, const char *name) {
+    if (!tg__graph_ready(g, &tensor, 1)) return NULL;
+    numerics_attrs a = {tg__arena_strdup(&g->arena, message ? message : "")};
+    if (!a.message) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "%s: out of memory", name ? name : "CheckNumerics"), NULL;
+    return tg__simple_op(g, &tg__op_check_numerics, name, &tensor, 1, &a);
 }

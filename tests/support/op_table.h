@@ -147,6 +147,7 @@ OT_FN(b_no_op, tg_no_op(g, NULL))
 OT_FN(b_assert, tg_assert(g, in[0], &in[1], 1, 3, NULL))
 OT_FN(x_assert_count, tg_assert(g, in[0], &in[1], -1, 3, NULL))
 OT_FN(x_assert_list, tg_assert(g, in[0], NULL, 1, 3, NULL))
+OT_FN(b_check_numerics, tg_check_numerics(g, in[0], "x", NULL))
 /* first_n 0: the gradient check runs the op hundreds of times */
 static void *b_print(tg_graph *g, tg_tensor *const *in)
 {
@@ -467,6 +468,7 @@ static const ot_row OT_ROWS[] = {
      .refuse = {x_assert_count, x_assert_list}},
     {"Print", BLD(tg_print, b_print), IN(FA(OT_S(2, 3), -1, 1), KA(OT_S(2), -1, 1)), GC(1e-6),
      .refuse = {x_print_count, x_print_list, x_print_opts}},
+    {"CheckNumerics", BLD(tg_check_numerics, b_check_numerics), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6)},
     {"Switch", .build = v_cond, IN(OT_PRED(1), F(OT_S(2, 3), -1, 1)), GC(1e-6), .why = OT_COND},
     {"RefSwitch", .build = v_cond_ref, IN(V(OT_S(3)), F(OT_S(3), -1, 1)), ND,
      .why = "a variable's reference crossing into a tg_cond branch (an assign there); test_cond covers it"},

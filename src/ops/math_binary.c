@@ -95,12 +95,15 @@ static tg_code plan_broadcast(tg__kernel_ctx *c, bcast *p, tg_dtype out_dtype) {
         TO *z = c->out[0]->data;                                                        \
         int64_t n = c->out[0]->size, nx = c->in[0]->size, ny = c->in[1]->size;          \
         if (nx == n && ny == n) {                                                       \
+            TG__SIMD                                                                    \
             for (int64_t i = 0; i < n; i++) { TI a = x[i], b = y[i]; z[i] = (EXPR); }   \
         } else if (ny == 1 && nx == n) {                                                \
             TI b = y[0];                                                                \
+            TG__SIMD                                                                    \
             for (int64_t i = 0; i < n; i++) { TI a = x[i]; z[i] = (EXPR); }             \
         } else if (nx == 1 && ny == n) {                                                \
             TI a = x[0];                                                                \
+            TG__SIMD                                                                    \
             for (int64_t i = 0; i < n; i++) { TI b = y[i]; z[i] = (EXPR); }             \
         } else {                                                                        \
             int64_t idx[TG_MAX_RANK] = {0}, ox = 0, oy = 0;                             \

@@ -96,6 +96,7 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
         if (rc != TG_OK) return rc;                                                                        \
         const T *g = dy->data, *f = x->data;                                                               \
         T *out = c->out[0]->data;                                                                          \
+        TG__SIMD                                                                                        \
         for (int64_t i = 0; i < x->size; i++) {                                                         \
             T off = g[i] - g[i]; /* g * 0 up to the sign of zero: NaN for NaN and inf */               \
             out[i] = f[i] > 0 ? g[i] : off;                                                              \

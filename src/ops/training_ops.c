@@ -123,6 +123,7 @@ static tg_code apply_gd_infer(tg__infer_ctx *c) { return apply_infer(c, &GD_SIG)
         T *var = j->var;                                                               \
         const T *g = j->grad;                                                          \
         const T alpha = (T)j->h[0];                                                    \
+        TG__SIMD                                                                       \
         for (int64_t i = b; i < e; i++) var[i] -= g[i] * alpha;                        \
     }
 GD_RANGE(float)
@@ -174,12 +175,14 @@ static tg_code apply_momentum_infer(tg__infer_ctx *c) { return apply_infer(c, &M
         const T *g = j->grad;                                                                \
         const T lr = (T)j->h[0], mom = (T)j->h[1];                                           \
         if (j->use_nesterov) {                                                               \
+            TG__SIMD                                                                         \
             for (int64_t i = b; i < e; i++) {                                                \
                 const T gi = g[i];                                                           \
                 accum[i] = accum[i] * mom + gi;                                              \
                 var[i] -= gi * lr + accum[i] * mom * lr;                                     \
             }                                                                                \
         } else {                                                                             \
+            TG__SIMD                                                                         \
             for (int64_t i = b; i < e; i++) {                                                \
                 accum[i] = accum[i] * mom + g[i];                                            \
                 var[i] -= accum[i] * lr;                                                     \
@@ -246,6 +249,7 @@ static tg_code apply_adam_infer(tg__infer_ctx *c) { return apply_infer(c, &ADAM_
         T *var = j->var, *m = j->slot[0], *v = j->slot[1];                                     \
         const T *g = j->grad;                                                                  \
         const T alpha = (T)j->h[0], b1 = (T)j->h[1], b2 = (T)j->h[2], eps = (T)j->h[3];        \
+        TG__SIMD                                                                               \
         for (int64_t i = b; i < e; i++) {                                                      \
             const T gi = g[i];                                                                 \
             m[i] += (gi - m[i]) * b1;                                                          \
@@ -321,6 +325,7 @@ static tg_code apply_crms_infer(tg__infer_ctx *c) { return apply_infer(c, &CRMS_
         const T *g = j->grad;                                                                \
         const T lr = (T)j->h[0], one_minus_rho = (T)j->h[1], momentum = (T)j->h[2];         \
         const T eps = (T)j->h[3];                                                            \
+        TG__SIMD                                                                             \
         for (int64_t i = b; i < e; i++) {                                                    \
             const T gi = g[i];                                                               \
             ms[i] += (gi * gi - ms[i]) * one_minus_rho;                                      \
@@ -335,6 +340,7 @@ static tg_code apply_crms_infer(tg__infer_ctx *c) { return apply_infer(c, &CRMS_
         const T *g = j->grad;                                                                \
         const T lr = (T)j->h[0], one_minus_rho = (T)j->h[1], momentum = (T)j->h[2];         \
         const T eps = (T)j->h[3];                                                            \
+        TG__SIMD                                                                             \
         for (int64_t i = b; i < e; i++) {                                                    \
             const T gi = g[i];                                                               \
             ms[i] += (gi * gi - ms[i]) * one_minus_rho;                                      \
@@ -428,6 +434,7 @@ static tg_code apply_adagrad_infer(tg__infer_ctx *c) { return apply_infer(c, &AD
         T *var = j->var, *accum = j->slot[0];                                                 \
         const T *g = j->grad;                                                                 \
         const T lr = (T)j->h[0];                                                              \
+        TG__SIMD                                                                              \
         for (int64_t i = b; i < e; i++) {                                                     \
             const T gi = g[i];                                                                \
             accum[i] += gi * gi;                                                              \

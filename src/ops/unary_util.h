@@ -12,6 +12,7 @@
         if (rc != TG_OK) return rc;                                                     \
         const TI *in = x->data;                                                         \
         TO *out = c->out[0]->data;                                                      \
+        TG__SIMD                                                                        \
         for (int64_t i = 0; i < x->size; i++) {                                         \
             TI a = in[i];                                                               \
             out[i] = (TO)(EXPR);                                                        \

@@ -87,7 +87,7 @@ static tg_code plan_broadcast(tg__kernel_ctx *c, bcast *p, tg_dtype out_dtype) {
 /* The common cases (same shape, a scalar side) run as flat loops; the rest
  * walks the output with an odometer over the strided inputs. */
 #define BINARY_KERNEL(NAME, TI, TO, OUT_DTYPE, EXPR)                                    \
-    static tg_code NAME(tg__kernel_ctx *c) {                                            \
+    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                            \
         bcast p;                                                                        \
         tg_code rc = plan_broadcast(c, &p, OUT_DTYPE(c->in[0]->dtype));                 \
         if (rc != TG_OK) return rc;                                                     \

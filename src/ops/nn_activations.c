@@ -87,7 +87,7 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
  * the unit is off. Computing that value unconditionally and selecting lets
  * GCC vectorize the loop (a product with a 0/1 mask became a branch). */
 #define RELU_GRAD_KERNEL(NAME, T)                                                                          \
-    static tg_code NAME(tg__kernel_ctx *c) {                                                               \
+    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                                               \
         const tg_array *dy = c->in[0], *x = c->in[1];                                                      \
         tg_shape xs = tg_array_shape(x);                                                                   \
         if (!tg__array_matches_shape(dy, &xs))                                                             \

@@ -10,6 +10,14 @@
  * optimization level (meson.build passes -fopenmp-simd, which honours this
  * pragma without OpenMP's runtime). */
 #define TG__SIMD _Pragma("omp simd")
+/* Before such a kernel: compiled also for AVX2 and AVX-512, and the CPU's
+ * best picked at load time (an ifunc), so a default build uses the wide
+ * registers of the machine it runs on without -march. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define TG__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG__CLONES
+#endif
 
 /* The same kernel for every dtype (ops that only move or alias data). */
 #define TG__ALL_DTYPES(fn) \

@@ -117,7 +117,7 @@ static const apply_sig GD_SIG = {3, GD_INPUTS, GD_KINDS};
 static tg_code apply_gd_infer(tg__infer_ctx *c) { return apply_infer(c, &GD_SIG); }
 
 #define GD_RANGE(T)                                                                    \
-    static void gd_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
+    TG__CLONES static void gd_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
         (void)chunk, (void)slot;                                                       \
         const apply_job *j = ctx;                                                      \
         T *var = j->var;                                                               \
@@ -168,7 +168,7 @@ typedef struct momentum_attrs {
 static tg_code apply_momentum_infer(tg__infer_ctx *c) { return apply_infer(c, &MOM_SIG); }
 
 #define MOMENTUM_RANGE(T)                                                                    \
-    static void momentum_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
+    TG__CLONES static void momentum_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
         (void)chunk, (void)slot;                                                             \
         const apply_job *j = ctx;                                                            \
         T *var = j->var, *accum = j->slot[0];                                                \
@@ -243,7 +243,7 @@ static tg_code apply_adam_infer(tg__infer_ctx *c) { return apply_infer(c, &ADAM_
  *   m += (g - m) * (1 - beta1);  v += (g^2 - v) * (1 - beta2)
  *   var -= m * alpha / (sqrt(v) + epsilon) */
 #define ADAM_RANGE(T, SQRT)                                                                    \
-    static void adam_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {         \
+    TG__CLONES static void adam_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {         \
         (void)chunk, (void)slot;                                                               \
         const apply_job *j = ctx;                                                              \
         T *var = j->var, *m = j->slot[0], *v = j->slot[1];                                     \
@@ -318,7 +318,7 @@ static tg_code apply_crms_infer(tg__infer_ctx *c) { return apply_infer(c, &CRMS_
 
 /* h: lr, 1 - rho, momentum, epsilon; slots: ms, mom[, mg]. */
 #define RMS_RANGE(T, SQRT)                                                                   \
-    static void rms_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {       \
+    TG__CLONES static void rms_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {       \
         (void)chunk, (void)slot;                                                             \
         const apply_job *j = ctx;                                                            \
         T *var = j->var, *ms = j->slot[0], *mom = j->slot[1];                                \
@@ -333,7 +333,7 @@ static tg_code apply_crms_infer(tg__infer_ctx *c) { return apply_infer(c, &CRMS_
             var[i] -= mom[i];                                                                \
         }                                                                                    \
     }                                                                                        \
-    static void crms_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {      \
+    TG__CLONES static void crms_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {      \
         (void)chunk, (void)slot;                                                             \
         const apply_job *j = ctx;                                                            \
         T *var = j->var, *ms = j->slot[0], *mom = j->slot[1], *mg = j->slot[2];              \
@@ -428,7 +428,7 @@ static tg_code apply_adagrad_infer(tg__infer_ctx *c) { return apply_infer(c, &AD
 
 /* rsqrt as the Rsqrt op computes it: 1 / sqrt(x), rounded twice. */
 #define ADAGRAD_RANGE(T, SQRT)                                                                \
-    static void adagrad_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {    \
+    TG__CLONES static void adagrad_range_##T(void *ctx, int64_t b, int64_t e, int chunk, int slot) {    \
         (void)chunk, (void)slot;                                                              \
         const apply_job *j = ctx;                                                             \
         T *var = j->var, *accum = j->slot[0];                                                 \

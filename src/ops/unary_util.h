@@ -6,7 +6,7 @@
 #include "ops_internal.h"
 
 #define TG__UNARY_KERNEL(NAME, TI, TO, OUT_DTYPE, EXPR)                                 \
-    static tg_code NAME(tg__kernel_ctx *c) {                                            \
+    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const tg_array *x = c->in[0];                                                   \
         tg_code rc = tg__out_alloc(c, 0, OUT_DTYPE, x->rank, x->dims);                  \
         if (rc != TG_OK) return rc;                                                     \

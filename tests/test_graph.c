@@ -6,6 +6,7 @@
  * list, op/tensor accessors, the sticky error model (failing builder returns
  * NULL and leaves no op, later builders return NULL, clear_status, the log
  * callback), NULL graph / NULL input handling, and DOT export. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -665,6 +666,122 @@ START_TEST(test_write_dot_collapsed)
 }
 END_TEST
 
+/* Counts the lines holding needle. Line by line because ASan's strstr reads
+ * all of its haystack: counting over a 5 MB text would be quadratic. */
+static int count_lines_with(char *text, const char *needle)
+{
+    int n = 0;
+    for (char *line = text, *end; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        if (!end)
+            return n + (strstr(line, needle) != NULL);
+        *end = '\0';
+        n += strstr(line, needle) != NULL;
+        *end = '\n';
+    }
+    return n;
+}
+
+/* Counts node statements ("n12 [label=..."), not edges ("n1 -> n2 [label=...")
+ * nor cluster labels. */
+static int count_nodes(const char *dot)
+{
+    int n = 0;
+    for (const char *line = dot; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *p = line + strspn(line, " ");
+        if (*p != 'n' || !isdigit((unsigned char)p[1]))
+            continue;
+        p += 1 + strspn(p + 1, "0123456789");
+        n += strncmp(p, " [label=", 8) == 0;
+    }
+    return n;
+}
+
+static char *dot_of(tg_graph *g, int max_depth)
+{
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tg_graph_write_dot_opts(g, f, &(tg_dot_options){.max_depth = max_depth}), TG_OK);
+    char *dot = read_all(f);
+    fclose(f);
+    return dot;
+}
+
+/* 4000 scopes "s".."s_3999" of 10 ops (every fourth holds them two scopes
+ * deeper, in "in/er"; every 400th from s_1 on also holds a cond), then
+ * 10,000 ops at the root: ~50k ops. Writing its DOT was quadratic (3 s for
+ * 40k ops); the suite's runtime shows the speed, this the structure. */
+static tg_tensor *identities(tg_graph *g, tg_tensor *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        x = tg_identity(g, x, NULL);
+    return x;
+}
+
+static tg_graph *many_scopes_graph(void)
+{
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SCALAR, "x");
+    tg_tensor *p = tg_placeholder(g, TG_BOOL, TG_SCALAR, "p");
+    for (int s = 0; s < 4000; s++) {
+        TG_WITH_NAME_SCOPE(g, "s")
+        {
+            if (s % 4 == 0) {
+                TG_WITH_NAME_SCOPE(g, "in")
+                TG_WITH_NAME_SCOPE(g, "er")
+                {
+                    x = identities(g, x, 10);
+                }
+            } else {
+                x = identities(g, x, 10);
+            }
+            if (s % 400 == 1)
+                ck_assert_int_eq(tg_cond(g, p, dot_square, dot_neg, x, &x, 1, NULL), TG_OK);
+        }
+    }
+    identities(g, x, 10000);
+    ck_assert_tg_ok(g);
+    return g;
+}
+
+START_TEST(test_write_dot_many_scopes)
+{
+    tg_graph *g = many_scopes_graph();
+    int n_ops = tg_graph_num_ops(g);
+    ck_assert_int_gt(n_ops, 50000);
+
+    char *dot = dot_of(g, 0);
+    ck_assert_int_eq(count_nodes(dot), n_ops);
+    /* each scope, 1000 "in" and "er", each cond's scope and branches */
+    ck_assert_int_eq(count_lines_with(dot, "subgraph \"cluster_"), 4000 + 2 * 1000 + 10 * 3);
+    /* the root's own ops first, then its scopes in order of first appearance */
+    const char *s0 = strstr(dot, "subgraph \"cluster_s/\" {");
+    const char *s1 = strstr(dot, "subgraph \"cluster_s_1/\" {");
+    const char *last = strstr(dot, "subgraph \"cluster_s_3999/\" {");
+    const char *root_op = strstr(dot, "tooltip=\"Identity_9999\"");
+    ck_assert(root_op && s0 && s1 && last && root_op < s0 && s0 < s1 && s1 < last);
+    ck_assert_ptr_nonnull(strstr(dot, "subgraph \"cluster_s_4/in/er/\" {"));
+    ck_assert_ptr_nonnull(strstr(dot, "subgraph \"cluster_s_401/cond/switch_t\" {"));
+    free(dot);
+
+    /* max_depth 1: the root's ops and one node per scope */
+    dot = dot_of(g, 1);
+    ck_assert_int_eq(count_lines_with(dot, "subgraph"), 0);
+    ck_assert_int_eq(count_nodes(dot), 10002 + 4000);
+    ck_assert_int_eq(count_lines_with(dot, "shape=box3d"), 4000);
+    ck_assert_str_contains(dot, "label=\"s_2\\n10 ops\"");
+    free(dot);
+
+    /* max_depth 2: the scopes, each "in" and each cond as a node in them */
+    dot = dot_of(g, 2);
+    ck_assert_int_eq(count_lines_with(dot, "subgraph \"cluster_"), 4000);
+    ck_assert_int_eq(count_lines_with(dot, "label=\"in\\n10 ops\""), 1000);
+    ck_assert_int_eq(count_lines_with(dot, "shape=box3d"), 1000 + 10);
+    free(dot);
+    tg_graph_free(g);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -701,6 +818,7 @@ static Suite *graph_suite(void)
     tcase_add_test(dot, test_write_dot_collapsed);
     tcase_add_test(dot, test_write_dot_cond_branches);
     tcase_add_test(dot, test_write_dot_while_frame);
+    tcase_add_test(dot, test_write_dot_many_scopes);
     tcase_set_timeout(dot, TGC_TIMEOUT);
     suite_add_tcase(s, dot);
     return s;

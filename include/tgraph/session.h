@@ -209,6 +209,15 @@ typedef struct tg_run_options {
      * output; off, it costs nothing. tg_check_numerics checks one tensor
      * in the graph instead. */
     bool check_numerics;
+    /* Per-op timing (TF's RunOptions(trace_level=FULL_TRACE) and
+     * RunMetadata.step_stats): each op the run executes gets its start and
+     * duration, read with tg_session_step_stats or written as a Chrome trace
+     * (tg_session_write_chrome_trace). Ops skipped in a cond branch not
+     * taken get none; an op in a tg_while_loop gets one per iteration. Two
+     * clock reads per op; the record's storage is kept by the session and
+     * reused, so later runs allocate only when they run more ops. Off, it
+     * costs nothing. */
+    bool step_stats;
 } tg_run_options;
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_run_options .trace = false
@@ -275,6 +284,42 @@ TG_API int64_t tg_session_trace_run_count(const tg_session *s, int i);
  * "[ran 10 times]". Errors: INVALID_ARGUMENT for NULL, INTERNAL on a
  * write error. */
 TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
+
+/* One op's execution in a run made with tg_run_options.step_stats (TF's
+ * NodeExecStats). */
+typedef struct tg_step_stat {
+    const tg_op *op;     /* the op; it belongs to the session's graph */
+    int64_t start_ns;    /* CLOCK_MONOTONIC, from the start of the run's first op */
+    int64_t duration_ns; /* its kernel's wall time, its intra-op threads' work included */
+    /* The thread that ran it: 0, the thread that called the run, on which a
+     * run's ops execute one after another (intra-op threads work inside an
+     * op's duration). The Chrome trace's tid. */
+    int thread;
+} tg_step_stat;
+
+/* The per-op timing of the last run made with tg_run_options.step_stats
+ * (RunMetadata.step_stats), in execution order, one entry per execution
+ * (a loop's op once per iteration). A run without the option leaves the
+ * record as it was; each run with it replaces it (a failed run: with the
+ * ops it executed, the failing one included; a run refused for its
+ * arguments before it starts leaves the record as it was). Returns the
+ * count, 0 when no run was made with the option; *stats (when not NULL)
+ * gets the entries or NULL.
+ * Ownership: owned by s, valid until its next run with the option or until
+ * it is freed. Errors: 0 and NULL for NULL s. */
+TG_API int tg_session_step_stats(const tg_session *s, const tg_step_stat **stats);
+
+/* Writes the record of tg_session_step_stats as Chrome trace JSON, as TF's
+ * timeline.Timeline(step_stats).generate_chrome_trace_format() does, for
+ * chrome://tracing or Perfetto: {"traceEvents": [...]} with TF's two
+ * "process_name" metadata events ("/job:localhost/replica:0/task:0/
+ * device:CPU:0 Compute" as pid 0, "... Tensors" as pid 1) and per entry a
+ * complete event: "ph":"X", "cat":"Op", "name" the op type, "pid" 0, "tid"
+ * the thread, "ts" and "dur" in microseconds, "args" {"name": the op name,
+ * "op": the type, "input0".. as TF spells the inputs: "x", "x:1", "^ctl"}.
+ * With no record, the metadata events only.
+ * Errors: INVALID_ARGUMENT for NULL s or out, INTERNAL on a write error. */
+TG_API tg_code tg_session_write_chrome_trace(const tg_session *s, FILE *out);
 
 /* The message of the last tg_session_run, tg_session_make_callable or
  * tg_callable_run on s ("" after success).

@@ -209,6 +209,7 @@ void tg_session_free(tg_session *s) {
     }
     free(s->op_state);
     free(s->run_counts);
+    free(s->stats);
     tg__pool_free(s->pool);
     tg_graph_free(s->g);
     pthread_mutex_destroy(&s->run_lock);
@@ -757,7 +758,10 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
         .dead = p->dead,
         .slots = p->slots,
     };
+    int64_t start = 0;
+    if (s->stats_on && tg__step_stat_begin(s, p, &start) != TG_OK) return TG_RESOURCE_EXHAUSTED;
     tg_code rc = st->kernel(&c);
+    if (s->stats_on) tg__step_stat_end(s, st->op, start);
     if (rc != TG_OK) {
         if (!s->msg[0]) tg__session_fail(s, rc, "%s: failed", st->op->name);
         return rc;
@@ -841,6 +845,7 @@ static tg_code run_locked(tg_session *s, const tg_feed *feeds, int n_feeds, tg_t
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
     rc = tg__get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
     s->check_numerics = o.check_numerics;
+    s->stats_on = o.step_stats; /* tg__note_run puts the defaults' value back */
     if (rc == TG_OK) rc = tg__run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
 done:
     tg__note_run(s, p, p, &o, steps_run);

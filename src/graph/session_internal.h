@@ -89,6 +89,14 @@ struct tg_session {
     int threads;         /* intra-op threads, the caller included */
     tg__pool *pool;      /* NULL when threads == 1 */
     tg_callable *callables; /* alive ones, freed with the session */
+    /* tg_run_options.step_stats of the run in progress. Between runs it
+     * holds the defaults' value: tg_callable_run runs with the defaults and
+     * does not set it. */
+    bool stats_on;
+    bool stats_open;  /* the running run has started its record */
+    int64_t stats_t0; /* its first op's start */
+    tg_step_stat *stats; /* the record, kept across runs so that they reuse it */
+    int n_stats, cap_stats;
 };
 
 /* Most feeds, fetches or targets one run or callable takes. */
@@ -134,5 +142,10 @@ void tg__session_free_callables(tg_session *s);
 
 /* session_trace.c */
 void tg__note_run(tg_session *s, const plan *pl, plan *p, const tg_run_options *o, int steps_run);
+/* tg__run_step's timing of one kernel call when s->stats_on: begin makes
+ * room for the entry (RESOURCE_EXHAUSTED, message written, before the op
+ * changes anything) and gives its start; end records it. */
+tg_code tg__step_stat_begin(tg_session *s, const plan *p, int64_t *start);
+void tg__step_stat_end(tg_session *s, const tg_op *op, int64_t start);
 
 #endif

@@ -51,10 +51,40 @@ static tg_code matmul_shapes(tg__kernel_ctx *c, int64_t *m, int64_t *k, int64_t 
     return tg__out_alloc(c, 0, x->dtype, 2, dims);
 }
 
-#define MATMUL_KERNEL(NAME, T, GEMM)                                                    \
+/* One slice of the output's rows per chunk, each a single-threaded GEMM:
+ * with intra-op threads the pool splits the product instead of OpenBLAS's
+ * own threads competing with it. A row slice of op(A) starts at row r0 of
+ * A, or at column r0 when A is transposed. */
+typedef struct mm_job {
+    const matmul_attrs *a;
+    const void *x, *y;
+    void *z;
+    int64_t k, n, ldx, ldy;
+} mm_job;
+
+#define MATMUL_RANGE(T, GEMM)                                                                          \
+    static void mm_range_##T(void *ctx, int64_t r0, int64_t r1, int chunk, int slot) {                 \
+        (void)chunk, (void)slot;                                                                       \
+        const mm_job *j = ctx;                                                                         \
+        const T *x = (const T *)j->x + (j->a->ta ? r0 : r0 * j->ldx);                                  \
+        GEMM(CblasRowMajor, j->a->ta ? CblasTrans : CblasNoTrans, j->a->tb ? CblasTrans : CblasNoTrans, \
+             (int)(r1 - r0), (int)j->n, (int)j->k, 1, x, (int)j->ldx, j->y, (int)j->ldy, 0,            \
+             (T *)j->z + r0 * j->n, (int)j->n);                                                        \
+    }
+MATMUL_RANGE(float, cblas_sgemm)
+MATMUL_RANGE(double, cblas_dgemm)
+
+/* Rows per chunk so that each GEMM still has work enough to be efficient. */
+static int64_t mm_grain(int64_t k, int64_t n) {
+    int64_t per_row = k * n;
+    int64_t g = per_row > 0 ? ((int64_t)1 << 18) / per_row : 1;
+    return g < 8 ? 8 : g;
+}
+
+#define MATMUL_KERNEL(NAME, T)                                                          \
     static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const matmul_attrs *a = c->attrs;                                               \
-        int64_t m = 0, k = 0, n = 0; /* set on success; -O3 cannot see it */   \
+        int64_t m = 0, k = 0, n = 0; /* set on success; -O3 cannot see it */           \
         tg_code rc = matmul_shapes(c, &m, &k, &n);                                      \
         if (rc != TG_OK) return rc;                                                     \
         T *z = c->out[0]->data;                                                         \
@@ -63,13 +93,14 @@ static tg_code matmul_shapes(tg__kernel_ctx *c, int64_t *m, int64_t *k, int64_t 
             return TG_OK;                                                               \
         }                                                                               \
         if (m == 0 || n == 0) return TG_OK;                                             \
-        GEMM(CblasRowMajor, a->ta ? CblasTrans : CblasNoTrans, a->tb ? CblasTrans : CblasNoTrans, \
-             (int)m, (int)n, (int)k, 1, c->in[0]->data, (int)c->in[0]->dims[1],         \
-             c->in[1]->data, (int)c->in[1]->dims[1], 0, z, (int)n);                     \
+        mm_job j = {a, c->in[0]->data, c->in[1]->data, z, k, n, c->in[0]->dims[1], c->in[1]->dims[1]}; \
+        int64_t grain = mm_grain(k, n);                                                 \
+        if (tg__kernel_chunks(c, m, grain) > 1) tg__blas_single_threaded();             \
+        tg__parallel_for(c, 0, m, grain, mm_range_##T, &j);                             \
         return TG_OK;                                                                   \
     }
-MATMUL_KERNEL(matmul_f32, float, cblas_sgemm)
-MATMUL_KERNEL(matmul_f64, double, cblas_dgemm)
+MATMUL_KERNEL(matmul_f32, float)
+MATMUL_KERNEL(matmul_f64, double)
 
 static tg_tensor *mm(tg_graph *g, tg_tensor *a, tg_tensor *b, bool ta, bool tb) {
     return tg_matmul(g, a, b, &(tg_matmul_opts){.transpose_a = ta, .transpose_b = tb});

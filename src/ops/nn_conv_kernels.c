@@ -37,6 +37,8 @@
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_one_thread(void) { openblas_set_num_threads(1); }
 
+void tg__blas_single_threaded(void) { pthread_once(&blas_once, blas_one_thread); }
+
 /* Row-major C = op(A) op(B) (+ C when acc); every size is positive. */
 static void gemm(tg_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                  const void *b, int64_t ldb, bool acc, void *c, int64_t ldc) {
@@ -227,7 +229,7 @@ static conv_job job_of(const tg__kernel_ctx *c, tg__conv_kind kind, tg_dtype dt,
     conv_job j = {.g = g, .dt = dt, .es = es, .cols_bytes = cols_bytes(g, es), .scratch = scratch};
     j.parts = j.scratch + (size_t)tg__kernel_threads(c) * j.cols_bytes;
     if (kind == TG__CONV_BP_FILTER) j.part_bytes = padded(g->K * g->oc, es);
-    if (chunks_of(c, g) > 1) pthread_once(&blas_once, blas_one_thread);
+    if (chunks_of(c, g) > 1) tg__blas_single_threaded();
     return j;
 }
 

@@ -38,6 +38,11 @@ void tg__summarize_value(tg__strbuf *b, const tg_array *a, int64_t max_entries);
  * after recording the error naming who. */
 bool tg__check_data(tg_graph *g, const char *who, tg_tensor *const *data, int n_data);
 
+/* nn_conv_kernels.c: the intra-op threads own the CPUs. The first kernel
+ * that splits a GEMM over them sets OpenBLAS to one thread, process-wide
+ * (nn_conv_kernels.c has the measurements). */
+void tg__blas_single_threaded(void);
+
 /* nn_conv.c: TF's GetWindowedOutputSizeVerboseV2 for one spatial
  * dimension: the output size and the padding before it (padding is a
  * tg_padding). An unknown (< 0) in, or k with VALID, gives *out = -1. False,

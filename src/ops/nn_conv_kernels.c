@@ -146,14 +146,41 @@ static size_t padded(int64_t elems, size_t es) {
     return ((size_t)elems * es + 63) & ~(size_t)63;
 }
 
-static size_t cols_bytes(const tg__conv_geom *g, size_t es) { return g->direct ? 0 : padded(g->P * g->K, es); }
+/* Images lowered together into one GEMM (NHWC): their patch rows are
+ * consecutive, so B images make one [B*P, K] x [K, oc] product, which
+ * runs far faster than B thin ones; B keeps the patch buffer near 2 MiB
+ * (about the L2 cache) so that it is still warm when the GEMM reads it,
+ * and the batch in 8 groups or more.
+ * NCHW keeps one image per GEMM (its output rows are not consecutive). */
+static int64_t group_of(const tg__conv_geom *g, size_t es) {
+    if (g->nchw) return 1;
+    int64_t per = g->P * g->K * (int64_t)es;
+    int64_t b = per > 0 ? ((int64_t)2 << 20) / per : 1;
+    /* at least 8 groups when the batch allows, so that threads share the
+     * work evenly (a function of the batch only, never of the threads) */
+    if (b > g->n / 8) b = g->n / 8;
+    return b < 1 ? 1 : b > 64 ? 64 : b;
+}
 
-static int chunks_of(const tg__kernel_ctx *c, const tg__conv_geom *g) { return tg__kernel_chunks(c, g->n, 1); }
+static size_t cols_bytes(const tg__conv_geom *g, size_t es) {
+    return g->direct ? 0 : padded(group_of(g, es) * g->P * g->K, es);
+}
+
+/* The work is split by groups of images, never inside one, so a group's
+ * GEMM (and so each output's bits) is the same for every thread count. */
+static int64_t groups_of(const tg__conv_geom *g, size_t es) {
+    int64_t b = group_of(g, es);
+    return (g->n + b - 1) / b;
+}
+
+static int chunks_of(const tg__kernel_ctx *c, const tg__conv_geom *g, size_t es) {
+    return tg__kernel_chunks(c, groups_of(g, es), 1);
+}
 
 /* [one im2col buffer per thread][one partial dw per chunk after the first] */
 size_t tg__conv_scratch_bytes(const tg__kernel_ctx *c, tg__conv_kind kind, const tg__conv_geom *g, tg_dtype dt) {
     size_t es = tg_dtype_size(dt), t = (size_t)tg__kernel_threads(c), cb = cols_bytes(g, es);
-    int chunks = chunks_of(c, g);
+    int chunks = chunks_of(c, g, es);
     size_t parts = kind == TG__CONV_BP_FILTER && chunks > 1 ? (size_t)chunks - 1 : 0;
     size_t pb = parts ? padded(g->K * g->oc, es) : 0;
     if (cb == SIZE_MAX || pb == SIZE_MAX || cb > SIZE_MAX / t || (parts && pb > SIZE_MAX / parts) ||
@@ -168,6 +195,7 @@ typedef struct {
     const tg__conv_geom *g;
     tg_dtype dt;
     size_t es, cols_bytes, part_bytes;
+    int64_t group; /* images per GEMM (group_of) */
     const char *x, *f, *dy;
     char *out, *scratch, *parts;
 } conv_job;
@@ -175,61 +203,75 @@ typedef struct {
 static size_t x_step(const conv_job *j) { return (size_t)(j->g->h * j->g->w * j->g->c) * j->es; }
 static size_t y_step(const conv_job *j) { return (size_t)(j->g->P * j->g->oc) * j->es; }
 
-static void forward_images(void *ctx, int64_t b0, int64_t b1, int chunk, int slot) {
+/* The patch rows of images [b, b + nb) as one [nb*P, K] matrix: x itself
+ * for a direct (1x1) convolution, else lowered into cols. */
+static const char *lowered(const conv_job *j, char *cols, int64_t b, int64_t nb) {
+    const char *x = j->x + (size_t)b * x_step(j);
+    if (j->g->direct) return x;
+    size_t per = (size_t)(j->g->P * j->g->K) * j->es;
+    for (int64_t i = 0; i < nb; i++) im2col(j->dt, j->g, x + (size_t)i * x_step(j), cols + (size_t)i * per);
+    return cols;
+}
+
+static void forward_images(void *ctx, int64_t g0, int64_t g1, int chunk, int slot) {
     (void)chunk;
     const conv_job *j = ctx;
     const tg__conv_geom *g = j->g;
     char *cols = j->scratch + (size_t)slot * j->cols_bytes;
-    for (int64_t b = b0; b < b1; b++) {
-        const char *m = j->x + (size_t)b * x_step(j);
+    for (int64_t b = g0 * j->group, end = g1 * j->group < g->n ? g1 * j->group : g->n; b < end; b += j->group) {
+        int64_t nb = end - b < j->group ? end - b : j->group;
+        const char *m = lowered(j, cols, b, nb);
         char *yb = j->out + (size_t)b * y_step(j);
-        if (!g->direct) im2col(j->dt, g, m, cols), m = cols;
         if (g->nchw) /* y_b [oc, P] = w^T [oc, K] . cols^T [K, P] */
             gemm(j->dt, true, true, g->oc, g->P, g->K, j->f, g->oc, m, g->K, false, yb, g->P);
-        else /* y_b [P, oc] = cols [P, K] . w [K, oc] */
-            gemm(j->dt, false, false, g->P, g->oc, g->K, m, g->K, j->f, g->oc, false, yb, g->oc);
+        else /* y [nb*P, oc] = cols [nb*P, K] . w [K, oc] */
+            gemm(j->dt, false, false, nb * g->P, g->oc, g->K, m, g->K, j->f, g->oc, false, yb, g->oc);
     }
 }
 
-static void bp_input_images(void *ctx, int64_t b0, int64_t b1, int chunk, int slot) {
+static void bp_input_images(void *ctx, int64_t g0, int64_t g1, int chunk, int slot) {
     (void)chunk;
     const conv_job *j = ctx;
     const tg__conv_geom *g = j->g;
     char *cols = j->scratch + (size_t)slot * j->cols_bytes;
-    for (int64_t b = b0; b < b1; b++) {
+    size_t per = (size_t)(g->P * g->K) * j->es;
+    for (int64_t b = g0 * j->group, end = g1 * j->group < g->n ? g1 * j->group : g->n; b < end; b += j->group) {
+        int64_t nb = end - b < j->group ? end - b : j->group;
         const char *yb = j->dy + (size_t)b * y_step(j);
         char *xb = j->out + (size_t)b * x_step(j);
         char *m = g->direct ? xb : cols;
         if (g->nchw) /* dcols [P, K] = dy_b^T [P, oc] . w^T [oc, K] */
             gemm(j->dt, true, true, g->P, g->K, g->oc, yb, g->P, j->f, g->oc, false, m, g->K);
-        else /* dcols [P, K] = dy_b [P, oc] . w^T [oc, K] */
-            gemm(j->dt, false, true, g->P, g->K, g->oc, yb, g->oc, j->f, g->oc, false, m, g->K);
-        if (!g->direct) col2im(j->dt, g, cols, xb);
+        else /* dcols [nb*P, K] = dy [nb*P, oc] . w^T [oc, K] */
+            gemm(j->dt, false, true, nb * g->P, g->K, g->oc, yb, g->oc, j->f, g->oc, false, m, g->K);
+        for (int64_t i = 0; !g->direct && i < nb; i++)
+            col2im(j->dt, g, cols + (size_t)i * per, xb + (size_t)i * x_step(j));
     }
 }
 
-static void bp_filter_images(void *ctx, int64_t b0, int64_t b1, int chunk, int slot) {
+static void bp_filter_images(void *ctx, int64_t g0, int64_t g1, int chunk, int slot) {
     const conv_job *j = ctx;
     const tg__conv_geom *g = j->g;
     char *cols = j->scratch + (size_t)slot * j->cols_bytes;
     char *dw = chunk == 0 ? j->out : j->parts + (size_t)(chunk - 1) * j->part_bytes;
-    for (int64_t b = b0; b < b1; b++) {
-        const char *m = j->x + (size_t)b * x_step(j), *yb = j->dy + (size_t)b * y_step(j);
-        if (!g->direct) im2col(j->dt, g, m, cols), m = cols;
+    for (int64_t b = g0 * j->group, end = g1 * j->group < g->n ? g1 * j->group : g->n; b < end; b += j->group) {
+        int64_t nb = end - b < j->group ? end - b : j->group;
+        const char *m = lowered(j, cols, b, nb), *yb = j->dy + (size_t)b * y_step(j);
         if (g->nchw) /* dw [K, oc] += cols^T [K, P] . dy_b^T [P, oc] */
-            gemm(j->dt, true, true, g->K, g->oc, g->P, m, g->K, yb, g->P, b > b0, dw, g->oc);
-        else /* dw [K, oc] += cols^T [K, P] . dy_b [P, oc] */
-            gemm(j->dt, true, false, g->K, g->oc, g->P, m, g->K, yb, g->oc, b > b0, dw, g->oc);
+            gemm(j->dt, true, true, g->K, g->oc, g->P, m, g->K, yb, g->P, b > g0 * j->group, dw, g->oc);
+        else /* dw [K, oc] += cols^T [K, nb*P] . dy [nb*P, oc] */
+            gemm(j->dt, true, false, g->K, g->oc, nb * g->P, m, g->K, yb, g->oc, b > g0 * j->group, dw, g->oc);
     }
 }
 
 static conv_job job_of(const tg__kernel_ctx *c, tg__conv_kind kind, tg_dtype dt, const tg__conv_geom *g,
                        void *scratch) {
     size_t es = tg_dtype_size(dt);
-    conv_job j = {.g = g, .dt = dt, .es = es, .cols_bytes = cols_bytes(g, es), .scratch = scratch};
+    conv_job j = {.g = g, .dt = dt, .es = es, .cols_bytes = cols_bytes(g, es), .group = group_of(g, es),
+                  .scratch = scratch};
     j.parts = j.scratch + (size_t)tg__kernel_threads(c) * j.cols_bytes;
     if (kind == TG__CONV_BP_FILTER) j.part_bytes = padded(g->K * g->oc, es);
-    if (chunks_of(c, g) > 1) tg__blas_single_threaded();
+    if (chunks_of(c, g, es) > 1) tg__blas_single_threaded();
     return j;
 }
 
@@ -237,23 +279,23 @@ void tg__conv2d_forward(const tg__kernel_ctx *c, tg_dtype dt, const tg__conv_geo
                         void *y, void *scratch) {
     conv_job j = job_of(c, TG__CONV_FORWARD, dt, g, scratch);
     j.x = x, j.f = f, j.out = y;
-    tg__parallel_for(c, 0, g->n, 1, forward_images, &j);
+    tg__parallel_for(c, 0, groups_of(g, j.es), 1, forward_images, &j);
 }
 
 void tg__conv2d_backprop_input(const tg__kernel_ctx *c, tg_dtype dt, const tg__conv_geom *g, const void *f,
                                const void *dy, void *dx, void *scratch) {
     conv_job j = job_of(c, TG__CONV_BP_INPUT, dt, g, scratch);
     j.f = f, j.dy = dy, j.out = dx;
-    tg__parallel_for(c, 0, g->n, 1, bp_input_images, &j);
+    tg__parallel_for(c, 0, groups_of(g, j.es), 1, bp_input_images, &j);
 }
 
 void tg__conv2d_backprop_filter(const tg__kernel_ctx *c, tg_dtype dt, const tg__conv_geom *g, const void *x,
                                 const void *dy, void *dw, void *scratch) {
     conv_job j = job_of(c, TG__CONV_BP_FILTER, dt, g, scratch);
     j.x = x, j.dy = dy, j.out = dw;
-    tg__parallel_for(c, 0, g->n, 1, bp_filter_images, &j);
+    tg__parallel_for(c, 0, groups_of(g, j.es), 1, bp_filter_images, &j);
     int64_t n = g->K * g->oc;
-    for (int i = 1, chunks = chunks_of(c, g); i < chunks; i++) {
+    for (int i = 1, chunks = chunks_of(c, g, tg_dtype_size(dt)); i < chunks; i++) {
         const char *part = j.parts + (size_t)(i - 1) * j.part_bytes;
         if (dt == TG_FLOAT32) {
             float *o = dw;

@@ -84,40 +84,63 @@ static tg_code plan_broadcast(tg__kernel_ctx *c, bcast *p, tg_dtype out_dtype) {
     return tg__out_alloc(c, 0, out_dtype, r, p->dims);
 }
 
-/* The common cases (same shape, a scalar side) run as flat loops; the rest
- * walks the output with an odometer over the strided inputs. */
+/* The flat cases on the intra-op threads: both sides full (side 0), y a
+ * scalar (1), x a scalar (2). */
+typedef struct binary_job {
+    const void *x, *y;
+    void *z;
+    int side;
+} binary_job;
+
+/* Elements per chunk on the intra-op threads (as unary_util.h's). */
+#define BINARY_GRAIN ((int64_t)1 << 15)
+
+/* The common cases (same shape, a scalar side) run as flat loops, split
+ * over the threads; the rest walks the output with an odometer over the
+ * strided inputs. */
 #define BINARY_KERNEL(NAME, TI, TO, OUT_DTYPE, EXPR)                                    \
-    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                            \
+    TG__CLONES static void NAME##_range(void *ctx, int64_t lo, int64_t hi, int chunk, int slot) { \
+        (void)chunk, (void)slot;                                                        \
+        const binary_job *j = ctx;                                                      \
+        const TI *x = j->x, *y = j->y;                                                  \
+        TO *z = j->z;                                                                   \
+        if (j->side == 0) {                                                             \
+            TG__SIMD                                                                    \
+            for (int64_t i = lo; i < hi; i++) { TI a = x[i], b = y[i]; z[i] = (EXPR); } \
+        } else if (j->side == 1) {                                                      \
+            TI b = y[0];                                                                \
+            TG__SIMD                                                                    \
+            for (int64_t i = lo; i < hi; i++) { TI a = x[i]; z[i] = (EXPR); }           \
+        } else {                                                                        \
+            TI a = x[0];                                                                \
+            TG__SIMD                                                                    \
+            for (int64_t i = lo; i < hi; i++) { TI b = y[i]; z[i] = (EXPR); }           \
+        }                                                                               \
+    }                                                                                   \
+    static tg_code NAME(tg__kernel_ctx *c) {                                            \
         bcast p;                                                                        \
         tg_code rc = plan_broadcast(c, &p, OUT_DTYPE(c->in[0]->dtype));                 \
         if (rc != TG_OK) return rc;                                                     \
         const TI *x = c->in[0]->data, *y = c->in[1]->data;                              \
         TO *z = c->out[0]->data;                                                        \
         int64_t n = c->out[0]->size, nx = c->in[0]->size, ny = c->in[1]->size;          \
-        if (nx == n && ny == n) {                                                       \
-            TG__SIMD                                                                    \
-            for (int64_t i = 0; i < n; i++) { TI a = x[i], b = y[i]; z[i] = (EXPR); }   \
-        } else if (ny == 1 && nx == n) {                                                \
-            TI b = y[0];                                                                \
-            TG__SIMD                                                                    \
-            for (int64_t i = 0; i < n; i++) { TI a = x[i]; z[i] = (EXPR); }             \
-        } else if (nx == 1 && ny == n) {                                                \
-            TI a = x[0];                                                                \
-            TG__SIMD                                                                    \
-            for (int64_t i = 0; i < n; i++) { TI b = y[i]; z[i] = (EXPR); }             \
-        } else {                                                                        \
-            int64_t idx[TG_MAX_RANK] = {0}, ox = 0, oy = 0;                             \
-            for (int64_t i = 0; i < n; i++) {                                           \
-                TI a = x[ox], b = y[oy];                                                \
-                z[i] = (EXPR);                                                          \
-                for (int d = p.rank - 1; d >= 0; d--) {                                 \
-                    ox += p.sx[d];                                                      \
-                    oy += p.sy[d];                                                      \
-                    if (++idx[d] < p.dims[d]) break;                                    \
-                    ox -= p.sx[d] * p.dims[d];                                          \
-                    oy -= p.sy[d] * p.dims[d];                                          \
-                    idx[d] = 0;                                                         \
-                }                                                                       \
+        int side = nx == n && ny == n ? 0 : ny == 1 && nx == n ? 1 : nx == 1 && ny == n ? 2 : -1; \
+        if (side >= 0) {                                                                \
+            binary_job j = {x, y, z, side};                                             \
+            tg__parallel_for(c, 0, n, BINARY_GRAIN, NAME##_range, &j);                  \
+            return TG_OK;                                                               \
+        }                                                                               \
+        int64_t idx[TG_MAX_RANK] = {0}, ox = 0, oy = 0;                                 \
+        for (int64_t i = 0; i < n; i++) {                                               \
+            TI a = x[ox], b = y[oy];                                                    \
+            z[i] = (EXPR);                                                              \
+            for (int d = p.rank - 1; d >= 0; d--) {                                     \
+                ox += p.sx[d];                                                          \
+                oy += p.sy[d];                                                          \
+                if (++idx[d] < p.dims[d]) break;                                        \
+                ox -= p.sx[d] * p.dims[d];                                              \
+                oy -= p.sy[d] * p.dims[d];                                              \
+                idx[d] = 0;                                                             \
             }                                                                           \
         }                                                                               \
         return TG_OK;                                                                   \

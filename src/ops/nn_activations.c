@@ -86,21 +86,32 @@ static tg_code relu_grad_op_infer(tg__infer_ctx *c) {
 /* TF multiplies by the mask, so a NaN or infinite gradient gives NaN where
  * the unit is off. Computing that value unconditionally and selecting lets
  * GCC vectorize the loop (a product with a 0/1 mask became a branch). */
+typedef struct relu_grad_job {
+    const void *g, *f;
+    void *out;
+} relu_grad_job;
+
 #define RELU_GRAD_KERNEL(NAME, T)                                                                          \
-    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                                               \
+    TG__CLONES static void NAME##_range(void *ctx, int64_t b, int64_t e, int chunk, int slot) {            \
+        (void)chunk, (void)slot;                                                                           \
+        const relu_grad_job *j = ctx;                                                                      \
+        const T *g = j->g, *f = j->f;                                                                      \
+        T *out = j->out;                                                                                   \
+        TG__SIMD                                                                                           \
+        for (int64_t i = b; i < e; i++) {                                                                  \
+            T off = g[i] - g[i]; /* g * 0 up to the sign of zero: NaN for NaN and inf */                   \
+            out[i] = f[i] > 0 ? g[i] : off;                                                                \
+        }                                                                                                  \
+    }                                                                                                      \
+    static tg_code NAME(tg__kernel_ctx *c) {                                                               \
         const tg_array *dy = c->in[0], *x = c->in[1];                                                      \
         tg_shape xs = tg_array_shape(x);                                                                   \
         if (!tg__array_matches_shape(dy, &xs))                                                             \
             return tg__kernel_fail(c, TG_INVALID_ARGUMENT, "gradients and features must have the same shape"); \
         tg_code rc = tg__out_alloc(c, 0, x->dtype, x->rank, x->dims);                                      \
         if (rc != TG_OK) return rc;                                                                        \
-        const T *g = dy->data, *f = x->data;                                                               \
-        T *out = c->out[0]->data;                                                                          \
-        TG__SIMD                                                                                        \
-        for (int64_t i = 0; i < x->size; i++) {                                                         \
-            T off = g[i] - g[i]; /* g * 0 up to the sign of zero: NaN for NaN and inf */               \
-            out[i] = f[i] > 0 ? g[i] : off;                                                              \
-        }                              \
+        relu_grad_job j = {dy->data, x->data, c->out[0]->data};                                            \
+        tg__parallel_for(c, 0, x->size, TG__ELEMENTWISE_GRAIN, NAME##_range, &j);                          \
         return TG_OK;                                                                                      \
     }
 RELU_GRAD_KERNEL(relu_grad_op_f32, float)

@@ -5,18 +5,33 @@
 
 #include "ops_internal.h"
 
+/* Elements per chunk of an elementwise loop on the intra-op threads:
+ * below it one thread does the whole loop (waking another costs more). */
+#define TG__ELEMENTWISE_GRAIN ((int64_t)1 << 15)
+
+typedef struct tg__unary_job {
+    const void *in;
+    void *out;
+} tg__unary_job;
+
 #define TG__UNARY_KERNEL(NAME, TI, TO, OUT_DTYPE, EXPR)                                 \
-    TG__CLONES static tg_code NAME(tg__kernel_ctx *c) {                                            \
-        const tg_array *x = c->in[0];                                                   \
-        tg_code rc = tg__out_alloc(c, 0, OUT_DTYPE, x->rank, x->dims);                  \
-        if (rc != TG_OK) return rc;                                                     \
-        const TI *in = x->data;                                                         \
-        TO *out = c->out[0]->data;                                                      \
+    TG__CLONES static void NAME##_range(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
+        (void)chunk, (void)slot;                                                        \
+        const tg__unary_job *j = ctx;                                                   \
+        const TI *in = j->in;                                                           \
+        TO *out = j->out;                                                               \
         TG__SIMD                                                                        \
-        for (int64_t i = 0; i < x->size; i++) {                                         \
+        for (int64_t i = b; i < e; i++) {                                               \
             TI a = in[i];                                                               \
             out[i] = (TO)(EXPR);                                                        \
         }                                                                               \
+    }                                                                                   \
+    static tg_code NAME(tg__kernel_ctx *c) {                                            \
+        const tg_array *x = c->in[0];                                                   \
+        tg_code rc = tg__out_alloc(c, 0, OUT_DTYPE, x->rank, x->dims);                  \
+        if (rc != TG_OK) return rc;                                                     \
+        tg__unary_job j = {x->data, c->out[0]->data};                                   \
+        tg__parallel_for(c, 0, x->size, TG__ELEMENTWISE_GRAIN, NAME##_range, &j);       \
         return TG_OK;                                                                   \
     }
 

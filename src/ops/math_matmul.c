@@ -51,34 +51,52 @@ static tg_code matmul_shapes(tg__kernel_ctx *c, int64_t *m, int64_t *k, int64_t 
     return tg__out_alloc(c, 0, x->dtype, 2, dims);
 }
 
-/* One slice of the output's rows per chunk, each a single-threaded GEMM:
- * with intra-op threads the pool splits the product instead of OpenBLAS's
- * own threads competing with it. A row slice of op(A) starts at row r0 of
- * A, or at column r0 when A is transposed. */
+/* With intra-op threads the pool splits the product, one single-threaded
+ * GEMM per thread, instead of OpenBLAS's own threads competing with it.
+ * Each thread takes a block of the output's rows (op(A) rows: A's rows, or
+ * A's columns when it is transposed) or, when the output is wider than
+ * tall, of its columns (op(B)'s columns likewise): the larger side, so
+ * that no operand is packed more often than needed. */
 typedef struct mm_job {
     const matmul_attrs *a;
     const void *x, *y;
     void *z;
-    int64_t k, n, ldx, ldy;
+    int64_t m, k, n, ldx, ldy, pieces;
+    bool by_cols;
 } mm_job;
 
-#define MATMUL_RANGE(T, GEMM)                                                                          \
-    static void mm_range_##T(void *ctx, int64_t r0, int64_t r1, int chunk, int slot) {                 \
-        (void)chunk, (void)slot;                                                                       \
-        const mm_job *j = ctx;                                                                         \
-        const T *x = (const T *)j->x + (j->a->ta ? r0 : r0 * j->ldx);                                  \
-        GEMM(CblasRowMajor, j->a->ta ? CblasTrans : CblasNoTrans, j->a->tb ? CblasTrans : CblasNoTrans, \
-             (int)(r1 - r0), (int)j->n, (int)j->k, 1, x, (int)j->ldx, j->y, (int)j->ldy, 0,            \
-             (T *)j->z + r0 * j->n, (int)j->n);                                                        \
+static void mm_block(const mm_job *j, int64_t p, int64_t *lo, int64_t *hi) {
+    int64_t len = j->by_cols ? j->n : j->m;
+    *lo = len * p / j->pieces;
+    *hi = len * (p + 1) / j->pieces;
+}
+
+#define MATMUL_RANGE(T, GEMM)                                                                               \
+    static void mm_range_##T(void *ctx, int64_t p0, int64_t p1, int chunk, int slot) {                      \
+        (void)chunk, (void)slot;                                                                            \
+        const mm_job *j = ctx;                                                                              \
+        for (int64_t p = p0; p < p1; p++) {                                                                 \
+            int64_t lo, hi;                                                                                 \
+            mm_block(j, p, &lo, &hi);                                                                       \
+            if (hi <= lo) continue;                                                                         \
+            const T *x = j->x, *y = j->y;                                                                   \
+            T *z = (T *)j->z;                                                                               \
+            int64_t m = j->m, n = j->n;                                                                     \
+            if (j->by_cols) y += j->a->tb ? lo * j->ldy : lo, z += lo, n = hi - lo;                         \
+            else x += j->a->ta ? lo : lo * j->ldx, z += lo * j->n, m = hi - lo;                             \
+            GEMM(CblasRowMajor, j->a->ta ? CblasTrans : CblasNoTrans, j->a->tb ? CblasTrans : CblasNoTrans, \
+                 (int)m, (int)n, (int)j->k, 1, x, (int)j->ldx, y, (int)j->ldy, 0, z, (int)j->n);          \
+        }                                                                                                   \
     }
 MATMUL_RANGE(float, cblas_sgemm)
 MATMUL_RANGE(double, cblas_dgemm)
 
-/* Rows per chunk so that each GEMM still has work enough to be efficient. */
-static int64_t mm_grain(int64_t k, int64_t n) {
-    int64_t per_row = k * n;
-    int64_t g = per_row > 0 ? ((int64_t)1 << 18) / per_row : 1;
-    return g < 8 ? 8 : g;
+/* One piece per thread when the product is worth splitting (a GEMM of
+ * under about a million multiply-adds is faster whole than woken up). */
+static int64_t mm_pieces(const tg__kernel_ctx *c, int64_t m, int64_t k, int64_t n) {
+    int64_t t = tg__kernel_threads(c), side = m > n ? m : n;
+    if (t < 2 || m * k * n < ((int64_t)1 << 20)) return 1;
+    return t < side ? t : side;
 }
 
 #define MATMUL_KERNEL(NAME, T)                                                          \
@@ -93,10 +111,10 @@ static int64_t mm_grain(int64_t k, int64_t n) {
             return TG_OK;                                                               \
         }                                                                               \
         if (m == 0 || n == 0) return TG_OK;                                             \
-        mm_job j = {a, c->in[0]->data, c->in[1]->data, z, k, n, c->in[0]->dims[1], c->in[1]->dims[1]}; \
-        int64_t grain = mm_grain(k, n);                                                 \
-        if (tg__kernel_chunks(c, m, grain) > 1) tg__blas_single_threaded();             \
-        tg__parallel_for(c, 0, m, grain, mm_range_##T, &j);                             \
+        mm_job j = {a, c->in[0]->data, c->in[1]->data, z, m, k, n, c->in[0]->dims[1], c->in[1]->dims[1], \
+                    mm_pieces(c, m, k, n), n > m};                                      \
+        if (j.pieces > 1) tg__blas_single_threaded();                                   \
+        tg__parallel_for(c, 0, j.pieces, 1, mm_range_##T, &j);                          \
         return TG_OK;                                                                   \
     }
 MATMUL_KERNEL(matmul_f32, float)

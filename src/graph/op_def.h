@@ -35,7 +35,11 @@ enum {
     TG__OPF_ENTER = 1u << 10,
     TG__OPF_EXIT = 1u << 11,
     TG__OPF_NEXT_ITERATION = 1u << 12,
-    TG__OPF_LOOP_COND = 1u << 13
+    TG__OPF_LOOP_COND = 1u << 13,
+    /* Output 0 may be written over input 0 (an elementwise op): the plan
+     * allows it when input 0's tensor has no other reader in the run and is
+     * neither fed nor fetched (tg__kernel_ctx.inplace). */
+    TG__OPF_INPLACE = 1u << 14
 };
 
 /* Enter's attributes, read by the executor as well as by src/ops. */
@@ -82,6 +86,9 @@ typedef struct tg__kernel_ctx {
      * NULL otherwise. Read and written through tg__in_dead/tg__out_set_dead. */
     bool *dead;
     const tg_array *slots;
+    /* TG__OPF_INPLACE ops: the plan lets output 0 reuse input 0's memory
+     * (tg__out_inplace decides at run time). */
+    bool inplace;
 } tg__kernel_ctx;
 
 /* Gradient builder: given the forward op and the gradient of each of its
@@ -206,6 +213,12 @@ tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...)
     ;
 /* Shapes out[i] to (dtype, rank, dims), growing its buffer only when needed. */
 tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const int64_t *dims);
+/* For a TG__OPF_INPLACE op: makes output 0 the memory of input 0, to be
+ * overwritten, when the plan allows it and input 0 owns its memory (it is
+ * no view of a variable, a feed or another tensor); true then. Otherwise
+ * false and nothing changes (the kernel allocates as usual). Saves one
+ * buffer per activation: the largest part of a CNN's memory. */
+bool tg__out_inplace(tg__kernel_ctx *c);
 /* Makes out[i] a view of src (no copy); src must outlive the run. */
 void tg__out_alias(tg__kernel_ctx *c, int i, const tg_array *src);
 /* The same view with other dims of the same element count (Reshape). */

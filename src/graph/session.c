@@ -87,6 +87,13 @@ tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const 
     return TG_OK;
 }
 
+bool tg__out_inplace(tg__kernel_ctx *c) {
+    tg_array *in = c->in[0];
+    if (!c->inplace || !in->buf || in->data != in->buf) return false;
+    tg__out_alias(c, 0, in);
+    return true;
+}
+
 void tg__out_alias(tg__kernel_ctx *c, int i, const tg_array *src) {
     tg_array *o = c->out[i];
     o->dtype = src->dtype;
@@ -342,6 +349,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     tg_code rc = sync_with_graph(s);
     if (rc != TG_OK) return rc;
     plan *p = calloc(1, sizeof *p);
+    int *readers = NULL;
     char *needed = calloc((size_t)g->n_ops + 1, 1);
     char *fed = calloc((size_t)g->n_tensors + 1, 1);
     tg_op **stack = malloc(((size_t)g->n_ops + 1) * sizeof *stack);
@@ -442,6 +450,16 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         const tg_tensor *t = fetches[i];
         p->fetch_vars[i] = is_var_ref(t) && !fed[t->id] ? t->op->variable->id : -1;
     }
+    /* readers of each tensor in this run (a fetch counts as one), for the
+     * ops that may write over their input */
+    readers = calloc((size_t)g->n_tensors + 1, sizeof *readers);
+    if (!readers) {
+        rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < n_steps; j++)
+        for (int i = 0; i < p->order[j]->n_inputs; i++) readers[p->order[j]->inputs[i]->id]++;
+    for (int i = 0; i < nx; i++) readers[fetch_ids[i]] += 2;
     tg_array **ptr = p->ptrs;
     int *chk = p->checks, scratch = g->n_tensors;
     for (int j = 0; j < n_steps; j++) {
@@ -466,6 +484,8 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
             int id_out = op->outputs[i].id;
             *ptr++ = &p->slots[fed[id_out] ? scratch++ : id_out];
         }
+        st->inplace = (def->flags & TG__OPF_INPLACE) && op->n_inputs > 0 && readers[op->inputs[0]->id] == 1 &&
+                      !fed[op->inputs[0]->id] && !is_var_ref(op->inputs[0]);
         st->var_id = -1;
         if (def->flags & TG__OPF_VARIABLE) st->var_id = op->variable->id;
         if (def->flags & TG__OPF_REF_INPUT0) st->var_id = op->inputs[0]->op->variable->id;
@@ -506,6 +526,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
     p = NULL;
 done:
     plan_free(p);
+    free(readers);
     free(needed);
     free(fed);
     free(stack);
@@ -757,6 +778,7 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
         .refs = refs,
         .dead = p->dead,
         .slots = p->slots,
+        .inplace = st->inplace,
     };
     int64_t start = 0;
     if (s->stats_on && tg__step_stat_begin(s, p, &start) != TG_OK) return TG_RESOURCE_EXHAUSTED;

@@ -20,6 +20,7 @@ typedef struct step {
     int *ref_ids;     /* REF_INPUTS ops: per input, the variable it writes through, or -1 */
     int *check_vars;  /* variables that must be initialized before the op runs */
     int n_check;
+    bool inplace; /* a TG__OPF_INPLACE op whose input 0 nothing else reads */
 } step;
 
 /* One while frame of a plan: its steps are contiguous, its own Enters

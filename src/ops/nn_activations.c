@@ -216,7 +216,11 @@ static tg_code softmax_infer(tg__infer_ctx *c) {
 #define ACT_DEF(var, TYPE, INFER, n, GRAD, ATTR) \
     const tg__op_def var = {.type = TYPE, .n_inputs = 1, .n_outputs = 1, .attr_size = ATTR, .infer = INFER, \
                             .kernel = TG__NUMERIC(n##_f32, n##_f64, NULL, NULL), .grad = GRAD};
-ACT_DEF(tg__op_relu, "Relu", tg__float_unary_infer, relu, relu_grad, 0)
+/* Relu writes over its input when nothing else reads it (the plan decides):
+ * a CNN's largest buffers are the activations around it. */
+const tg__op_def tg__op_relu = {.type = "Relu", .n_inputs = 1, .n_outputs = 1, .flags = TG__OPF_INPLACE,
+                                .infer = tg__float_unary_infer, .kernel = TG__NUMERIC(relu_f32, relu_f64, NULL, NULL),
+                                .grad = relu_grad};
 ACT_DEF(tg__op_relu6, "Relu6", tg__float_unary_infer, relu6, relu6_grad, 0)
 ACT_DEF(tg__op_elu, "Elu", tg__float_unary_infer, elu, elu_grad, 0)
 ACT_DEF(tg__op_leaky_relu, "LeakyRelu", tg__float_unary_infer, leaky, leaky_grad, sizeof(leaky_attrs))

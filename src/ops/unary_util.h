@@ -28,7 +28,8 @@ typedef struct tg__unary_job {
     }                                                                                   \
     static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const tg_array *x = c->in[0];                                                   \
-        tg_code rc = tg__out_alloc(c, 0, OUT_DTYPE, x->rank, x->dims);                  \
+        bool over = x->dtype == OUT_DTYPE && tg__out_inplace(c);                        \
+        tg_code rc = over ? TG_OK : tg__out_alloc(c, 0, OUT_DTYPE, x->rank, x->dims);   \
         if (rc != TG_OK) return rc;                                                     \
         tg__unary_job j = {x->data, c->out[0]->data};                                   \
         tg__parallel_for(c, 0, x->size, TG__ELEMENTWISE_GRAIN, NAME##_range, &j);       \

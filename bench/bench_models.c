@@ -3,6 +3,7 @@
  *
  *   bench_models --model cnn|mlp --mode train|infer [--threads N] [--batch B]
  *                [--warmup W] [--steps S] [--seed K] [--lr R]
+ *                [--profile] [--chrome-trace FILE]
  *
  * Models (tf.contrib.layers, as examples/mnist_models.c builds them; batch
  * norm decay 0.99, epsilon 1e-3, center only as contrib's scale=False):
@@ -32,7 +33,11 @@
  * (/proc/stat: user, nice, system, irq, softirq) less this process's, per
  * wall second, i.e. how many CPUs other processes kept busy meanwhile
  * (/proc/stat counts in clock ticks: about 0.01 s per CPU of slack);
- * steal_cores the hypervisor's steal time likewise. */
+ * steal_cores the hypervisor's steal time likewise.
+ *
+ * --profile: after that line, a per-op profile of a few more steps (see
+ * profile() below and bench/README.md, "Profiling"); --chrome-trace FILE
+ * also writes the last of them as Chrome trace JSON. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <cblas.h>
@@ -152,21 +157,215 @@ static int parse_int(const char *s, int min, int *out) {
     return 1;
 }
 
+/* ---- --profile ------------------------------------------------------------
+ * PROFILE_STEPS more steps run with tg_run_options.step_stats after the
+ * timed ones; their op times are summed per op type and, for each MatMul
+ * and convolution, per op, next to one plain cblas_sgemm of the same GEMM
+ * shape timed here. */
+enum { PROFILE_STEPS = 5, PROFILE_TOP = 12, SGEMM_REPS = 5 };
+
+typedef struct prof_type {
+    const char *type;
+    int64_t ns, count;
+} prof_type;
+
+typedef struct prof_op {
+    const tg_op *op;
+    int64_t ns;
+} prof_op;
+
+static int cmp_type_ns(const void *a, const void *b) {
+    int64_t x = ((const prof_type *)a)->ns, y = ((const prof_type *)b)->ns;
+    return (x < y) - (x > y);
+}
+
+/* The static shape of t with unknown dimensions (the batch) set to batch;
+ * rank -1 when unknown. */
+static tg_shape known_shape(const tg_tensor *t, int batch) {
+    tg_shape s = tg_tensor_shape(t);
+    for (int i = 0; i < s.rank; i++)
+        if (s.dims[i] < 0) s.dims[i] = batch;
+    return s;
+}
+
+static int is_gemm_op(const char *type) {
+    return strcmp(type, "MatMul") == 0 || strcmp(type, "Conv2D") == 0 || strcmp(type, "Conv2DBackpropInput") == 0 ||
+           strcmp(type, "Conv2DBackpropFilter") == 0;
+}
+
+/* The GEMM an op amounts to (2*m*n*k flops): a MatMul's own (its
+ * transposes guessed from the shapes: A is m x k or k x m, B k x n or
+ * n x k); a convolution's m = N*OH*OW, n = OC, k = KH*KW*IC, from dy
+ * (Conv2D's output, the backprops' input 2) and the HWIO filter (input 1;
+ * Conv2DBackpropFilter's output). 0 when a shape is unknown. */
+static int gemm_shape(const tg_op *op, int batch, int64_t *m, int64_t *n, int64_t *k, int *ta, int *tb) {
+    const char *type = tg_op_type(op);
+    *ta = *tb = 0;
+    if (strcmp(type, "MatMul") == 0) {
+        tg_shape a = known_shape(tg_op_input(op, 0), batch), b = known_shape(tg_op_input(op, 1), batch),
+                 z = known_shape(tg_op_output(op, 0), batch);
+        if (a.rank != 2 || b.rank != 2 || z.rank != 2) return 0;
+        *m = z.dims[0], *n = z.dims[1];
+        *ta = a.dims[0] != *m, *tb = b.dims[1] != *n;
+        *k = *ta ? a.dims[0] : a.dims[1];
+        return *m > 0 && *n > 0 && *k > 0;
+    }
+    int bf = strcmp(type, "Conv2DBackpropFilter") == 0;
+    tg_shape f = known_shape(bf ? tg_op_output(op, 0) : tg_op_input(op, 1), batch);
+    tg_shape dy = known_shape(strcmp(type, "Conv2D") == 0 ? tg_op_output(op, 0) : tg_op_input(op, 2), batch);
+    int64_t dy_n = tg_shape_num_elements(&dy);
+    if (f.rank != 4 || dy_n <= 0 || f.dims[3] <= 0) return 0;
+    *n = f.dims[3];
+    *m = dy_n / *n;
+    *k = f.dims[0] * f.dims[1] * f.dims[2];
+    return *m > 0 && *k > 0;
+}
+
+/* Median ms of cblas_sgemm(m, n, k) over SGEMM_REPS calls after one
+ * untimed; above 16M elements per operand it times a slice of the rows and
+ * scales (flops are linear in m). */
+static double time_sgemm(int64_t m, int64_t n, int64_t k, int ta, int tb) {
+    const int64_t cap = (int64_t)1 << 24;
+    int64_t mc = m;
+    while (mc > 1 && (mc * k > cap || mc * n > cap)) mc = (mc + 1) / 2;
+    float *a = malloc((size_t)(mc * k) * sizeof *a), *b = malloc((size_t)(k * n) * sizeof *b),
+          *c = malloc((size_t)(mc * n) * sizeof *c);
+    double t[SGEMM_REPS], med = -1;
+    if (a && b && c) {
+        for (int64_t i = 0; i < mc * k; i++) a[i] = (float)(i % 7) * 0.1f;
+        for (int64_t i = 0; i < k * n; i++) b[i] = (float)(i % 5) * 0.1f;
+        for (int r = -1; r < SGEMM_REPS; r++) {
+            double t0 = now_s();
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mc,
+                        (int)n, (int)k, 1.0f, a, ta ? (int)mc : (int)k, b, tb ? (int)k : (int)n, 0.0f, c, (int)n);
+            if (r >= 0) t[r] = (now_s() - t0) * 1e3;
+        }
+        qsort(t, SGEMM_REPS, sizeof *t, cmp_double);
+        med = t[SGEMM_REPS / 2] * (double)m / (double)mc;
+    }
+    free(a), free(b), free(c);
+    return med;
+}
+
+/* Runs PROFILE_STEPS steps with step stats and prints the per-type and
+ * per-GEMM tables; writes the last step's Chrome trace to trace_path when
+ * given. Returns 0 on success. */
+static int profile(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tensor *fetch, tg_op *const *targets,
+                   int n_targets, int batch, const char *trace_path) {
+    prof_type *types = NULL;
+    prof_op *ops = NULL;
+    int n_types = 0, n_ops = 0, rc = 1;
+    int64_t ops_ns = 0;
+    double wall_ms = 0;
+    for (int step = 0; step < PROFILE_STEPS; step++) {
+        tg_array *out = NULL;
+        double t0 = now_s();
+        tg_code code = tg_session_run_opts(s, feeds, n_feeds, &fetch, 1, &out, targets, n_targets,
+                                           &(tg_run_options){.step_stats = true});
+        wall_ms += (now_s() - t0) * 1e3;
+        tg_array_free(out);
+        if (code != TG_OK) {
+            fprintf(stderr, "bench_models: profile step %d: %s\n", step, tg_session_message(s));
+            goto done;
+        }
+        const tg_step_stat *st = NULL;
+        int n = tg_session_step_stats(s, &st);
+        for (int i = 0; i < n; i++) {
+            const char *type = tg_op_type(st[i].op);
+            int j = 0;
+            while (j < n_types && strcmp(types[j].type, type) != 0) j++;
+            if (j == n_types) {
+                prof_type *grown = realloc(types, (size_t)(n_types + 1) * sizeof *types);
+                if (!grown) goto done;
+                types = grown;
+                types[n_types++] = (prof_type){type, 0, 0};
+            }
+            types[j].ns += st[i].duration_ns;
+            types[j].count++;
+            ops_ns += st[i].duration_ns;
+            if (!is_gemm_op(type)) continue;
+            j = 0;
+            while (j < n_ops && ops[j].op != st[i].op) j++;
+            if (j == n_ops) {
+                prof_op *grown = realloc(ops, (size_t)(n_ops + 1) * sizeof *ops);
+                if (!grown) goto done;
+                ops = grown;
+                ops[n_ops++] = (prof_op){st[i].op, 0};
+            }
+            ops[j].ns += st[i].duration_ns;
+        }
+    }
+    double step_ms = wall_ms / PROFILE_STEPS, op_ms = (double)ops_ns * 1e-6 / PROFILE_STEPS;
+    printf("\nprofile: %d steps with step_stats: %.3f ms per step (wall), ops %.3f ms (%.1f%%)\n", PROFILE_STEPS,
+           step_ms, op_ms, 100.0 * op_ms / step_ms);
+    printf("top op types per step:\n  %-36s %9s %7s %6s\n", "op type", "ms/step", "%step", "count");
+    qsort(types, (size_t)n_types, sizeof *types, cmp_type_ns);
+    for (int i = 0; i < n_types && i < PROFILE_TOP; i++) {
+        double ms = (double)types[i].ns * 1e-6 / PROFILE_STEPS;
+        printf("  %-36s %9.3f %6.1f%% %6.0f\n", types[i].type, ms, 100.0 * ms / step_ms,
+               (double)types[i].count / PROFILE_STEPS);
+    }
+    printf("conv and matmul ops per step, next to cblas_sgemm of the same m x n x k (OpenBLAS %d threads, median of "
+           "%d):\n  %-20s %9s %8s  %-20s %9s %8s  %s\n",
+           openblas_get_num_threads(), SGEMM_REPS, "op type", "ms/step", "GFLOP/s", "gemm m x n x k", "sgemm_ms",
+           "GFLOP/s", "op");
+    for (int i = 0; i < n_ops; i++) {
+        int64_t m, n, k;
+        int ta, tb;
+        double ms = (double)ops[i].ns * 1e-6 / PROFILE_STEPS;
+        char shape[80] = "?";
+        if (!gemm_shape(ops[i].op, batch, &m, &n, &k, &ta, &tb)) {
+            printf("  %-20s %9.3f %8s  %-20s %9s %8s  %s\n", tg_op_type(ops[i].op), ms, "?", shape, "?", "?",
+                   tg_op_name(ops[i].op));
+            continue;
+        }
+        double gflop = 2.0 * (double)m * (double)n * (double)k * 1e-9, ref = time_sgemm(m, n, k, ta, tb);
+        snprintf(shape, sizeof shape, "%lldx%lldx%lld%s%s", (long long)m, (long long)n, (long long)k,
+                 ta ? " tA" : "", tb ? " tB" : "");
+        printf("  %-20s %9.3f %8.1f  %-20s %9.3f %8.1f  %s\n", tg_op_type(ops[i].op), ms, gflop / (ms * 1e-3),
+               shape, ref, ref > 0 ? gflop / (ref * 1e-3) : 0.0, tg_op_name(ops[i].op));
+    }
+    if (trace_path) {
+        FILE *f = fopen(trace_path, "w");
+        tg_code code = f ? tg_session_write_chrome_trace(s, f) : TG_INTERNAL;
+        if (f && fclose(f) != 0) code = TG_INTERNAL;
+        if (code != TG_OK) {
+            fprintf(stderr, "bench_models: cannot write the Chrome trace to %s\n", trace_path);
+            goto done;
+        }
+        printf("chrome trace of the last profiled step: %s\n", trace_path);
+    }
+    rc = 0;
+done:
+    free(types);
+    free(ops);
+    return rc;
+}
+
 static int usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s --model cnn|mlp --mode train|infer [--threads N] [--batch B] [--warmup W] [--steps S]"
-            " [--seed K] [--lr R]\n",
+            " [--seed K] [--lr R] [--profile] [--chrome-trace FILE]\n",
             argv0);
     return 2;
 }
 
 int main(int argc, char **argv) {
-    const char *model_name = NULL, *mode = NULL;
-    int threads = 1, batch = 0, warmup = 3, steps = 20, seed = 1;
+    const char *model_name = NULL, *mode = NULL, *trace_path = NULL;
+    int prof = 0, threads = 1, batch = 0, warmup = 3, steps = 20, seed = 1;
     double lr = 0.01;
     for (int i = 1; i < argc; i++) {
         int *dst = NULL, min = 1;
+        if (strcmp(argv[i], "--profile") == 0) {
+            prof = 1;
+            continue;
+        }
         if (i + 1 >= argc) return usage(argv[0]);
+        if (strcmp(argv[i], "--chrome-trace") == 0) {
+            trace_path = argv[++i];
+            prof = 1;
+            continue;
+        }
         if (strcmp(argv[i], "--model") == 0) {
             model_name = argv[++i];
             continue;
@@ -269,6 +468,8 @@ int main(int argc, char **argv) {
            percentile(ms, steps, 10), percentile(ms, steps, 90), batch * 1000.0 / med, status_mib("VmHWM"),
            start_rss, cpu / wall, (busy1 - busy0 - cpu) / wall, (steal1 - steal0) / wall,
            core && *core ? core : "unknown", train ? (double)tg_array_get(out, 0) : 0.0);
+    if (prof && profile(s, feeds, n_feeds, fetch, train ? &train_op : NULL, train ? 1 : 0, batch, trace_path) != 0)
+        goto done;
     rc = 0;
 done:
     free(ms);

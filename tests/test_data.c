@@ -26,44 +26,12 @@
 
 /* ---- allocation watch -------------------------------------------------------- */
 
-#ifdef TG_ALLOC_WATCH
-/* Linked with the static library and -Wl,--wrap=malloc,--wrap=calloc,
- * --wrap=realloc (tests/meson.build): the largest request since tgw_reset is
- * kept, and one over TGW_CAP fails, so a reader that sizes a buffer from a
- * lying header fails these tests instead of exhausting the machine. */
-#include <stdatomic.h>
-#define TGW_CAP ((size_t)16 << 20)
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-static atomic_size_t tgw_max;
-static bool tgw_allow(size_t n)
-{
-    size_t m = atomic_load(&tgw_max);
-    while (n > m && !atomic_compare_exchange_weak(&tgw_max, &m, n)) {}
-    return n <= TGW_CAP;
-}
-void *__wrap_malloc(size_t n) { return tgw_allow(n) ? __real_malloc(n) : NULL; }
-void *__wrap_realloc(void *p, size_t n) { return tgw_allow(n) ? __real_realloc(p, n) : NULL; }
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (size && n > SIZE_MAX / size) return NULL;
-    return tgw_allow(n * size) ? __real_calloc(n, size) : NULL;
-}
-#define TGW_WATCHING 1
-static void tgw_reset(void) { atomic_store(&tgw_max, 0); }
+#include "tg_alloc_watch.h"
+
 /* Asserts no request since tgw_reset exceeded limit bytes. */
-#define TGW_EXPECT_MAX(limit) \
-    ck_assert_msg(atomic_load(&tgw_max) <= (limit), "line %d: an allocation of %zu bytes, over %zu", __LINE__, \
-                  (size_t)atomic_load(&tgw_max), (size_t)(limit))
-#else
-#define TGW_WATCHING 0
-static void tgw_reset(void) {}
-#define TGW_EXPECT_MAX(limit) ((void)(limit))
-#endif
+#define TGW_EXPECT_MAX(limit)                                                                                       \
+    ck_assert_msg(tgw_peak() <= (limit), "line %d: an allocation of %zu bytes, over %zu", __LINE__, tgw_peak(), \
+                  (size_t)(limit))
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 

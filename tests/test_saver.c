@@ -26,41 +26,7 @@
 
 /* ---- allocation watch -------------------------------------------------------- */
 
-#ifdef TG_ALLOC_WATCH
-/* Linked with the static library and -Wl,--wrap=malloc,--wrap=calloc,
- * --wrap=realloc (tests/meson.build): the largest request since tgw_reset is
- * kept, and one over TGW_CAP fails, so a reader that sizes a buffer from a
- * lying length field fails these tests instead of exhausting the machine. */
-#include <stdatomic.h>
-#define TGW_CAP ((size_t)16 << 20)
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-static atomic_size_t tgw_max;
-static bool tgw_allow(size_t n)
-{
-    size_t m = atomic_load(&tgw_max);
-    while (n > m && !atomic_compare_exchange_weak(&tgw_max, &m, n)) {}
-    return n <= TGW_CAP;
-}
-void *__wrap_malloc(size_t n) { return tgw_allow(n) ? __real_malloc(n) : NULL; }
-void *__wrap_realloc(void *p, size_t n) { return tgw_allow(n) ? __real_realloc(p, n) : NULL; }
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (size && n > SIZE_MAX / size) return NULL;
-    return tgw_allow(n * size) ? __real_calloc(n, size) : NULL;
-}
-#define TGW_WATCHING 1
-static void tgw_reset(void) { atomic_store(&tgw_max, 0); }
-static size_t tgw_peak(void) { return atomic_load(&tgw_max); }
-#else
-#define TGW_WATCHING 0
-static void tgw_reset(void) {}
-static size_t tgw_peak(void) { return 0; }
-#endif
+#include "tg_alloc_watch.h"
 
 /* The largest allocation of the last restore expect_restore_fails made (0
  * unless watching). */

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "tgraph.h"
+#include "mnist_models.h"
 
 enum { CLASSES = 10, SIDE = 28 };
 
@@ -60,22 +61,11 @@ static void bn_opts(tg_layers_batch_norm_opts *bn, tg_tensor *is_training) {
     else bn->is_training = false;
 }
 
+/* examples/mnist_cnn.c's model, with the protocol's batch norm options */
 static tg_tensor *cnn(tg_graph *g, tg_tensor *images, tg_tensor *is_training) {
     tg_layers_batch_norm_opts bn;
     bn_opts(&bn, is_training);
-    TG_OPTS(tg_layers_conv2d_opts, conv1, .scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn,
-            .normalizer_params = &bn);
-    tg_tensor *net = tg_layers_conv2d(g, images, 32, TG_KERNEL(5, 5), &conv1);
-    net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool1"});
-    TG_OPTS(tg_layers_conv2d_opts, conv2, .scope = "conv2", .normalizer_fn = tg_layers_batch_norm_fn,
-            .normalizer_params = &bn);
-    net = tg_layers_conv2d(g, net, 64, TG_KERNEL(5, 5), &conv2);
-    net = tg_layers_max_pool2d(g, net, TG_KERNEL(2, 2), &(tg_layers_pool2d_opts){.scope = "pool2"});
-    net = tg_layers_flatten(g, net, NULL);
-    TG_OPTS(tg_layers_fc_opts, fc1, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
-    net = tg_layers_fully_connected(g, net, 1024, &fc1);
-    TG_OPTS(tg_layers_fc_opts, logits, .scope = "logits", .activation_fn = NULL);
-    return tg_layers_fully_connected(g, net, CLASSES, &logits);
+    return mnist_cnn_model_bn(g, images, &bn);
 }
 
 static tg_tensor *mlp(tg_graph *g, tg_tensor *images, tg_tensor *is_training) {

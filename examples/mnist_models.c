@@ -23,6 +23,11 @@ tg_tensor *mnist_cnn_model(tg_graph *g, tg_tensor *images, tg_tensor *is_trainin
     TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9);
     if (is_training) bn.is_training_t = is_training;
     else bn.is_training = false;
+    return mnist_cnn_model_bn(g, images, &bn);
+}
+
+tg_tensor *mnist_cnn_model_bn(tg_graph *g, tg_tensor *images, const tg_layers_batch_norm_opts *bn_opts) {
+    tg_layers_batch_norm_opts bn = *bn_opts;
     TG_OPTS(tg_layers_conv2d_opts, conv1, .scope = "conv1", .normalizer_fn = tg_layers_batch_norm_fn,
             .normalizer_params = &bn);
     tg_tensor *net = tg_layers_conv2d(g, images, 32, TG_KERNEL(5, 5), &conv1);

@@ -18,6 +18,9 @@ typedef tg_tensor *(*mnist_model_fn)(tg_graph *g, tg_tensor *images, tg_tensor *
 /* The TF layers-tutorial CNN with batch_norm as normalizer_fn (see
  * mnist_models.c for the TF code it mirrors). */
 tg_tensor *mnist_cnn_model(tg_graph *g, tg_tensor *images, tg_tensor *is_training);
+/* The same CNN with the batch norm options given (the bench's protocol:
+ * decay 0.99); bn is copied. */
+tg_tensor *mnist_cnn_model_bn(tg_graph *g, tg_tensor *images, const tg_layers_batch_norm_opts *bn);
 /* A one-hidden-layer perceptron (256 relu units); is_training is unused. */
 tg_tensor *mnist_mlp_model(tg_graph *g, tg_tensor *images, tg_tensor *is_training);
 

@@ -201,7 +201,10 @@ static tg_code fbn_kernel(tg__kernel_ctx *c) {
     if (rc != TG_OK) return rc;
     tg_dtype dt = x->dtype;
     double *w = scratch(c, a->is_training ? tg__bn_train_scratch(&L) : tg__bn_infer_scratch(&L), &rc);
-    if (rc == TG_OK) rc = tg__out_alloc(c, 0, dt, 4, x->dims);
+    /* inference normalizes element by element, so it may write over x
+     * when nothing else reads it (the plan decides) */
+    bool over = rc == TG_OK && !a->is_training && tg__out_inplace(c);
+    if (rc == TG_OK && !over) rc = tg__out_alloc(c, 0, dt, 4, x->dims);
     if (rc == TG_OK) rc = tg__out_alloc(c, 5, dt, 0, NULL);
     if (rc != TG_OK) return rc;
     memset(c->out[5]->data, 0, tg_dtype_size(dt));
@@ -379,6 +382,7 @@ const tg__op_def tg__op_fused_batch_norm_v3 = {
     .type = "FusedBatchNormV3",
     .n_inputs = 5,
     .n_outputs = 6,
+    .flags = TG__OPF_INPLACE, /* inference only: fbn_kernel */
     .attr_size = sizeof(fbn_attrs),
     .state_size = sizeof(bn_state),
     .state_free = bn_state_free,

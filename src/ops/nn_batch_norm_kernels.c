@@ -83,8 +83,10 @@ typedef struct {
         const int64_t C = j->C;                                                                                     \
         const double *restrict m = j->m, *restrict a = j->a, *restrict b = j->b;                                    \
         for (int64_t r = r0; r < r1; r++) {                                                                         \
-            const T *restrict xr = (const T *)j->x + r * C;                                                         \
-            T *restrict yr = (T *)j->y + r * C;                                                                     \
+            /* no restrict: inference may write y over x (the same element) */                                      \
+            const T *xr = (const T *)j->x + r * C;                                                                  \
+            T *yr = (T *)j->y + r * C;                                                                              \
+            TG__SIMD                                                                                                \
             for (int64_t k = 0; k < C; k++) yr[k] = (T)(((double)xr[k] - m[k]) * a[k] + b[k]);                      \
         }                                                                                                           \
     }                                                                                                               \

@@ -26,7 +26,34 @@ static tg_code addn_infer(tg__infer_ctx *c) {
     return TG_OK;
 }
 
+/* The sum, one cache-sized block at a time (each input added in order, so
+ * the bits are those of summing whole arrays one after another), blocks
+ * split over the intra-op threads. */
+typedef struct addn_job {
+    tg_array *const *in;
+    int n_in;
+    void *out;
+} addn_job;
+
+enum { ADDN_BLOCK = 2048, ADDN_GRAIN = 1 << 15 };
+
 #define ADDN_KERNEL(NAME, T)                                                            \
+    TG__CLONES static void NAME##_range(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
+        (void)chunk, (void)slot;                                                        \
+        const addn_job *j = ctx;                                                        \
+        T *o = j->out;                                                                  \
+        for (int64_t b0 = b; b0 < e; b0 += ADDN_BLOCK) {                                \
+            int64_t b1 = e - b0 < ADDN_BLOCK ? e : b0 + ADDN_BLOCK;                     \
+            const T *x0 = j->in[0]->data;                                               \
+            TG__SIMD                                                                    \
+            for (int64_t k = b0; k < b1; k++) o[k] = x0[k];                             \
+            for (int i = 1; i < j->n_in; i++) {                                         \
+                const T *x = j->in[i]->data;                                            \
+                TG__SIMD                                                                \
+                for (int64_t k = b0; k < b1; k++) o[k] += x[k];                         \
+            }                                                                           \
+        }                                                                               \
+    }                                                                                   \
     static tg_code NAME(tg__kernel_ctx *c) {                                            \
         const tg_array *a = c->in[0];                                                   \
         for (int i = 1; i < c->n_in; i++) {                                             \
@@ -36,13 +63,8 @@ static tg_code addn_infer(tg__infer_ctx *c) {
         }                                                                               \
         tg_code rc = tg__out_alloc(c, 0, a->dtype, a->rank, a->dims);                   \
         if (rc != TG_OK) return rc;                                                     \
-        T *o = c->out[0]->data;                                                         \
-        const T *x0 = a->data;                                                          \
-        for (int64_t k = 0; k < a->size; k++) o[k] = x0[k];                             \
-        for (int i = 1; i < c->n_in; i++) {                                             \
-            const T *x = c->in[i]->data;                                                \
-            for (int64_t k = 0; k < a->size; k++) o[k] += x[k];                         \
-        }                                                                               \
+        addn_job j = {c->in, c->n_in, c->out[0]->data};                                 \
+        tg__parallel_for(c, 0, a->size, ADDN_GRAIN, NAME##_range, &j);                  \
         return TG_OK;                                                                   \
     }
 ADDN_KERNEL(addn_f32, float)

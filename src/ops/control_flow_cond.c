@@ -122,7 +122,7 @@ const tg__op_def tg__op_ref_switch = {
     .kernel = TG__ALL_DTYPES(switch_kernel),
 };
 
-static tg_op *switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred) {
+tg_op *tg__switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred) {
     tg_tensor *in[2] = {data, pred};
     bool ref = (data->op->def->flags & TG__OPF_VARIABLE) != 0;
     tg__op_args a = {.def = ref ? &tg__op_ref_switch : &tg__op_switch, .name = ref ? "RefSwitch" : "Switch",
@@ -137,27 +137,29 @@ static tg_op *switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred) {
 typedef struct cond_impl {
     tg_tensor *pred; /* pred_id */
     int branch;      /* 1: the true branch */
-    /* TF's _external_values: the Switch output used for each outside tensor.
-     * In the graph's arena, as the context is: gradients enter the context
-     * again after tg_cond has returned. */
-    tg_tensor **from, **to;
-    int n, cap;
+    tg__value_map values; /* the Switch output used for each outside tensor */
 } cond_impl;
 
-static bool remember(tg_graph *g, cond_impl *c, tg_tensor *from, tg_tensor *to) {
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 8;
+bool tg__value_map_put(tg_graph *g, tg__value_map *m, tg_tensor *from, tg_tensor *to) {
+    if (m->n == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 8;
         tg_tensor **f = tg__graph_alloc(g, (size_t)cap * sizeof *f), **t = tg__graph_alloc(g, (size_t)cap * sizeof *t);
         if (!f || !t) return false;
-        if (c->n) {
-            memcpy(f, c->from, (size_t)c->n * sizeof *f);
-            memcpy(t, c->to, (size_t)c->n * sizeof *t);
+        if (m->n) {
+            memcpy(f, m->from, (size_t)m->n * sizeof *f);
+            memcpy(t, m->to, (size_t)m->n * sizeof *t);
         }
-        c->from = f, c->to = t, c->cap = cap;
+        m->from = f, m->to = t, m->cap = cap;
     }
-    c->from[c->n] = from;
-    c->to[c->n++] = to;
+    m->from[m->n] = from;
+    m->to[m->n++] = to;
     return true;
+}
+
+tg_tensor *tg__value_map_get(const tg__value_map *m, const tg_tensor *t) {
+    for (int i = 0; i < m->n; i++)
+        if (m->from[i] == t) return m->to[i];
+    return NULL;
 }
 
 /* TF's CondContext.AddValue: an outer context first makes t usable in
@@ -167,18 +169,18 @@ static bool remember(tg_graph *g, cond_impl *c, tg_tensor *from, tg_tensor *to) 
 static tg_tensor *add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
     cond_impl *c = ctx->impl;
     if (t->op->ctx && tg__op_in_ctx(t->op, ctx)) return t;
-    for (int i = 0; i < c->n; i++)
-        if (c->from[i] == t) return c->to[i];
+    tg_tensor *known = tg__value_map_get(&c->values, t);
+    if (known) return known;
     if (!tg__check_usable(g, t, ctx, "Switch")) return NULL;
     tg_tensor *real = t;
     if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
     int tok = tg_control_dependencies_push(g, NULL, 0);
-    tg_op *sw = switch_op(g, real, c->pred);
+    tg_op *sw = tg__switch_op(g, real, c->pred);
     tg_scope_pop(g, tok);
     if (!sw) return NULL;
     sw->ctx = ctx;
     sw->no_fetch = true;
-    if (!remember(g, c, t, &sw->outputs[c->branch])) return NULL;
+    if (!tg__value_map_put(g, &c->values, t, &sw->outputs[c->branch])) return NULL;
     return &sw->outputs[c->branch];
 }
 
@@ -217,7 +219,8 @@ static tg_code merge_grad(tg__grad_ctx *c) {
     tg_op *sw = tg__add_op(g, &a);
     if (!sw) return tg_graph_status(g);
     for (int i = 0; i < 2; i++) {
-        if (!remember(g, in_ctx[i]->impl, &sw->outputs[i], &sw->outputs[i])) return tg_graph_status(g);
+        cond_impl *branch = in_ctx[i]->impl;
+        if (!tg__value_map_put(g, &branch->values, &sw->outputs[i], &sw->outputs[i])) return tg_graph_status(g);
         c->dx[i] = &sw->outputs[i];
     }
     return TG_OK;
@@ -281,7 +284,7 @@ tg_code tg_cond(tg_graph *g, tg_tensor *pred, tg_cond_fn true_fn, tg_cond_fn fal
         goto done;
     }
     tg_tensor **res_t = res, **res_f = res + n_outputs;
-    tg_op *sw = switch_op(g, pred, pred);
+    tg_op *sw = tg__switch_op(g, pred, pred);
     tg_tensor *pivot_t = sw ? tg_identity(g, &sw->outputs[1], "switch_t") : NULL;
     tg_tensor *pivot_f = pivot_t ? tg_identity(g, &sw->outputs[0], "switch_f") : NULL;
     tg_tensor *pred_id = pivot_f ? tg_identity(g, pred, "pred_id") : NULL;

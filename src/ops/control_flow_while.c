@@ -115,32 +115,6 @@ const tg__op_def tg__op_next_iteration = {
 
 /* ---- the while context ------------------------------------------------------------- */
 
-static bool remember(tg_graph *g, tg__while_impl *w, tg_tensor *from, tg_tensor *to) {
-    if (w->n_values == w->cap_values) {
-        int cap = w->cap_values ? 2 * w->cap_values : 8;
-        tg_tensor **f = tg__graph_alloc(g, (size_t)cap * sizeof *f), **t = tg__graph_alloc(g, (size_t)cap * sizeof *t);
-        if (!f || !t) return false;
-        if (w->n_values) {
-            memcpy(f, w->from, (size_t)w->n_values * sizeof *f);
-            memcpy(t, w->to, (size_t)w->n_values * sizeof *t);
-        }
-        w->from = f, w->to = t, w->cap_values = cap;
-    }
-    w->from[w->n_values] = from;
-    w->to[w->n_values++] = to;
-    return true;
-}
-
-tg_tensor *tg__while_lookup(const tg__while_impl *w, const tg_tensor *t) {
-    for (int i = 0; i < w->n_values; i++)
-        if (w->from[i] == t) return w->to[i];
-    return NULL;
-}
-
-bool tg__while_remember(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *from, tg_tensor *to) {
-    return remember(g, ctx->impl, from, to);
-}
-
 /* The nearest pivot of an enclosing context (TF's control_pivot search). */
 static tg_op *outer_pivot(const tg__cond_ctx *ctx) {
     for (const tg__cond_ctx *c = ctx->outer; c; c = c->outer)
@@ -176,14 +150,14 @@ tg_tensor *tg__while_enter(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *x, bool is
 static tg_tensor *while_add_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
     tg__while_impl *w = ctx->impl;
     if (t->op->ctx && tg__op_in_ctx(t->op, ctx)) return t;
-    tg_tensor *known = tg__while_lookup(w, t);
+    tg_tensor *known = tg__value_map_get(&w->values, t);
     if (known) return known;
     if (w->forward && tg__op_frame(t->op) && tg__op_in_ctx(t->op, w->forward)) return tg__while_grad_value(g, ctx, t);
     if (!tg__check_usable(g, t, ctx, "Enter")) return NULL;
     tg_tensor *real = t;
     if (ctx->outer && !(real = ctx->outer->add_value(g, ctx->outer, t))) return NULL;
     tg_tensor *e = tg__while_enter(g, ctx, real, true, "Enter");
-    if (!e || !remember(g, w, t, e)) return NULL;
+    if (!e || !tg__value_map_put(g, &w->values, t, e)) return NULL;
     return e;
 }
 
@@ -286,7 +260,7 @@ static bool build_loop(tg_graph *g, tg__cond_ctx *ctx, const loop_build *b, cons
     tg__op_args lc = {.def = &tg__op_loop_cond, .name = "LoopCond", .inputs = &pred, .n_inputs = 1};
     ok = pred && (ctx->loop_cond = tg__add_op(g, &lc)) != NULL;
     for (int i = 0; i < n && ok; i++) {
-        ok = (w->sw[i] = tg__while_switch(g, &w->merge[i]->outputs[0], &ctx->loop_cond->outputs[0])) != NULL;
+        ok = (w->sw[i] = tg__switch_op(g, &w->merge[i]->outputs[0], &ctx->loop_cond->outputs[0])) != NULL;
         tg_tensor *id = ok ? tg_identity(g, &w->sw[i]->outputs[1], "Identity") : NULL;
         ok = id != NULL;
         if (ok) w->ident[i] = id->op, cur[i] = id;
@@ -303,16 +277,6 @@ static bool build_loop(tg_graph *g, tg__cond_ctx *ctx, const loop_build *b, cons
     for (int i = 0; i < n && ok; i++) outputs[i] = &w->exit[i]->outputs[0];
     free(tmp);
     return ok;
-}
-
-tg_op *tg__while_switch(tg_graph *g, tg_tensor *x, tg_tensor *pred) {
-    tg_tensor *in[2] = {x, pred};
-    bool ref = (x->op->def->flags & TG__OPF_VARIABLE) != 0;
-    tg__op_args a = {.def = ref ? &tg__op_ref_switch : &tg__op_switch, .name = ref ? "RefSwitch" : "Switch",
-                     .inputs = in, .n_inputs = 2};
-    tg_op *op = tg__add_op(g, &a);
-    if (op && ref) op->variable = x->op->variable;
-    return op;
 }
 
 /* TF's _AddNextAndBackEdge with _EnforceShapeInvariant: the body's value

@@ -14,10 +14,9 @@ typedef struct tg__while_impl {
     /* Per loop variable (n of them), the ops _BuildLoop made. */
     int n;
     tg_op **enter, **merge, **sw, **ident, **next, **exit;
-    /* TF's _external_values: outside tensor -> its Enter (or, in a gradient
-     * loop, forward value -> its StackPopV2). */
-    tg_tensor **from, **to;
-    int n_values, cap_values;
+    /* outside tensor -> its Enter (in a gradient loop also forward value ->
+     * its StackPopV2) */
+    tg__value_map values;
     /* A forward loop's iteration counter, added by its first gradient:
      * f_index (the count's Add, which every stack push must precede) and
      * f_total (the Exit: how many times the body ran). */
@@ -37,14 +36,9 @@ bool tg__is_while_ctx(const tg__cond_ctx *ctx);
 /* An Enter (RefEnter for a variable reference) of x into ctx's frame, made
  * outside every context and then moved in; NULL after an error. */
 tg_tensor *tg__while_enter(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *x, bool is_constant, const char *name);
-/* Switch (RefSwitch for a reference) of x on pred, in the current context. */
-tg_op *tg__while_switch(tg_graph *g, tg_tensor *x, tg_tensor *pred);
 /* NextIteration of v, made the second input of merge; checks v's dtype
  * and shape against the loop variable's. */
 bool tg__while_back_edge(tg_graph *g, tg_op *merge, tg_tensor *v, tg_op **next);
-/* The value map of a while context. */
-tg_tensor *tg__while_lookup(const tg__while_impl *w, const tg_tensor *t);
-bool tg__while_remember(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *from, tg_tensor *to);
 
 /* data_flow_stack.c: StackV2 (with its "max_size" -1) named name, a push
  * of value (its output is value), and a pop giving elem_type and shape. */

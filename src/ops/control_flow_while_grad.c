@@ -33,7 +33,7 @@ static bool forward_counter(tg_graph *g, tg__cond_ctx *f) {
         tg__op_args a = {.def = &tg__op_merge, .name = "f_count", .inputs = pair, .n_inputs = 2};
         m = tg__add_op(g, &a);
     }
-    if (m) sw = tg__while_switch(g, &m->outputs[0], &f->loop_cond->outputs[0]);
+    if (m) sw = tg__switch_op(g, &m->outputs[0], &f->loop_cond->outputs[0]);
     tg_tensor *one = sw ? tg_constant_scalar(g, TG_INT32, 1, NULL) : NULL;
     if (one) index = tg_add(g, &sw->outputs[1], one, NULL);
     if (index && tg__while_back_edge(g, m, index, &next)) {
@@ -94,7 +94,7 @@ tg_tensor *tg__while_grad_value(tg_graph *g, tg__cond_ctx *ctx, tg_tensor *t) {
     } else {
         v = stacked(g, ctx, w->forward, t);
     }
-    return v && tg__while_remember(g, ctx, t, v) ? v : NULL;
+    return v && tg__value_map_put(g, &w->values, t, v) ? v : NULL;
 }
 
 /* ---- the gradient loop --------------------------------------------------------------- */
@@ -126,7 +126,7 @@ static bool grad_counter(tg_graph *g, grad_loop *l) {
     tg__op_args lc = {.def = &tg__op_loop_cond, .name = "b_count", .inputs = &ge, .n_inputs = 1};
     if (!ge || !(l->ctx->loop_cond = tg__add_op(g, &lc))) return false;
     l->pred = &l->ctx->loop_cond->outputs[0];
-    if (!(sw = tg__while_switch(g, &m->outputs[0], l->pred))) return false;
+    if (!(sw = tg__switch_op(g, &m->outputs[0], l->pred))) return false;
     tg_tensor *index = tg_subtract(g, &sw->outputs[1], one, NULL);
     if (!index) return false;
     l->ctx->pivot = index->op; /* TF's pivot_for_body */
@@ -144,7 +144,7 @@ static bool open_var(tg_graph *g, grad_loop *l, tg_tensor *init, const char *ent
     tg_tensor *pair[2] = {e, e};
     tg__op_args a = {.def = &tg__op_merge, .name = merge_name, .inputs = pair, .n_inputs = 2};
     *merge = e ? tg__add_op(g, &a) : NULL;
-    *sw = *merge ? tg__while_switch(g, &(*merge)->outputs[0], l->pred) : NULL;
+    *sw = *merge ? tg__switch_op(g, &(*merge)->outputs[0], l->pred) : NULL;
     g->cond_ctx = saved;
     return *sw != NULL;
 }

@@ -35,7 +35,7 @@ typedef struct addn_job {
     void *out;
 } addn_job;
 
-enum { ADDN_BLOCK = 2048, ADDN_GRAIN = 1 << 15 };
+enum { ADDN_BLOCK = 2048 }; /* elements: a block of every input stays in L1 */
 
 #define ADDN_KERNEL(NAME, T)                                                            \
     TG__CLONES static void NAME##_range(void *ctx, int64_t b, int64_t e, int chunk, int slot) { \
@@ -64,7 +64,7 @@ enum { ADDN_BLOCK = 2048, ADDN_GRAIN = 1 << 15 };
         tg_code rc = tg__out_alloc(c, 0, a->dtype, a->rank, a->dims);                   \
         if (rc != TG_OK) return rc;                                                     \
         addn_job j = {c->in, c->n_in, c->out[0]->data};                                 \
-        tg__parallel_for(c, 0, a->size, ADDN_GRAIN, NAME##_range, &j);                  \
+        tg__parallel_for(c, 0, a->size, TG__ELEMENTWISE_GRAIN, NAME##_range, &j);                  \
         return TG_OK;                                                                   \
     }
 ADDN_KERNEL(addn_f32, float)

@@ -92,9 +92,6 @@ typedef struct binary_job {
     int side;
 } binary_job;
 
-/* Elements per chunk on the intra-op threads (as unary_util.h's). */
-#define BINARY_GRAIN ((int64_t)1 << 15)
-
 /* The common cases (same shape, a scalar side) run as flat loops, split
  * over the threads; the rest walks the output with an odometer over the
  * strided inputs. */
@@ -127,7 +124,7 @@ typedef struct binary_job {
         int side = nx == n && ny == n ? 0 : ny == 1 && nx == n ? 1 : nx == 1 && ny == n ? 2 : -1; \
         if (side >= 0) {                                                                \
             binary_job j = {x, y, z, side};                                             \
-            tg__parallel_for(c, 0, n, BINARY_GRAIN, NAME##_range, &j);                  \
+            tg__parallel_for(c, 0, n, TG__ELEMENTWISE_GRAIN, NAME##_range, &j);                  \
             return TG_OK;                                                               \
         }                                                                               \
         int64_t idx[TG_MAX_RANK] = {0}, ox = 0, oy = 0;                                 \

@@ -10,6 +10,9 @@
  * optimization level (meson.build passes -fopenmp-simd, which honours this
  * pragma without OpenMP's runtime). */
 #define TG__SIMD _Pragma("omp simd")
+/* Elements per chunk of an elementwise loop on the intra-op threads:
+ * below it one thread does the whole loop (waking another costs more). */
+#define TG__ELEMENTWISE_GRAIN ((int64_t)1 << 15)
 /* Before such a kernel: compiled also for AVX2 and AVX-512, and the CPU's
  * best picked at load time (an ifunc), so a default build uses the wide
  * registers of the machine it runs on without -march. */
@@ -29,6 +32,23 @@
 /* Every op definition, declared from the one list (op_list.h). */
 #define TG__OP(sym, type) extern const tg__op_def sym;
 #include "op_list.h"
+
+/* control_flow_cond.c, for both kinds of context (cond and while). A
+ * context's memo of the tensors it made usable inside it (TF's
+ * _external_values): outside tensor -> what ops inside read instead. Lives
+ * in the graph's arena, as the contexts do: gradients enter a context
+ * again after its builder has returned. */
+typedef struct tg__value_map {
+    tg_tensor **from, **to;
+    int n, cap;
+} tg__value_map;
+/* Adds an entry; false when out of memory (recorded on g). */
+bool tg__value_map_put(tg_graph *g, tg__value_map *m, tg_tensor *from, tg_tensor *to);
+/* The entry for t, or NULL. */
+tg_tensor *tg__value_map_get(const tg__value_map *m, const tg_tensor *t);
+/* Switch of data on pred in the current context; RefSwitch (carrying the
+ * variable) when data is a variable reference. NULL after an error. */
+tg_op *tg__switch_op(tg_graph *g, tg_tensor *data, tg_tensor *pred);
 
 /* logging_ops.c: TF's Tensor::SummarizeValue(max_entries) (Print's and
  * Assert's format): the first max_entries elements (all when negative),

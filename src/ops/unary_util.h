@@ -5,10 +5,6 @@
 
 #include "ops_internal.h"
 
-/* Elements per chunk of an elementwise loop on the intra-op threads:
- * below it one thread does the whole loop (waking another costs more). */
-#define TG__ELEMENTWISE_GRAIN ((int64_t)1 << 15)
-
 typedef struct tg__unary_job {
     const void *in;
     void *out;

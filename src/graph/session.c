@@ -69,7 +69,8 @@ bool tg__session_run_begin(tg_session *s) {
 void tg__session_run_end(tg_session *s, bool began) {
     if (began) tg__run_end(s->g);
     last_run.s = s;
-    memcpy(last_run.msg, s->msg, sizeof last_run.msg);
+    /* the string only: a successful run's message is empty */
+    strcpy(last_run.msg, s->msg);
     pthread_mutex_unlock(&s->run_lock);
 }
 

@@ -321,6 +321,16 @@ TG_API int tg_session_step_stats(const tg_session *s, const tg_step_stat **stats
  * Errors: INVALID_ARGUMENT for NULL s or out, INTERNAL on a write error. */
 TG_API tg_code tg_session_write_chrome_trace(const tg_session *s, FILE *out);
 
+/* Bytes of op-output memory s keeps between runs: each (feeds, fetches,
+ * targets) combination that has run keeps one set of buffers, which ops
+ * whose outputs are never alive at the same time share, so a combination
+ * holds about the most its tensors need at once (TF's allocator "bytes in
+ * use" at the step's peak), not their sum. Variables, feeds, the caller's
+ * fetched copies and kernels' scratch space are not counted. Takes the
+ * session's turn: waits for a run in progress on another thread.
+ * Errors: 0 for NULL s. */
+TG_API int64_t tg_session_buffer_bytes(tg_session *s);
+
 /* The message of the last tg_session_run, tg_session_make_callable or
  * tg_callable_run on s ("" after success).
  * Ownership: owned by s, valid until its next run. */

@@ -39,7 +39,14 @@ enum {
     /* Output 0 may be written over input 0 (an elementwise op): the plan
      * allows it when input 0's tensor has no other reader in the run and is
      * neither fed nor fetched (tg__kernel_ctx.inplace). */
-    TG__OPF_INPLACE = 1u << 14
+    TG__OPF_INPLACE = 1u << 14,
+    /* An output may be a view of an input's memory (tg__out_alias,
+     * tg__out_view: Identity, Reshape, Switch, ...). The plan then keeps
+     * the input's memory for as long as the output is read, and gives the
+     * op's outputs buffers of their own instead of shared ones
+     * (session_memory.c); the executor refuses an output of an op without
+     * the flag that comes back as a view of an input. */
+    TG__OPF_VIEWS = 1u << 15
 };
 
 /* Enter's attributes, read by the executor as well as by src/ops. */
@@ -89,6 +96,10 @@ typedef struct tg__kernel_ctx {
     /* TG__OPF_INPLACE ops: the plan lets output 0 reuse input 0's memory
      * (tg__out_inplace decides at run time). */
     bool inplace;
+    /* Per slot: its value was written in place over memory the run owns,
+     * so the next op of an in-place chain (BN, then Relu) may write over it
+     * too although it is a view. Indexed like slots; set by tg__out_inplace. */
+    bool *in_place;
 } tg__kernel_ctx;
 
 /* Gradient builder: given the forward op and the gradient of each of its
@@ -215,7 +226,8 @@ tg_code tg__kernel_fail(tg__kernel_ctx *c, tg_code code, const char *fmt, ...)
 tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const int64_t *dims);
 /* For a TG__OPF_INPLACE op: makes output 0 the memory of input 0, to be
  * overwritten, when the plan allows it and input 0 owns its memory (it is
- * no view of a variable, a feed or another tensor); true then. Otherwise
+ * no view of a variable, a feed or another tensor, unless an in-place op
+ * made it); true then. Otherwise
  * false and nothing changes (the kernel allocates as usual). Saves one
  * buffer per activation: the largest part of a CNN's memory. */
 bool tg__out_inplace(tg__kernel_ctx *c);

@@ -90,8 +90,10 @@ tg_code tg__out_alloc(tg__kernel_ctx *c, int i, tg_dtype dtype, int rank, const 
 
 bool tg__out_inplace(tg__kernel_ctx *c) {
     tg_array *in = c->in[0];
-    if (!c->inplace || !in->buf || in->data != in->buf) return false;
+    bool owned = (in->buf && in->data == in->buf) || c->in_place[in - c->slots];
+    if (!c->inplace || !in->data || !owned) return false;
     tg__out_alias(c, 0, in);
+    c->in_place[c->out[0] - c->slots] = true;
     return true;
 }
 
@@ -180,8 +182,11 @@ int tg_session_intra_op_parallelism_threads(const tg_session *s) { return s ? s-
 static void plan_free(plan *p) {
     if (!p) return;
     /* a plan whose slot table could not be allocated has n_slots set */
-    for (int i = 0; p->slots && i < p->n_slots; i++) free(p->slots[i].buf);
+    for (int i = 0; p->slots && i < p->n_slots; i++)
+        if (tg__plan_owns_slot_buffer(p, i)) free(p->slots[i].buf);
+    tg__plan_free_buffers(p);
     free(p->slots);
+    free(p->in_place);
     free(p->steps);
     free(p->ptrs);
     free(p->checks);
@@ -407,6 +412,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
      * to a scratch slot after the graph's tensors, so the feed stands. */
     p->n_slots = g->n_tensors + n_scratch;
     p->slots = calloc((size_t)p->n_slots + 1, sizeof *p->slots);
+    p->in_place = calloc((size_t)p->n_slots + 1, sizeof *p->in_place);
     p->fetch_vars = malloc(((size_t)nx + 1) * sizeof *p->fetch_vars);
     p->order = malloc(((size_t)n_steps + 1) * sizeof *p->order);
     int n_stale;
@@ -431,8 +437,8 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
             goto done;
         }
     }
-    if (!p->slots || !p->steps || !p->ptrs || !p->checks || !p->fetch_vars || !p->order || !p->feed_ids ||
-        !p->fetch_ids || !p->target_ids) {
+    if (!p->slots || !p->in_place || !p->steps || !p->ptrs || !p->checks || !p->fetch_vars || !p->order ||
+        !p->feed_ids || !p->fetch_ids || !p->target_ids) {
         rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
@@ -518,7 +524,8 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
             }
         }
     }
-    if (!tg__grow((void **)&s->plans, &s->cap_plans, s->n_plans + 1, sizeof *s->plans)) {
+    if (!tg__grow((void **)&s->plans, &s->cap_plans, s->n_plans + 1, sizeof *s->plans) ||
+        tg__plan_share_buffers(p) != TG_OK) {
         rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
@@ -780,11 +787,16 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
         .dead = p->dead,
         .slots = p->slots,
         .inplace = st->inplace,
+        .in_place = p->in_place,
     };
+    if (st->inplace) p->in_place[st->out[0] - p->slots] = false;
     int64_t start = 0;
     if (s->stats_on && tg__step_stat_begin(s, p, &start) != TG_OK) return TG_RESOURCE_EXHAUSTED;
+    tg__plan_bind_outputs(p, st);
     tg_code rc = st->kernel(&c);
     if (s->stats_on) tg__step_stat_end(s, st->op, start);
+    tg_code rv = tg__plan_unbind_outputs(s, p, st);
+    if (rc == TG_OK) rc = rv;
     if (rc != TG_OK) {
         if (!s->msg[0]) tg__session_fail(s, rc, "%s: failed", st->op->name);
         return rc;

@@ -39,6 +39,7 @@ typedef struct plan {
     step *steps;
     int n_steps;
     tg_array *slots;
+    bool *in_place; /* per slot: tg__kernel_ctx.in_place */
     int n_slots;
     tg_array **ptrs; /* every step's in/out pointers, one block */
     int *checks;
@@ -59,6 +60,14 @@ typedef struct plan {
     int n_frames;
     int *frame_at, *step_frame;
     int64_t *step_runs;
+    /* Buffers shared by liveness (session_memory.c; NULL for plans with
+     * loops): per slot the group whose buffer it borrows, or -1. */
+    int *slot_group;
+    struct tg__buffer {
+        void *buf;
+        size_t cap;
+    } *groups;
+    int n_groups;
 } plan;
 
 struct tg_session {
@@ -137,6 +146,17 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached);
  * room for n. tg__run_frames runs p->steps with the frames iterated. */
 tg_code tg__order_frames(tg_session *s, plan *p, const char *needed, const char *fed, int n);
 tg_code tg__run_frames(tg_session *s, plan *p, bool trace, int *reached);
+
+/* session_memory.c. share_buffers groups the outputs of a finished plan
+ * (RESOURCE_EXHAUSTED, nothing written, when out of memory); bind lends
+ * st's outputs their groups' buffers before its kernel runs, unbind takes
+ * them back after it and fails (INTERNAL, message written) when an op not
+ * declaring TG__OPF_VIEWS returned a view of an input. */
+tg_code tg__plan_share_buffers(plan *p);
+void tg__plan_bind_outputs(plan *p, const step *st);
+tg_code tg__plan_unbind_outputs(tg_session *s, plan *p, const step *st);
+bool tg__plan_owns_slot_buffer(const plan *p, int slot);
+void tg__plan_free_buffers(plan *p);
 
 /* callable.c */
 void tg__session_free_callables(tg_session *s);

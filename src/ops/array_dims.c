@@ -82,6 +82,7 @@ static tg_code reshape_back_grad(tg__grad_ctx *c) {
 
 const tg__op_def tg__op_expand_dims = {
     .type = "ExpandDims",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 2,
     .n_outputs = 1,
     .infer = expand_dims_infer,
@@ -183,6 +184,7 @@ static void squeeze_format(const void *attrs, tg__strbuf *out) {
 
 const tg__op_def tg__op_squeeze = {
     .type = "Squeeze",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 1,
     .n_outputs = 1,
     .attr_size = sizeof(squeeze_attrs),

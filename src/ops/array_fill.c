@@ -65,7 +65,7 @@ const tg__op_def tg__op_stop_gradient = {
     .type = "StopGradient",
     .n_inputs = 1,
     .n_outputs = 1,
-    .flags = TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = like_infer,
     .kernel = TG__ALL_DTYPES(stop_kernel),
 };

@@ -75,6 +75,7 @@ static tg_code pass_through_grad(tg__grad_ctx *c) {
 
 const tg__op_def tg__op_placeholder_with_default = {
     .type = "PlaceholderWithDefault",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 1,
     .n_outputs = 1,
     .attr_size = sizeof(tg__typed_shape),
@@ -103,6 +104,7 @@ static tg_code identity_infer(tg__infer_ctx *c) {
 
 const tg__op_def tg__op_identity = {
     .type = "Identity",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 1,
     .n_outputs = 1,
     .infer = identity_infer,

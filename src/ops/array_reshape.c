@@ -135,6 +135,7 @@ static tg_code reshape_grad(tg__grad_ctx *c) {
 
 const tg__op_def tg__op_reshape = {
     .type = "Reshape",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 2,
     .n_outputs = 1,
     .infer = reshape_infer,

@@ -92,7 +92,7 @@ const tg__op_def tg__op_stack_push_v2 = {
     .type = "StackPushV2",
     .n_inputs = 2,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = push_infer,
     .kernel = {[TG_INT64] = push_kernel},
 };
@@ -117,7 +117,7 @@ const tg__op_def tg__op_stack_pop_v2 = {
     .type = "StackPopV2",
     .n_inputs = 1,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
     .attr_size = sizeof(stack_attrs),
     .infer = pop_infer,
     .kernel = {[TG_INT64] = pop_kernel},

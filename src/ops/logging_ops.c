@@ -135,7 +135,7 @@ const tg__op_def tg__op_print = {
     .type = "Print",
     .n_inputs = -1,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL,
     .attr_size = sizeof(print_attrs),
     .state_size = sizeof(print_state),
     .state_free = print_state_free,
@@ -227,6 +227,7 @@ static tg_code numerics_grad(tg__grad_ctx *c) {
 
 const tg__op_def tg__op_check_numerics = {
     .type = "CheckNumerics",
+    .flags = TG__OPF_VIEWS,
     .n_inputs = 1,
     .n_outputs = 1,
     .attr_size = sizeof(numerics_attrs),

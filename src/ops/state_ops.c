@@ -17,7 +17,7 @@ const tg__op_def tg__op_variable_v2 = {
     .type = "VariableV2",
     .n_inputs = 0,
     .n_outputs = 1,
-    .flags = TG__OPF_VARIABLE | TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_VARIABLE | TG__OPF_STATEFUL | TG__OPF_NOT_DIFFERENTIABLE,
     .attr_size = sizeof(tg__typed_shape),
     .infer = tg__typed_shape_infer,
     .kernel = TG__ALL_DTYPES(variable_kernel),
@@ -94,7 +94,7 @@ const tg__op_def tg__op_assign = {
     .type = "Assign",
     .n_inputs = 2,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_INIT_REF | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_INIT_REF | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = assign_infer,
     .kernel = TG__ALL_DTYPES(assign_kernel),
 };
@@ -103,7 +103,7 @@ const tg__op_def tg__op_assign_add = {
     .type = "AssignAdd",
     .n_inputs = 2,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = assign_infer,
     .kernel = TG__NUMERIC(assign_add_f32, assign_add_f64, assign_add_i32, assign_add_i64),
 };
@@ -112,7 +112,7 @@ const tg__op_def tg__op_assign_sub = {
     .type = "AssignSub",
     .n_inputs = 2,
     .n_outputs = 1,
-    .flags = TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_NOT_DIFFERENTIABLE,
+    .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = assign_infer,
     .kernel = TG__NUMERIC(assign_sub_f32, assign_sub_f64, assign_sub_i32, assign_sub_i64),
 };

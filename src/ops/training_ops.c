@@ -100,7 +100,7 @@ typedef struct apply_job {
 enum { APPLY_GRAIN = 1 << 14 };
 
 /* Every Apply* op writes through its references and has no gradient. */
-#define APPLY_FLAGS (TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_REF_INPUTS | TG__OPF_NOT_DIFFERENTIABLE)
+#define APPLY_FLAGS (TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_REF_INPUTS | TG__OPF_NOT_DIFFERENTIABLE)
 
 static void apply_run(tg__kernel_ctx *c, apply_job *j, tg__range_fn f32, tg__range_fn f64) {
     const tg_array *var = c->refs[0];

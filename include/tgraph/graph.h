@@ -87,6 +87,25 @@ TG_API int tg_graph_unique_object_name(tg_graph *g, const char *base, bool zero_
 TG_API bool tg_graph_own(tg_graph *g, void *obj, void (*free_fn)(void *obj));
 TG_API void tg_graph_disown(tg_graph *g, void *obj);
 
+/* ---- attachments: per-graph state of code built on the public API -------
+ * A layer or optimizer that keeps something per graph (tgraph's batch-norm
+ * records that tg_describe_batch_norm reads, the Savers a lint checks)
+ * attaches it under a key and finds it again from the graph alone. */
+
+/* Attaches obj to g under key (copied; prefix your own keys, e.g.
+ * "mylib.cache"): g owns obj as tg_graph_own does and calls free_fn(obj)
+ * when it is freed, in the same newest-first order, so objects owned later
+ * (a Saver attached to a list made before it) can still use it from their
+ * own free_fn. Attachments are not part of builder transactions: a builder
+ * that fails leaves an attachment it made. Returns false and adds nothing
+ * for a NULL argument, a key already attached, or an object already owned;
+ * with a sticky RESOURCE_EXHAUSTED when out of memory. Errors: as said. */
+TG_API bool tg_graph_attach(tg_graph *g, const char *key, void *obj, void (*free_fn)(void *obj));
+
+/* The object attached to g under key, or NULL (no error) when none is, or
+ * for a NULL argument. Ownership: g's. */
+TG_API void *tg_graph_attachment(const tg_graph *g, const char *key);
+
 /* Sets the graph-level random seed (tf.set_random_seed). Random ops created
  * afterwards derive their seeds from it exactly as TF does: with a graph seed
  * and no op seed, the op seed is the op's creation index. Errors: none. */
@@ -316,32 +335,108 @@ TG_API int tg_graph_collection_keys(const tg_graph *g, const char ***keys);
 TG_API int tg_graph_check_update_ops(const tg_graph *g, tg_tensor *const *fetches, int n_fetches,
                                      tg_op *const *targets, int n_targets, char **message);
 
+/* ---- lint: the classic graph-mode mistakes, named with their fix ---------- */
+
+/* What a lint check sees: one run, the ops it would execute (its fetches and
+ * targets pulled in through data and control inputs), and the session when
+ * a session lints its own run (tg_run_options.lint). */
+typedef struct tg_lint_run tg_lint_run;
+
+/* A check: looks at r and reports each finding with tg_lint_report. */
+typedef void (*tg_lint_fn)(tg_lint_run *r, void *user);
+
+/* Adds a check that tg_graph_lint and every session's lint run from now on
+ * (how layers and optimizers add checks about themselves: batch norm's
+ * decay, a Saver's var_list). user must outlive g (tg_graph_own it). The
+ * name is the finding's tag ("bn_decay"). Errors: sticky INVALID_ARGUMENT
+ * for NULL g, name or fn; RESOURCE_EXHAUSTED out of memory. */
+TG_API tg_code tg_graph_add_lint(tg_graph *g, const char *name, tg_lint_fn fn, void *user);
+
+/* The run being linted: its graph; whether it executes op; its fetches and
+ * targets (n via *n, owned by r); its session, or NULL when linted without
+ * one (tg_graph_lint). Valid during the check only. Errors: none (false,
+ * NULL, 0 for NULL arguments). */
+TG_API tg_graph *tg_lint_run_graph(const tg_lint_run *r);
+TG_API bool tg_lint_run_executes(const tg_lint_run *r, const tg_op *op);
+TG_API tg_tensor *const *tg_lint_run_fetches(const tg_lint_run *r, int *n);
+TG_API tg_op *const *tg_lint_run_targets(const tg_lint_run *r, int *n);
+TG_API tg_session *tg_lint_run_session(const tg_lint_run *r);
+
+/* Reports one finding of check `check` (a short tag: "update_ops"); the
+ * text says what is wrong, names the ops or variables, and ends with
+ * "Fix: ..." (one line, no trailing newline). Errors: none (out of memory
+ * marks the lint failed: tg_graph_lint returns -1). */
+TG_API void tg_lint_report(tg_lint_run *r, const char *check, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Lints the run of these fetches and targets without running anything:
+ * every built-in check (see docs/teaching.md: update_ops,
+ * empty_control_dependencies, stale_collection, init_before_variables,
+ * unordered_variable_access, update_ops_other_scope,
+ * batch_norm_training_at_eval) and every check added with
+ * tg_graph_add_lint. Returns the number of findings (0: nothing to say);
+ * *report (when not NULL) gets them, one per line as "[check] text", or
+ * NULL when there are none. Ownership: the caller frees *report with
+ * tg_free. Errors: -1 for a NULL graph or list entry, an op of another
+ * graph, or out of memory. */
+TG_API int tg_graph_lint(tg_graph *g, tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
+                         int n_targets, char **report);
+
 /* ---- DOT export ------------------------------------------------------------ */
 
 /* Writes the graph in Graphviz DOT: one node per op labelled with its name,
  * type and output shapes; data edges solid (labelled with the tensor's shape),
- * control edges dashed; ops nested in a cluster per name scope. Render with
- * `dot -Tpng`. Returns TG_OK, INVALID_ARGUMENT for a NULL argument, or
- * INTERNAL when the stream reports a write error. */
+ * control edges dashed grey, control edges from an op in UPDATE_OPS dashed
+ * red, reference edges (a variable an Assign or Apply* op writes through)
+ * orange; ops nested in a cluster per name scope. Render with `dot -Tpng`.
+ * Returns TG_OK, INVALID_ARGUMENT for a NULL argument, or INTERNAL when the
+ * stream reports a write error. */
 TG_API tg_code tg_graph_write_dot(const tg_graph *g, FILE *out);
 
-/* Options of tg_graph_write_dot_opts. */
+/* Options of tg_graph_write_dot_opts and tg_session_write_dot. */
 typedef struct tg_dot_options {
     /* Name scopes nested deeper than this many levels are drawn as one node
      * each, labelled with their op count (TensorBoard's collapsed view):
      * with 2, "conv1/BatchNorm/AssignMovingAvg" is inside the node
      * conv1/BatchNorm, and its control edge to the train op stays visible
      * as a dashed edge from that node. Edges between the same two nodes are
-     * drawn once. 0: every op is drawn. */
+     * drawn once, and an edge to or from a node of several ops carries no
+     * shape. 0: every op is drawn. */
     int max_depth;
+    /* Collections drawn as clusters (n_collections keys, e.g.
+     * {TG_GRAPHKEYS_UPDATE_OPS}): the ops of each (a tensor stands for its
+     * op, a variable for its VariableV2 op) are drawn one by one, labelled
+     * with their full names, in a top-level cluster "collection:
+     * update_ops", and nowhere else. DOT puts a node in one cluster only,
+     * so a listed collection wins over the op's name scope (collapsed or
+     * not) and its cond branch or while frame, and an op in several listed
+     * collections goes to the first one listed. A key that names no
+     * collection draws nothing. NULL and 0: none. */
+    const char *const *collections;
+    int n_collections;
+    /* TensorBoard's series nodes: five or more ops of one type directly in
+     * one scope (outside cond branches and while frames) named x, x_1,
+     * x_2, ... (TF's unique names) are one node "x_[0-42]" with their
+     * count, such as the gradients' ZerosLike ops; their edges are drawn
+     * once. false: each op is its own node. */
+    bool group_series;
+    /* Adds a legend node saying what the shapes, fills and edge styles
+     * mean (tg_session_write_dot always draws one). */
+    bool legend;
 } tg_dot_options;
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_dot_options .max_depth = 0
 
 /* tg_graph_write_dot with options (NULL: every op, as tg_graph_write_dot).
- * Returns TG_OK, INVALID_ARGUMENT for a NULL g or out or a negative
- * max_depth, RESOURCE_EXHAUSTED when out of memory, INTERNAL on a write
- * error. Nothing is kept. */
+ * Returns TG_OK; INVALID_ARGUMENT for a NULL g or out, a negative
+ * max_depth or n_collections, collections NULL with n_collections > 0 or
+ * given with n_collections 0, or a NULL key (the log callback,
+ * tg_set_log_callback, gets a message naming the field); RESOURCE_EXHAUSTED
+ * when out of memory; INTERNAL on a write error. Nothing is written unless
+ * it returns TG_OK. Nothing is kept. */
 TG_API tg_code tg_graph_write_dot_opts(const tg_graph *g, FILE *out, const tg_dot_options *opts);
 
 #ifdef __cplusplus

@@ -441,6 +441,86 @@ TG_API tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_
  * {.normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn}. */
 TG_API tg_tensor *tg_layers_batch_norm_fn(tg_graph *g, tg_tensor *inputs, const void *params);
 
+/* ---- what each batch-norm layer does (a teaching aid; TF has none) -------
+ *
+ * Every batch-norm builder (tg_layers_batch_norm on all its paths, the
+ * tf.layers and Keras BatchNormalization layers, renorm included) leaves a
+ * record of each application on its graph, read by the two functions below
+ * and by the lints the builders add to the graph (tg_graph_add_lint, see
+ * docs/teaching.md): "batch_norm_training_at_eval" (a run that trains no
+ * variable executes a layer in training mode) and "bn_decay" (a session's
+ * evaluation run uses moving statistics still mostly their initial value). */
+
+/* Where a layer's moving-average updates go. */
+typedef enum tg_bn_updates {
+    /* None run: training decided false when built, or a tf.layers layer
+     * built with trainable false (TF puts no update op in UPDATE_OPS then). */
+    TG_BN_UPDATES_NONE = 0,
+    /* contrib's updates_collections NULL: they run with every run that
+     * computes the output. */
+    TG_BN_UPDATES_IN_PLACE,
+    /* Appended to collection(s) (UPDATE_OPS by default): they run only in
+     * runs that depend on them (the train op's control dependencies). */
+    TG_BN_UPDATES_COLLECTION,
+    /* Keras layers: only in tg_layer_updates, in no collection. */
+    TG_BN_UPDATES_LAYER,
+} tg_bn_updates;
+
+/* One application of a batch-norm layer (a layer called twice has two;
+ * they share variables). Pointers are owned by the graph. */
+typedef struct tg_batch_norm_info {
+    /* The application's name scope without '/': "BatchNorm",
+     * "conv1/BatchNorm", "batch_normalization_1". */
+    const char *name;
+    /* The builder and kernel: "contrib fused", "contrib legacy", "contrib
+     * core layer", "contrib core layer fused", "tf.layers", "tf.layers
+     * fused", "keras", "keras fused" (", renorm" appended with renorm). */
+    const char *api;
+    /* How the mode is decided: 1 or 0 when built (a bool, or a constant
+     * tensor that TF's smart_cond folds), -1 at run time by training_t. */
+    int training;
+    tg_tensor *training_t;
+    tg_bn_updates updates;
+    /* TG_BN_UPDATES_COLLECTION: the first collection ("update_ops"). */
+    const char *collection;
+    tg_variable *gamma, *beta; /* NULL when absent (scale / center false) */
+    tg_variable *moving_mean, *moving_variance;
+    double decay; /* contrib's decay, tf.layers' momentum: the old value's weight */
+    double epsilon;
+    /* Updates of moving_mean applied so far in the session given, summed
+     * over every application sharing that variable; -1 without a session. */
+    int64_t t;
+    /* decay^t: the weight the initial value still has in the moving
+     * statistics (the variance's; a zero-debiased mean has none); NaN
+     * without a session. */
+    double initial_weight;
+    /* moving_variance receives the Bessel-corrected batch variance
+     * (n / (n - 1), fused kernels) rather than the biased one. */
+    bool bessel;
+    bool zero_debias; /* contrib's zero_debias_moving_mean */
+    bool renorm;
+    const char *layout; /* "NHWC" (channels last), "NCHW" (axis 1), "-" */
+    int rank;           /* of the input */
+    int axis[TG_MAX_RANK], n_axis; /* the normalized (channel) axes */
+} tg_batch_norm_info;
+
+/* The batch-norm layers built on g, in build order, with t and decay^t
+ * read from s (NULL: unknown). Returns the count; *infos (when not NULL)
+ * gets a new array (NULL when 0) for tg_free, whose pointers belong to g.
+ * Errors: -1 and *infos NULL for a NULL g, a session on another graph, or
+ * out of memory. */
+TG_API int tg_batch_norm_layers(const tg_graph *g, const tg_session *s, tg_batch_norm_info **infos);
+
+/* The same as a text table, one row per application: layer, api, mode
+ * ("true", "false", or "tensor <name>"), normalizes with ("batch",
+ * "moving", "per run"), updates ("in place", "UPDATE_OPS" or the
+ * collection, "layer.updates", "none"), gamma and beta ("trainable",
+ * "frozen", "-"), decay, epsilon, t, decay^t ("-" without s), variance
+ * (the moving variance's convention: "Bessel" or "biased"), layout and
+ * axis; then one line explaining decay^t. Ownership: the caller frees it
+ * with tg_free. Errors: NULL as tg_batch_norm_layers. */
+TG_API char *tg_describe_batch_norm(const tg_graph *g, const tg_session *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -218,6 +218,27 @@ typedef struct tg_run_options {
      * reused, so later runs allocate only when they run more ops. Off, it
      * costs nothing. */
     bool step_stats;
+    /* tg_graph_lint on the first run of each feeds/fetches/targets set:
+     * every check, with this session (run counts, variable values), and
+     * its findings as warnings (tg_session_warnings, the warning callback),
+     * the UPDATE_OPS check among them. The run itself is not changed. */
+    bool lint;
+    /* Race mode: when not 0, ops that do not depend on each other run in an
+     * order drawn from this seed (one of the orders TF's executor may pick)
+     * instead of creation order, so a missing control dependency shows as
+     * results that change with the seed, as they do in TF (an assign and a
+     * copying read of one variable, fetched together, read the old value
+     * or the new one). Every order drawn respects data and control edges;
+     * same seed, same order, whatever ran before; the trace shows the order
+     * taken. A tg_while_loop runs as one block, moved as a whole among the
+     * other ops, its inside in the order a normal run uses. Cost: a shuffle
+     * of the plan's steps per run, no allocation once the plan is built; a
+     * race plan is a plan of its own (built on the first race run of the
+     * feeds/fetches/targets set) and shares no buffers between its op
+     * outputs, so it holds more memory (tg_session_buffer_bytes). In the
+     * session's defaults (tg_session_set_run_options) it applies to
+     * callables too. */
+    uint64_t race_seed;
 } tg_run_options;
 /* Zero-safe: compound literals are fine; TG_OPTS works too. */
 #define TG__DEFAULTS_tg_run_options .trace = false
@@ -330,6 +351,19 @@ TG_API tg_code tg_session_write_chrome_trace(const tg_session *s, FILE *out);
  * session's turn: waits for a run in progress on another thread.
  * Errors: 0 for NULL s. */
 TG_API int64_t tg_session_buffer_bytes(tg_session *s);
+
+/* Why op did or did not run in the last run of s with these fetches and
+ * targets (any feeds; with none yet, the run they would make without
+ * feeds): the path of data and control edges that pulled it in from a
+ * fetch or target ("'train' <-control- 'bn/AssignMovingAvg'"), or that it
+ * was skipped in a tg_cond branch not taken, or the fed tensor that cut
+ * every path to it, or that no path leads to it (naming UPDATE_OPS when it
+ * is there) with the fix. Takes the session's turn (waits for a run on
+ * another thread). Ownership: a new string the caller frees with tg_free.
+ * Errors: NULL for NULL s or op, a NULL or foreign fetch or target, or out
+ * of memory. */
+TG_API char *tg_explain(tg_session *s, tg_tensor *const *fetches, int n_fetches, tg_op *const *targets,
+                        int n_targets, const tg_op *op);
 
 /* The message of the last tg_session_run, tg_session_make_callable or
  * tg_callable_run on s ("" after success).

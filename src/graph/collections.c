@@ -119,9 +119,20 @@ int tg_get_collection(const tg_graph *g, const char *key, const char *scope, tg_
 
 /* The typed getters convert each item in place: a pointer is no larger than
  * a tg_item, so the snapshot's buffer is reused for the result. */
+/* Remembers the smallest snapshot of UPDATE_OPS read whole, for the
+ * stale_collection lint. The graph is const to the caller, but this is a
+ * record of reads, not part of the graph's value. */
+static void note_read(const tg_graph *g, const char *key, const char *scope, int n) {
+    if (!g || !key || scope || n < 0 || strcmp(key, TG_GRAPHKEYS_UPDATE_OPS) != 0) return;
+    atomic_int *r = (atomic_int *)&g->update_ops_read;
+    int m = atomic_load(r);
+    while ((m < 0 || n < m) && !atomic_compare_exchange_weak(r, &m, n)) {}
+}
+
 int tg_get_collection_ops(const tg_graph *g, const char *key, const char *scope, tg_op ***ops) {
     tg_item *items;
     int n = snapshot(g, key, scope, &items);
+    note_read(g, key, scope, n);
     tg_op **out = (tg_op **)items;
     for (int i = 0; i < n; i++) {
         tg_item it = items[i];

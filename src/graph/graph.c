@@ -22,6 +22,7 @@ tg_graph *tg_graph_new(void) {
     tg_graph *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->refs = 1;
+    g->update_ops_read = -1;
     g->name_scope = "";
     g->var_scope.name = "";
     return g;
@@ -68,6 +69,9 @@ void tg_graph_free(tg_graph *g) {
     free(g->vars);
     for (int i = 0; i < g->n_colls; i++) free(g->colls[i].items);
     free(g->colls);
+    free(g->lints);
+    free(g->empty_blocks);
+    free(g->inits);
     tg__strmap_free(&g->op_by_name);
     for (size_t i = 0; i < g->names_in_use.cap; i++) free((char *)g->names_in_use.keys[i]);
     tg__strmap_free(&g->names_in_use);
@@ -564,4 +568,59 @@ void tg_graph_disown(tg_graph *g, void *obj) {
             g->n_owned--;
             return;
         }
+}
+
+/* ---- attachments ------------------------------------------------------------------------ */
+
+/* An attachment rides on the owned list (freed in its order, with the
+ * graph), wrapped with its key, so the graph needs no table of its own. */
+typedef struct attachment {
+    char *key;
+    void *obj;
+    void (*free_fn)(void *obj);
+} attachment;
+
+static void attachment_free(void *p) {
+    attachment *a = p;
+    a->free_fn(a->obj);
+    free(a->key);
+    free(a);
+}
+
+static attachment *find_attachment(const tg_graph *g, const char *key) {
+    for (int i = 0; i < g->n_owned; i++) {
+        if (g->owned[i].free_fn != attachment_free) continue;
+        attachment *a = g->owned[i].obj;
+        if (strcmp(a->key, key) == 0) return a;
+    }
+    return NULL;
+}
+
+bool tg_graph_attach(tg_graph *g, const char *key, void *obj, void (*free_fn)(void *obj)) {
+    if (!g || !key || !obj || !free_fn || find_attachment(g, key)) return false;
+    for (int i = 0; i < g->n_owned; i++) /* one owner, one free */
+        if (g->owned[i].obj == obj ||
+            (g->owned[i].free_fn == attachment_free && ((attachment *)g->owned[i].obj)->obj == obj))
+            return false;
+    attachment *a = malloc(sizeof *a);
+    char *k = malloc(strlen(key) + 1);
+    if (!a || !k) {
+        free(a);
+        free(k);
+        tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory");
+        return false;
+    }
+    strcpy(k, key);
+    *a = (attachment){k, obj, free_fn};
+    if (!tg_graph_own(g, a, attachment_free)) {
+        free(k);
+        free(a);
+        return false;
+    }
+    return true;
+}
+
+void *tg_graph_attachment(const tg_graph *g, const char *key) {
+    attachment *a = g && key ? find_attachment(g, key) : NULL;
+    return a ? a->obj : NULL;
 }

@@ -188,6 +188,28 @@ struct tg_graph {
 
     tg__cond_ctx *cond_ctx; /* current cond context (tg_cond), NULL outside */
 
+    /* lint.c: checks added with tg_graph_add_lint, and what the built-in
+     * checks learn while the graph is built: control-dependency blocks that
+     * created no op (their ops' names), and global-variable initializers
+     * with the number of global variables they cover. */
+    struct tg__lint_hook {
+        const char *name;
+        tg_lint_fn fn;
+        void *user;
+    } *lints;
+    int n_lints, cap_lints;
+    /* The fewest ops tg_get_collection_ops ever returned for UPDATE_OPS,
+     * or -1 (stale_collection). Atomic: readers of a const graph may run
+     * on several threads. */
+    atomic_int update_ops_read;
+    const char **empty_blocks;
+    int n_empty_blocks, cap_empty_blocks;
+    struct tg__init_note {
+        const tg_op *op;
+        int n_vars;
+    } *inits;
+    int n_inits, cap_inits;
+
     /* builder transactions (txn.c) */
     int txn_depth;
     tg__undo *undo;
@@ -230,6 +252,11 @@ bool tg__shape_compatible(const tg_shape *a, const tg_shape *b);
  * (TG__MAX_ELEMENTS): "too many elements", not "must be fully defined". */
 bool tg__shape_too_large(const tg_shape *s);
 bool tg__array_matches_shape(const tg_array *a, const tg_shape *s);
+
+/* What the empty_control_dependencies lint learns (lint.c): a
+ * control-dependencies block over ops ended with no op created in it. Out
+ * of memory only loses the note. */
+void tg__lint_note_empty_block(tg_graph *g, tg_op *const *ops, int n);
 
 /* The UPDATE_OPS check (lint.c): when the ops marked in `needed` include
  * one that trains, a malloc'd warning naming the UPDATE_OPS ops left out

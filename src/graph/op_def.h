@@ -168,6 +168,11 @@ typedef struct tg__op_args {
  * first error is recorded on g and NULL comes back. */
 tg_op *tg__add_op(tg_graph *g, const tg__op_args *a);
 
+/* For the init_before_variables lint (lint.c): op initializes the first
+ * n_vars global variables (tg_global_variables_initializer). Out of memory
+ * only loses the note. */
+void tg__lint_note_initializer(tg_graph *g, const tg_op *op, int n_vars);
+
 /* Records a sticky construction error "<op>: message" (op may be NULL) and
  * returns code. The single place where construction errors are born. */
 tg_code tg__fail(tg_graph *g, tg_code code, const char *fmt, ...)

@@ -233,6 +233,8 @@ void tg_scope_pop(tg_graph *g, int token) {
         g->var_scope = e->saved_var_scope;
         if (e->opened_var_scope) reset_subscope_counts(g, e->opened_var_scope);
         if (e->kind == TG__SCOPE_CONTROL && e->clear) g->cond_ctx = e->saved_cond;
+        if (e->kind == TG__SCOPE_CONTROL && e->n_ops > 0 && g->n_ops == e->start_op_id)
+            tg__lint_note_empty_block(g, e->ops, e->n_ops);
     }
 }
 

@@ -185,6 +185,7 @@ static void plan_free(plan *p) {
     for (int i = 0; p->slots && i < p->n_slots; i++)
         if (tg__plan_owns_slot_buffer(p, i)) free(p->slots[i].buf);
     tg__plan_free_buffers(p);
+    tg__race_free(p);
     free(p->slots);
     free(p->in_place);
     free(p->steps);
@@ -193,6 +194,7 @@ static void plan_free(plan *p) {
     free(p->fetch_vars);
     free(p->order);
     free(p->lint);
+    free(p->lint_report);
     free(p->dead);
     free(p->op_dead);
     free(p->skipped);
@@ -525,7 +527,7 @@ static tg_code build_plan(tg_session *s, const int *feed_ids, int nf, tg_tensor 
         }
     }
     if (!tg__grow((void **)&s->plans, &s->cap_plans, s->n_plans + 1, sizeof *s->plans) ||
-        tg__plan_share_buffers(p) != TG_OK) {
+        (s->race_seed ? tg__race_init(p, g->n_ops) : tg__plan_share_buffers(p)) != TG_OK) {
         rc = tg__session_fail(s, TG_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
@@ -680,14 +682,15 @@ tg_code tg_session_run(tg_session *s, const tg_feed *feeds, int n_feeds, tg_tens
     return tg_session_run_opts(s, feeds, n_feeds, fetches, n_fetches, outputs, targets, n_targets, NULL);
 }
 
-/* The cached plan for these ids, or NULL. */
+/* The cached plan for these ids, or NULL; race mode (s->race_seed) is
+ * part of the key, as a race plan shares no buffers. */
 static plan *find_plan(tg_session *s, const int *fid, int nf, const int *xid, int nx, const int *tid,
                        int nt) {
     for (int k = 0; k < s->n_plans; k++) {
         int j = (s->last + k) % s->n_plans;
         plan *q = s->plans[j];
-        if (same_ids(q->feed_ids, q->n_feeds, fid, nf) && same_ids(q->fetch_ids, q->n_fetches, xid, nx) &&
-            same_ids(q->target_ids, q->n_targets, tid, nt)) {
+        if ((q->race != NULL) == (s->race_seed != 0) && same_ids(q->feed_ids, q->n_feeds, fid, nf) &&
+            same_ids(q->fetch_ids, q->n_fetches, xid, nx) && same_ids(q->target_ids, q->n_targets, tid, nt)) {
             s->last = j;
             return q;
         }
@@ -813,8 +816,11 @@ tg_code tg__run_step(tg_session *s, plan *p, int k, bool trace, int *reached) {
  * skipped), trace records which were skipped. */
 tg_code tg__run_plan(tg_session *s, plan *p, const tg_feed *feeds, tg_tensor *const *fetches,
                      tg_array **outputs, int *steps_run, bool trace) {
-    tg_code rc = bind_feeds(s, p, feeds);
+    tg_code rc = tg__race_variant(s, &p, fetches);
+    if (rc == TG_OK) rc = bind_feeds(s, p, feeds);
     if (rc != TG_OK) return rc;
+    s->ran = p;
+    if (p->race) tg__race_shuffle(p, s->race_seed, trace);
     if (p->dead) {
         memset(p->dead, 0, (size_t)p->n_slots);
         memset(p->op_dead, 0, (size_t)p->n_op_ids);
@@ -878,10 +884,12 @@ static tg_code run_locked(tg_session *s, const tg_feed *feeds, int n_feeds, tg_t
     for (int i = 0; i < n_feeds; i++) fid[i] = feeds[i].tensor->id;
     for (int i = 0; i < n_fetches; i++) xid[i] = fetches[i]->id;
     for (int i = 0; i < n_targets; i++) tid[i] = targets[i]->id;
+    s->race_seed = o.race_seed; /* tg__note_run puts the defaults' value back */
     rc = tg__get_plan(s, fid, n_feeds, fetches, xid, n_fetches, targets, tid, n_targets, &p);
     s->check_numerics = o.check_numerics;
     s->stats_on = o.step_stats; /* tg__note_run puts the defaults' value back */
     if (rc == TG_OK) rc = tg__run_plan(s, p, feeds, fetches, outputs, &steps_run, o.trace);
+    if (p && o.lint && !p->lint_done) tg__session_lint(s, p, fetches, n_fetches, targets, n_targets);
 done:
     tg__note_run(s, p, p, &o, steps_run);
     if (fid != feed_ids) free(fid);

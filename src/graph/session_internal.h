@@ -52,6 +52,10 @@ typedef struct plan {
     bool *dead, *op_dead, *skipped;
     int n_op_ids; /* op_dead's length: the graph's ops when the plan was made */
     bool lint_told;  /* the warning callback has seen it */
+    /* tg_run_options.lint: the findings of the plan's first linted run
+     * (NULL: none), and whether that run happened and was told. */
+    char *lint_report;
+    bool lint_done, lint_report_told;
     /* Only for a plan with while loops (NULL, 0 otherwise): its frames,
      * per step the first frame beginning there (-1: none) and the frame
      * the step's op runs in (-1: top), and per step how often it ran in the
@@ -68,6 +72,11 @@ typedef struct plan {
         size_t cap;
     } *groups;
     int n_groups;
+    /* Race mode (session_race.c): the order tables of a plan built for
+     * tg_run_options.race_seed, NULL for a plan built without it; and the
+     * same run's plan in the other mode, once a callable has needed it. */
+    struct tg__race *race;
+    struct plan *twin;
 } plan;
 
 struct tg_session {
@@ -107,6 +116,11 @@ struct tg_session {
     int64_t stats_t0; /* its first op's start */
     tg_step_stat *stats; /* the record, kept across runs so that they reuse it */
     int n_stats, cap_stats;
+    /* tg_run_options.race_seed of the run in progress, the defaults' value
+     * between runs (as stats_on); and the plan tg__run_plan actually ran
+     * (the race or normal variant of the one it was given), for the trace. */
+    uint64_t race_seed;
+    const plan *ran;
 };
 
 /* Most feeds, fetches or targets one run or callable takes. */
@@ -157,6 +171,22 @@ void tg__plan_bind_outputs(plan *p, const step *st);
 tg_code tg__plan_unbind_outputs(tg_session *s, plan *p, const step *st);
 bool tg__plan_owns_slot_buffer(const plan *p, int slot);
 void tg__plan_free_buffers(plan *p);
+
+/* session_lint.c: tg_run_options.lint on p's first run with it. Out of
+ * memory leaves the report empty. */
+void tg__session_lint(tg_session *s, plan *p, tg_tensor *const *fetches, int nx, tg_op *const *targets, int nt);
+
+/* session_race.c: race mode. init gives a plan built while s->race_seed
+ * was set its order tables (RESOURCE_EXHAUSTED when out of memory: p->race
+ * stays for plan_free to release); shuffle permutes p->steps (and the
+ * frame tables, and p->order when the run is traced) into the order drawn
+ * from seed; variant swaps *p for the same feeds/fetches/targets' plan of
+ * the mode s->race_seed asks for, building it on first use (a callable's
+ * plan, kept across runs, meets both modes). */
+tg_code tg__race_init(plan *p, int n_op_ids);
+void tg__race_shuffle(plan *p, uint64_t seed, bool trace);
+tg_code tg__race_variant(tg_session *s, plan **p, tg_tensor *const *fetches);
+void tg__race_free(plan *p);
 
 /* callable.c */
 void tg__session_free_callables(tg_session *s);

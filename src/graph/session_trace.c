@@ -21,10 +21,17 @@ void tg__note_run(tg_session *s, const plan *pl, plan *p, const tg_run_options *
         if (s->warn_fn && !p->lint_told) s->warn_fn(p->lint, s->warn_user);
         p->lint_told = true;
     }
+    if (p && o->lint && p->lint_report) {
+        s->warning = p->lint_report;
+        if (s->warn_fn && !p->lint_report_told) s->warn_fn(p->lint_report, s->warn_user);
+        p->lint_report_told = true;
+    }
     if (o->trace) {
-        s->traced = pl;
+        s->traced = s->ran ? s->ran : pl; /* a callable's plan in the other race mode ran its twin */
         s->traced_steps = steps_run;
     }
+    s->ran = NULL;
+    s->race_seed = s->defaults.race_seed;
     if (o->step_stats) {
         if (!s->stats_open) s->n_stats = 0; /* the run executed no op */
         s->stats_open = false;
@@ -36,6 +43,7 @@ void tg_session_set_run_options(tg_session *s, const tg_run_options *opts) {
     if (!s) return;
     s->defaults = opts ? *opts : (tg_run_options){0};
     s->stats_on = s->defaults.step_stats;
+    s->race_seed = s->defaults.race_seed;
 }
 
 const char *tg_session_warnings(const tg_session *s) { return s && s->warning ? s->warning : ""; }

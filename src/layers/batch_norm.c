@@ -42,6 +42,7 @@
 #include "txn.h"
 #include "layers_util.h"
 #include "tf_layers_batch_norm.h"
+#include "bn_record.h"
 
 const char *const tg_layers_update_ops_collections[1] = {TG_GRAPHKEYS_UPDATE_OPS};
 
@@ -309,6 +310,7 @@ typedef struct bn_fns {
     tg_tensor *mean, *var;        /* the batch statistics the updates take */
     tg_tensor *out;               /* F in place: the output */
     bool model;                   /* N: debias variables in MODEL_VARIABLES */
+    tg_op *mean_assign;           /* the moving mean's update, once made: the record's counter */
 } bn_fns;
 
 /* contrib's update of one moving statistic (paths F and N):
@@ -330,6 +332,7 @@ static tg_tensor *contrib_update(bn *b, tg_variable *var, tg_tensor *value, bool
 static bool both_updates(bn_fns *f, tg_tensor **um, tg_tensor **uv) {
     *um = contrib_update(f->b, f->mm, f->mean, f->b->zero_debias, f->model);
     *uv = *um ? contrib_update(f->b, f->mv, f->var, false, f->model) : NULL;
+    if (*um) f->mean_assign = tg_tensor_op(*um);
     return *um && *uv;
 }
 
@@ -459,6 +462,48 @@ static tg_tensor *const_params(bn *b, double v) {
     return t;
 }
 
+/* ---- the record tg_describe_batch_norm reads (paths F and N) ------------------------------ */
+
+static bool default_init(const bn *b) {
+    return param_initializer(b, MOVING_MEAN).kind == TG_INIT_ZEROS &&
+           param_initializer(b, MOVING_VARIANCE).kind == TG_INIT_ONES;
+}
+
+/* vars: gamma, beta (NULL when absent), moving mean and variance. */
+static bool record(bn *b, bool fused, tg_tensor *y, const bn_fns *f, tg_variable *gamma, tg_variable *beta) {
+    char name[512];
+    snprintf(name, sizeof name, "%s", tg_graph_name_scope(b->g));
+    size_t len = strlen(name);
+    if (len > 0 && name[len - 1] == '/') name[len - 1] = '\0';
+    tg_bn_updates where = b->training == 0 ? TG_BN_UPDATES_NONE
+                          : b->in_place    ? TG_BN_UPDATES_IN_PLACE
+                                           : TG_BN_UPDATES_COLLECTION;
+    tg__bn_record r = {
+        .info = {.name = name,
+                 .api = fused ? "contrib fused" : "contrib legacy",
+                 .training = b->training,
+                 .training_t = b->train_t,
+                 .updates = where,
+                 .collection = where == TG_BN_UPDATES_COLLECTION ? b->updates[0] : NULL,
+                 .gamma = gamma,
+                 .beta = beta,
+                 .moving_mean = f->mm,
+                 .moving_variance = f->mv,
+                 .decay = b->decay,
+                 .epsilon = b->eps,
+                 .bessel = fused, /* the fused kernel hands out n / (n - 1) times the variance */
+                 .zero_debias = b->zero_debias,
+                 .layout = b->nchw ? "NCHW" : "NHWC",
+                 .rank = b->s.rank,
+                 .axis = {b->nchw ? 1 : b->s.rank - 1},
+                 .n_axis = 1},
+        .output = y,
+        .counter = b->training == 0 ? NULL : f->mean_assign,
+        .default_init = default_init(b),
+    };
+    return tg__bn_record_add(b->g, &r);
+}
+
 /* ---- PATH F: contrib's _fused_batch_norm ---------------------------------------------------- */
 
 static tg_tensor *path_fused(bn *b) {
@@ -500,6 +545,7 @@ static tg_tensor *path_fused(bn *b) {
         }
     }
     if (y && b->s.rank == 2) y = tg_reshape_t(g, y, tg_shape_of(g, b->x, NULL), NULL);
+    if (y && ok(g)) record(b, true, y, &f, gamma_v, beta_v);
     return ok(g) ? y : NULL;
 }
 
@@ -531,6 +577,7 @@ static tg_tensor *path_legacy(bn *b) {
     tg_variable *mv = mm ? bn_variable(b, MOVING_VARIANCE, false) : NULL;
     if (!mm || !mv) return NULL;
     tg_tensor *mean = tg_variable_value(mm), *var = tg_variable_value(mv);
+    bn_fns f = {.b = b, .mm = mm, .mv = mv, .model = true};
     if (b->training != 0) { /* need_moments */
         tg_tensor *bm = NULL, *bv = NULL;
         if (w)
@@ -542,7 +589,7 @@ static tg_tensor *path_legacy(bn *b) {
             bv = tg_reshape(g, bv, TG_SHAPE(-1), NULL);
         }
         if (!bm || !bv) return NULL;
-        bn_fns f = {.b = b, .mm = mm, .mv = mv, .mean = bm, .var = bv, .model = true};
+        f.mean = bm, f.var = bv;
         tg_tensor *r[2];
         if (b->in_place) {
             /* mean, variance = smart_cond(is_training, _force_updates, moving_vars_fn) */
@@ -566,7 +613,9 @@ static tg_tensor *path_legacy(bn *b) {
         if (gamma_t) gamma_t = tg_reshape(g, gamma_t, ps, NULL);
     }
     if (!ok(g)) return NULL;
-    return tg_nn_batch_normalization(g, b->x, mean, var, beta_t, gamma_t, b->eps, NULL);
+    tg_tensor *y = tg_nn_batch_normalization(g, b->x, mean, var, beta_t, gamma_t, b->eps, NULL);
+    if (y) record(b, false, y, &f, gamma, beta);
+    return ok(g) ? y : NULL;
 }
 
 /* ---- PATH L: the core layer (tf.layers.BatchNormalization, V1) ------------------------------ */
@@ -646,6 +695,7 @@ tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_layers_
     path p;
     if (!resolve(&b, &p)) return NULL;
     tg_tensor *out = NULL;
+    int mark = tg__bn_records_mark(g);
     tg__txn *t = tg__txn_begin(g); /* rejected half-way: nothing stays */
     int tok = tg_variable_scope_push(g, o.scope, &(tg_variable_scope_opts){.default_name = "BatchNorm", .reuse = o.reuse});
     if (ok(g)) {
@@ -663,6 +713,7 @@ tg_tensor *tg_layers_batch_norm(tg_graph *g, tg_tensor *inputs, const tg_layers_
     tg_scope_pop(g, tok);
     if (!out && ok(g)) tg_graph_fail(g, TG_INTERNAL, "batch_norm could not be built");
     tg__txn_end(g, t);
+    tg__bn_records_rollback(g, mark);
     return ok(g) ? out : NULL;
 }
 

@@ -23,6 +23,7 @@
 #include "tgraph.h"
 #include "layers_util.h"
 #include "txn.h"
+#include "bn_record.h"
 
 const tg_initializer tg_layers_xavier_initializer = TG_GLOROT_UNIFORM_INITIALIZER;
 const tg_initializer tg_layers_zeros_initializer = TG_ZEROS_INITIALIZER;
@@ -210,6 +211,7 @@ static tg_tensor *build_layer(tg_graph *g, tg_tensor *x, const layer_opts *o, co
  * activation failing, a shape the op refuses) leaves no variable, op or
  * collection item behind, so a corrected retry builds the same names. */
 static tg_tensor *layer(tg_graph *g, tg_tensor *x, const layer_opts *o, const linear_spec *spec) {
+    int mark = tg__bn_records_mark(g); /* a normalizer's record goes with the rollback */
     tg__txn *t = tg__txn_begin(g);
     int tok = tg_variable_scope_push(g, o->scope, &(tg_variable_scope_opts){.default_name = o->default_scope,
                                                                            .reuse = o->reuse});
@@ -217,6 +219,7 @@ static tg_tensor *layer(tg_graph *g, tg_tensor *x, const layer_opts *o, const li
     tg_scope_pop(g, tok);
     out = collect_outputs(g, out, o->outputs_collections, o->n_outputs_collections);
     tg__txn_end(g, t);
+    tg__bn_records_rollback(g, mark);
     return tg_graph_status(g) == TG_OK ? out : NULL;
 }
 

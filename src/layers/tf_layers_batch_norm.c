@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tf_layers_batch_norm.h"
+#include "bn_record.h"
 
 static bool usable(const tg_graph *g) { return g && tg_graph_status(g) == TG_OK; }
 
@@ -73,12 +74,14 @@ typedef struct update {
     tg_tensor *value;
     double momentum;
     bool identity;
+    tg_op *assign; /* set by do_update */
 } update;
 
 static int do_update(tg_graph *g, void *u, tg_tensor **outs, int n) {
-    const update *p = u;
+    update *p = u;
     (void)n;
     outs[0] = tg_train_assign_moving_average(g, p->var, p->value, p->momentum, false, NULL);
+    if (outs[0]) p->assign = tg_tensor_op(outs[0]);
     return outs[0] ? 1 : -1;
 }
 
@@ -90,13 +93,24 @@ static int keep_variable(tg_graph *g, void *u, tg_tensor **outs, int n) {
     return outs[0] ? 1 : -1;
 }
 
+static tg_tensor *bn_update(tg_graph *g, tg_tensor *training, update *u) {
+    if (!u->value) return NULL;
+    if (training) return cond1(g, training, do_update, keep_variable, u);
+    tg_tensor *out = NULL;
+    return do_update(g, u, &out, 1) == 1 ? out : NULL;
+}
+
 tg_tensor *tg__bn_update(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
                          bool fake_identity) {
-    update u = {var, value, momentum, fake_identity};
-    if (!value) return NULL;
-    if (training) return cond1(g, training, do_update, keep_variable, &u);
-    tg_tensor *out = NULL;
-    return do_update(g, &u, &out, 1) == 1 ? out : NULL;
+    return bn_update(g, training, &(update){var, value, momentum, fake_identity, NULL});
+}
+
+tg_tensor *tg__bn_update_op(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
+                            tg_op **assign) {
+    update u = {var, value, momentum, false, NULL};
+    tg_tensor *out = bn_update(g, training, &u);
+    *assign = u.assign;
+    return out;
 }
 
 /* ---- the Keras learning phase ------------------------------------------------------- */
@@ -306,8 +320,11 @@ static int fused_inference(tg_graph *g, void *a, tg_tensor **outs, int n) {
 /* The branches of smart_cond(training, lambda: momentum, lambda: 1.0):
  * TF converts each Python float in its branch, so each Const is made there. */
 static int momentum_training(tg_graph *g, void *u, tg_tensor **outs, int n) {
+    tg__bn *b = u;
     (void)n;
-    outs[0] = tg_constant_scalar(g, TG_FLOAT32, ((const tg__bn *)u)->momentum, "Const");
+    outs[0] = tg_constant_scalar(g, TG_FLOAT32, b->momentum, "Const");
+    /* runs exactly in the runs whose updates move the statistics */
+    if (outs[0]) b->counter = tg_tensor_op(outs[0]);
     return outs[0] ? 1 : -1;
 }
 
@@ -338,6 +355,7 @@ static tg_tensor *fused_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
                             : tg_constant_scalar(g, TG_FLOAT32, b->momentum, "Const");
     tg_tensor *mu = tg_train_assign_moving_average_t(g, b->moving_mean, out[1], m, false, NULL);
     tg_tensor *vu = mu ? tg_train_assign_moving_average_t(g, b->moving_variance, out[2], m, false, NULL) : NULL;
+    if (mu && !training) b->counter = tg_tensor_op(mu);
     add_updates(l, mu, vu);
     return out[0];
 }
@@ -440,10 +458,10 @@ static tg_tensor *plain_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
             r = bcast(g, b, tg_stop_gradient(g, r, "renorm_r"), last_only, &xs);
             d = bcast(g, b, tg_stop_gradient(g, d, "renorm_d"), last_only, &xs);
             compose(g, r, d, &scale, &offset);
-            mu = tg__bn_update(g, training, b->moving_mean, new_mean, b->momentum, false);
+            mu = tg__bn_update_op(g, training, b->moving_mean, new_mean, b->momentum, &b->counter);
             vu = mu ? tg__bn_renorm_variance_update(l, b, training, new_var) : NULL;
         } else {
-            mu = tg__bn_update(g, training, b->moving_mean, new_mean, b->momentum, false);
+            mu = tg__bn_update_op(g, training, b->moving_mean, new_mean, b->momentum, &b->counter);
             vu = mu ? tg__bn_update(g, training, b->moving_variance, new_var, b->momentum, false) : NULL;
         }
         if (!mu || !vu) return NULL;
@@ -454,6 +472,65 @@ static tg_tensor *plain_call(tg_layer *l, tg__bn *b, tg_tensor *x, tg_tensor *tr
     var = bcast(g, b, cast_to(g, var, dt), last_only, &xs);
     return tg_nn_batch_normalization(g, x, mean, var, cast_to(g, offset, dt), cast_to(g, scale, dt), b->epsilon,
                                      NULL);
+}
+
+/* ---- the record tg_describe_batch_norm reads ----------------------------------------------- */
+
+static bool default_init(const tg__bn *b) {
+    tg_init_kind m = b->mean_init.kind, v = b->var_init.kind;
+    return (m == TG_INIT_DEFAULT || m == TG_INIT_ZEROS) && (v == TG_INIT_DEFAULT || v == TG_INIT_ONES);
+}
+
+static const char *api_name(const tg_layer *l, const tg__bn *b) {
+    static const char *const names[3][3] = {
+        {"tf.layers", "tf.layers fused", "tf.layers, renorm"},
+        {"keras", "keras fused", "keras, renorm"},
+        {"contrib core layer", "contrib core layer fused", "contrib core layer, renorm"},
+    };
+    return names[b->contrib ? 2 : l->keras ? 1 : 0][b->renorm ? 2 : b->fused ? 1 : 0];
+}
+
+/* The normalized axes of an input of rank nd, and its layout. */
+static void record_axes(const tg__bn *b, int nd, tg_batch_norm_info *in) {
+    in->rank = nd;
+    in->n_axis = b->n_axis_arg;
+    for (int i = 0; i < b->n_axis_arg; i++) in->axis[i] = b->axis_arg[i] < 0 ? b->axis_arg[i] + nd : b->axis_arg[i];
+    in->layout = "-";
+    if (in->n_axis == 1 && in->axis[0] == nd - 1) in->layout = "NHWC";
+    else if (in->n_axis == 1 && in->axis[0] == 1) in->layout = "NCHW";
+}
+
+static bool record_call(tg_layer *l, tg__bn *b, int nd, tg_tensor *y, tg_tensor *training, bool static_training) {
+    char name[512];
+    snprintf(name, sizeof name, "%s", tg_graph_name_scope(l->g));
+    size_t len = strlen(name);
+    if (len > 0 && name[len - 1] == '/') name[len - 1] = '\0';
+    bool updates = training || static_training;
+    /* a layer that is not trainable exposes no update op (TF 1.15) */
+    tg_bn_updates where = !updates || !l->trainable ? TG_BN_UPDATES_NONE
+                          : l->keras                ? TG_BN_UPDATES_LAYER
+                                                    : TG_BN_UPDATES_COLLECTION;
+    tg__bn_record r = {
+        .info = {.name = name,
+                 .api = api_name(l, b),
+                 .training = training ? -1 : static_training,
+                 .training_t = training,
+                 .updates = where,
+                 .collection = where == TG_BN_UPDATES_COLLECTION ? TG_GRAPHKEYS_UPDATE_OPS : NULL,
+                 .gamma = b->gamma,
+                 .beta = b->beta,
+                 .moving_mean = b->moving_mean,
+                 .moving_variance = b->moving_variance,
+                 .decay = b->momentum,
+                 .epsilon = b->epsilon,
+                 .bessel = b->fused, /* the fused kernel hands out n / (n - 1) times the variance */
+                 .renorm = b->renorm},
+        .output = y,
+        .counter = updates ? b->counter : NULL,
+        .default_init = default_init(b),
+    };
+    record_axes(b, nd, &r.info);
+    return tg__bn_record_add(l->g, &r);
 }
 
 /* ---- call ---------------------------------------------------------------------------------- */
@@ -481,12 +558,15 @@ static tg_tensor *bn_call(tg_layer *l, tg_tensor *x, tg__layer_training tr) {
         training = NULL;
     }
     tg_shape original = {0};
+    int nd = tg_tensor_shape(x).rank;
+    b->counter = NULL;
     if (b->vbs) {
         x = tg__bn_ghost_batches(l, b, x, &original);
         if (!x) return NULL;
     }
     tg_tensor *y = b->fused ? fused_call(l, b, x, training, tr.value) : plain_call(l, b, x, training, tr.value);
     if (b->vbs && y) y = tg_reshape(g, y, original, NULL);
+    if (y && tg_graph_status(g) == TG_OK) record_call(l, b, nd, y, training, tr.value);
     return tg_graph_status(g) == TG_OK ? y : NULL;
 }
 
@@ -648,8 +728,10 @@ tg_layer *tg_keras_layers_batch_normalization_new(tg_graph *g, const tg_tf_layer
 
 tg_layer *tg__bn_new_in_current_scope(tg_graph *g, const tg_tf_layers_batch_norm_opts *opts,
                                       const char *const *collections, int n) {
-    return make_bn(g, opts, false, false,
-                   &(tg__layer_base_opts){.current_scope = true,
-                                          .variable_collections = collections,
-                                          .n_variable_collections = n});
+    tg_layer *l = make_bn(g, opts, false, false,
+                          &(tg__layer_base_opts){.current_scope = true,
+                                                 .variable_collections = collections,
+                                                 .n_variable_collections = n});
+    if (l) ((tg__bn *)l->state)->contrib = true;
+    return l;
 }

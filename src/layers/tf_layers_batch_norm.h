@@ -30,6 +30,12 @@ typedef struct tg__bn {
     tg_variable *gamma, *beta, *moving_mean, *moving_variance;
     tg_variable *moving_stddev, *renorm_mean, *renorm_stddev;
     tg_tensor *gamma_const, *beta_const; /* fused without scale / center */
+
+    /* built by contrib's batch_norm (its core-layer path) */
+    bool contrib;
+    /* the call in progress: the op that runs once per moving-average
+     * update, for the record tg_describe_batch_norm reads */
+    tg_op *counter;
 } tg__bn;
 
 /* tf.layers.BatchNormalization(..., _scope=sc) as contrib's batch_norm
@@ -60,6 +66,10 @@ tg_tensor *tg__bn_cond_fill(tg_graph *g, tg_tensor *training, tg_tensor *t, bool
  * error on the graph. */
 tg_tensor *tg__bn_update(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
                          bool fake_identity);
+/* The same, storing the assign itself (in the true branch with a training
+ * tensor: it runs once per update) in *assign. */
+tg_tensor *tg__bn_update_op(tg_graph *g, tg_tensor *training, tg_variable *var, tg_tensor *value, double momentum,
+                            tg_op **assign);
 
 /* TF's _renorm_correction_and_moments: stores r and d (clipped; with a
  * training tensor, conds giving 1 and 0 when it is false) and replaces

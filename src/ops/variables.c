@@ -389,5 +389,6 @@ tg_op *tg_global_variables_initializer(tg_graph *g) {
     if (n < 0) return tg__fail(g, TG_RESOURCE_EXHAUSTED, "out of memory"), NULL;
     tg_op *op = tg_variables_initializer(g, vars, n, "init");
     tg_free(vars);
+    if (op) tg__lint_note_initializer(g, op, n);
     return op;
 }

@@ -45,8 +45,11 @@ typedef struct by_name {
     int index;
 } by_name;
 
+typedef struct saver_list saver_list;
+
 struct tg_saver {
     tg_graph *g;
+    saver_list *list;     /* the graph's live savers, which the lint reads */
     int n;
     tg_variable **vars;
     tg_tensor **values;   /* tg_variable_value of each variable: what save fetches */
@@ -132,9 +135,146 @@ static int find_var(const tg_saver *s, const char *name) {
     return hit ? hit->index : -1;
 }
 
+/* ---- the saver_omits_moving_stats lint ------------------------------------------------------ */
+
+/* The savers alive on a graph, attached to it (made before any of them,
+ * so it outlives them when the graph frees its objects newest first): a
+ * lint's user must live as long as the graph, a saver may be freed early. */
+struct saver_list {
+    tg_saver **savers;
+    int n, cap;
+    bool lint_added;
+};
+
+#define SAVER_LIST_KEY "tgraph.optim.savers"
+
+static void saver_list_free(void *p) {
+    saver_list *l = p;
+    free(l->savers);
+    free(l);
+}
+
+static void list_remove(saver_list *l, const tg_saver *s) {
+    for (int i = 0; l && i < l->n; i++)
+        if (l->savers[i] == s) {
+            memmove(&l->savers[i], &l->savers[i + 1], (size_t)(l->n - i - 1) * sizeof *l->savers);
+            l->n--;
+            return;
+        }
+}
+
+static bool in_list(tg_variable *const *vars, int n, const tg_variable *v) {
+    for (int i = 0; i < n; i++)
+        if (vars[i] == v) return true;
+    return false;
+}
+
+static bool is_trainer_type(const char *type) {
+    return strcmp(type, "AssignSub") == 0 || strcmp(type, "AssignAdd") == 0 || strncmp(type, "Apply", 5) == 0 ||
+           strncmp(type, "ResourceApply", 13) == 0 || strncmp(type, "SparseApply", 11) == 0;
+}
+
+/* Does the run train (an Apply* op, AssignSub or AssignAdd on one of the
+ * trainable variables)? */
+static bool run_trains(const tg_lint_run *r, const tg_graph *g, tg_variable *const *trainable, int nt) {
+    for (int i = 0, n = tg_graph_num_ops(g); i < n; i++) {
+        tg_op *op = tg_graph_op_at(g, i);
+        if (!is_trainer_type(tg_op_type(op)) || !tg_lint_run_executes(r, op)) continue;
+        tg_op *target = tg_tensor_op(tg_op_input(op, 0));
+        for (int v = 0; v < nt; v++)
+            if (tg_variable_op(trainable[v]) == target) return true;
+    }
+    return false;
+}
+
+static bool reads(const tg_lint_run *r, const tg_variable *v) { return tg_lint_run_executes(r, tg_variable_op(v)); }
+
+/* A saver that holds the model this evaluation run uses (every trainable
+ * variable it reads) but leaves out state it reads that no optimizer
+ * makes (global, not trainable: batch norm's moving statistics, EMA
+ * shadows): restored, the model would run with their initial values. A
+ * saver of part of the model (a backbone for fine-tuning) holds only some
+ * of the trainable variables read and is left alone. */
+static void check_saver(tg_lint_run *r, const tg_saver *s, tg_variable *const *globals, int ng) {
+    int held = 0;
+    for (int i = 0; i < ng; i++) {
+        if (!tg_variable_trainable(globals[i]) || !reads(r, globals[i])) continue;
+        if (!in_list(s->vars, s->n, globals[i])) return;
+        held++;
+    }
+    if (held == 0) return; /* the run uses no model this saver holds */
+    char *names = NULL;
+    size_t len = 0;
+    int omitted = 0;
+    for (int i = 0; i < ng; i++) {
+        const tg_variable *v = globals[i];
+        if (tg_variable_trainable(v) || !reads(r, v) || in_list(s->vars, s->n, v)) continue;
+        const char *name = tg_variable_name(v);
+        char *grown = realloc(names, len + strlen(name) + 3);
+        if (!grown) break;
+        names = grown;
+        len += (size_t)sprintf(names + len, "%s%s", omitted ? ", " : "", name);
+        omitted++;
+    }
+    const char *scope = tg_op_name(s->restore_all);
+    int scope_len = (int)(strrchr(scope, '/') ? strrchr(scope, '/') - scope : 0);
+    if (omitted && names)
+        tg_lint_report(r, "saver_omits_moving_stats",
+                       "checkpoint of Saver '%.*s' omits %s: not trainable but read by this evaluation run, so a "
+                       "restore leaves %s at %s initial value%s. Fix: build the Saver from tg_global_variables (TF: "
+                       "tf.train.Saver() or var_list=tf.global_variables())",
+                       scope_len, scope, names, omitted == 1 ? "it" : "them", omitted == 1 ? "its" : "their",
+                       omitted == 1 ? "" : "s");
+    free(names);
+}
+
+static void lint_savers(tg_lint_run *r, void *user) {
+    const saver_list *l = user;
+    tg_graph *g = tg_lint_run_graph(r);
+    tg_variable **trainable = NULL, **globals = NULL;
+    int nt = l->n ? tg_trainable_variables(g, &trainable) : 0;
+    int ng = nt >= 0 && l->n ? tg_global_variables(g, &globals) : 0;
+    if (nt >= 0 && ng > 0 && !run_trains(r, g, trainable, nt))
+        for (int i = 0; i < l->n; i++) check_saver(r, l->savers[i], globals, ng);
+    tg_free(trainable);
+    tg_free(globals);
+}
+
+/* Adds s to its graph's list, made (with the lint) for the first saver.
+ * false with a sticky error. */
+static bool list_add(tg_graph *g, tg_saver *s) {
+    saver_list *l = tg_graph_attachment(g, SAVER_LIST_KEY);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l || !tg_graph_attach(g, SAVER_LIST_KEY, l, saver_list_free)) {
+            free(l);
+            if (tg_graph_status(g) == TG_OK) tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "Saver: out of memory");
+            return false;
+        }
+    }
+    if (!l->lint_added) {
+        if (tg_graph_add_lint(g, "saver_omits_moving_stats", lint_savers, l) != TG_OK) return false;
+        l->lint_added = true;
+    }
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 4;
+        tg_saver **grown = realloc(l->savers, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            tg_graph_fail(g, TG_RESOURCE_EXHAUSTED, "Saver: out of memory");
+            return false;
+        }
+        l->savers = grown;
+        l->cap = cap;
+    }
+    l->savers[l->n++] = s;
+    s->list = l;
+    return true;
+}
+
 /* What tg_saver_free and the owning graph release. */
 static void saver_destroy(void *p) {
     tg_saver *s = p;
+    list_remove(s->list, s);
     free(s->vars);
     free(s->values);
     free(s->inputs);
@@ -243,7 +383,7 @@ tg_saver *tg_train_saver_new(tg_graph *g, tg_variable *const *vars, int n, const
     s->restore_all = tg_group(g, assigns, count, "restore_all");
     tg_scope_pop(g, tok);
     free(assigns);
-    if (tg_graph_status(g) != TG_OK || !s->restore_all) {
+    if (tg_graph_status(g) != TG_OK || !s->restore_all || !list_add(g, s)) {
         tg_saver_free(s);
         return NULL;
     }

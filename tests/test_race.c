@@ -6,6 +6,8 @@
  * known without the library: which values an assign/read pair can give,
  * that every order respects the graph's edges (read off the ops' inputs),
  * and values computed by hand. */
+#include <pthread.h>
+
 #include "tg_check.h"
 
 static tg_code run_seed(tg_session *s, tg_tensor *const *fetches, int n, tg_array **out, uint64_t seed)
@@ -302,6 +304,47 @@ START_TEST(test_callable_follows_default_seed)
 }
 END_TEST
 
+/* ---- threads: runs of one session take turns, race runs included ------------------- */
+
+typedef struct racer {
+    tg_session *s;
+    ladder *l;
+    uint64_t first_seed;
+    int bad; /* runs that failed or gave a wrong value */
+} racer;
+
+static void *race_runs(void *arg)
+{
+    racer *r = arg;
+    tg_array *out[3] = {NULL, NULL, NULL};
+    for (uint64_t k = 0; k < 50; k++) {
+        const tg_run_options o = {.race_seed = r->first_seed + k};
+        tg_code rc = tg_session_run_opts(r->s, NULL, 0, r->l->fetch, 3, out, NULL, 0, &o);
+        r->bad += rc != TG_OK || tg_array_get(out[2], 0) != 48;
+    }
+    free_all(out, 3);
+    return NULL;
+}
+
+START_TEST(test_race_runs_on_threads)
+{
+    ladder l = ladder_new();
+    tg_session *s = tg_session_new(l.g);
+    pthread_t th[4];
+    racer r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (racer){s, &l, 1 + 100 * (uint64_t)i, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_runs, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(r[i].bad, 0);
+    }
+    tg_session_free(s);
+    tg_graph_free(l.g);
+}
+END_TEST
+
 /* ---- cond --------------------------------------------------------------------------- */
 
 static tg_tensor *cond_x;
@@ -453,6 +496,7 @@ static Suite *race_suite(void)
     tcase_add_test(tc, test_every_order_is_topological);
     tcase_add_test(tc, test_mlp_values_for_every_seed);
     tcase_add_test(tc, test_callable_follows_default_seed);
+    tcase_add_test(tc, test_race_runs_on_threads);
     tcase_add_test(tc, test_cond_values_for_every_seed);
     tcase_add_test(tc, test_loops_run_as_blocks);
     tcase_set_timeout(tc, TGC_TIMEOUT);

@@ -10,7 +10,7 @@
  * runs every time (count_outside = 3), because the cond only gates ops made
  * inside its branch functions; the one made in the branch runs once
  * (count_inside = 1). The trace of a False run shows the true branch's ops
- * skipped. */
+ * skipped, and tg_explain says why each assign ran or not. */
 #include <stdio.h>
 #include <tgraph.h>
 
@@ -42,6 +42,13 @@ static int assign_inside(tg_graph *g, void *user, tg_tensor **outs, int n) {
     return 1;
 }
 
+/* Why op ran or not in that run (tg_explain). */
+static void explain(tg_session *s, const tg_graph *g, tg_tensor *const *fetches, const char *op) {
+    char *why = tg_explain(s, fetches, 2, NULL, 0, tg_graph_op(g, op));
+    printf("explain: %s\n", why ? why : "?");
+    tg_free(why);
+}
+
 int main(void) {
     tg_graph *g = tg_graph_new();
     count_outside = counter(g, "count_outside");
@@ -67,6 +74,8 @@ int main(void) {
         if (!rc && i == 0) {
             puts("trace of a run with pred False:");
             tg_session_write_trace(s, stdout);
+            explain(s, g, (tg_tensor *[]){y, y2}, "assign_outside");
+            explain(s, g, (tg_tensor *[]){y, y2}, "cond_inside/assign_inside");
         }
     }
     tg_array *counts[2] = {NULL, NULL};

@@ -53,8 +53,14 @@ static bool over_seeds(tg_session *s, tg_op *init, tg_tensor *a, tg_tensor *read
 static void print_lint(tg_graph *g, tg_tensor *a, tg_tensor *read) {
     char *report = NULL;
     int n = tg_graph_lint(g, (tg_tensor *[]){a, read}, 2, NULL, 0, &report);
-    if (n < 0) puts("lint failed");
-    else printf("lint of {%s, %s}: %s\n", tg_tensor_name(a), tg_tensor_name(read), n ? report : "nothing to say");
+    if (n < 0) {
+        puts("lint failed");
+        return;
+    }
+    printf("lint of {%s, %s}:", tg_tensor_name(a), tg_tensor_name(read));
+    /* one finding a line, each ending in a newline */
+    if (n) printf("\n%s", report);
+    else puts(" nothing to say");
     tg_free(report);
 }
 

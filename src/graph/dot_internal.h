@@ -31,6 +31,11 @@ typedef struct tg__dot_run {
 tg_code tg__graph_write_dot_run(const tg_graph *g, FILE *out, const tg_dot_options *opts, const tg__dot_run *run,
                                 const char *api);
 
+/* Logs "api: what" as an INVALID_ARGUMENT and returns it. */
+tg_code tg__dot_refuse(const char *api, const char *what);
+/* INVALID_ARGUMENT, logged, for options tg_graph_write_dot_opts refuses. */
+tg_code tg__dot_check_options(const tg_dot_options *o, const char *api);
+
 /* ---- between dot.c and dot_edges.c ---- */
 
 enum { TG__DOT_IN_UPDATE_OPS = 1, TG__DOT_MULTI = 2 }; /* dot_view.flags bits */

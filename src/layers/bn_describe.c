@@ -164,6 +164,14 @@ static int run_trains(const tg_lint_run *r, const tg_graph *g) {
     return trains;
 }
 
+/* A layer as findings name it: the scope of its statistics ("bn2" for
+ * "bn2/moving_mean"), the same for every application sharing them. */
+static const char *layer_name(const tg__bn_record *rec, char *buf, size_t size) {
+    const char *v = tg_variable_name(rec->info.moving_mean), *slash = strrchr(v, '/');
+    snprintf(buf, size, "%.*s", slash ? (int)(slash - v) : (int)strlen(v), v);
+    return buf;
+}
+
 static bool executes(const tg__bn_record *rec, const tg_lint_run *r) {
     return tg_lint_run_executes(r, tg_tensor_op(rec->output));
 }
@@ -178,7 +186,8 @@ void tg__bn_lint_training_at_eval(tg_lint_run *r, void *user) {
     bool in_place = false;
     for (int i = 0; i < n; i++) {
         if (!executes(recs[i], r) || tg__bn_run_mode(recs[i], r) != 1) continue;
-        put(&names, "%s%s", found ? ", " : "", recs[i]->info.name);
+        char name[256];
+        put(&names, "%s%s", found ? ", " : "", layer_name(recs[i], name, sizeof name));
         in_place |= recs[i]->info.updates == TG_BN_UPDATES_IN_PLACE;
         found++;
     }
@@ -203,7 +212,8 @@ static bool seen_before(tg__bn_record *const *recs, int i, const tg_lint_run *r)
 }
 
 static void report_decay(tg_lint_run *r, const tg__bn_record *rec, int64_t t) {
-    const char *name = rec->info.name, *init = tg__bn_initial_text(rec);
+    char buf[256];
+    const char *name = layer_name(rec, buf, sizeof buf), *init = tg__bn_initial_text(rec);
     if (t == 0) {
         tg_lint_report(r, "bn_decay",
                        "%s: 0 updates: the moving statistics are still their initial values (%s), and this "

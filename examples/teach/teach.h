@@ -1,0 +1,102 @@
+/* teach.h: what the teaching programs share: a small two-class problem on
+ * which batch norm's moving statistics matter, its model and training loop,
+ * and drawing a graph to PNG when Graphviz is installed. Header-only so that
+ * each program stays one file plus this. */
+#ifndef TGRAPH_EXAMPLES_TEACH_H
+#define TGRAPH_EXAMPLES_TEACH_H
+
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* popen under -std=c11; include this header first */
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <tgraph.h>
+
+enum { TEACH_BATCH = 64, TEACH_EVAL = 1000 };
+
+/* Two features around 12 (far from batch norm's initial moving mean 0 and
+ * variance 1, so statistics that never moved show); the class is whether
+ * the first exceeds the second. */
+static inline void teach_data(int n, uint64_t seed, tg_array **x, tg_array **y) {
+    *x = tg_array_new(TG_FLOAT32, 2, (int64_t[]){n, 2});
+    *y = tg_array_new(TG_INT64, 1, (int64_t[]){n});
+    float *xv = tg_array_data(*x);
+    int64_t *yv = tg_array_data(*y);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < 2; j++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xv[2 * i + j] = 12.0f + 4.0f * (float)(seed >> 40) / (float)(1 << 24);
+        }
+        yv[i] = xv[2 * i] > xv[2 * i + 1];
+    }
+}
+
+typedef struct teach_model {
+    tg_graph *g;
+    tg_tensor *x, *y, *is_training, *logits, *loss, *accuracy;
+} teach_model;
+
+/* x -> fully_connected(16, batch_norm(decay), relu) -> fully_connected(2):
+ * slim's normalizer_fn pattern, the update ops in UPDATE_OPS. */
+static inline teach_model teach_bn_model(tg_graph *g, double decay) {
+    teach_model m = {.g = g};
+    m.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 2), "x");
+    m.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
+    m.is_training =
+        tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = decay, .is_training_t = m.is_training);
+    TG_OPTS(tg_layers_fc_opts, hidden, .scope = "hidden", .normalizer_fn = tg_layers_batch_norm_fn,
+            .normalizer_params = &bn);
+    tg_tensor *h = tg_layers_fully_connected(g, m.x, 16, &hidden);
+    TG_OPTS(tg_layers_fc_opts, out, .scope = "logits", .activation_fn = NULL);
+    m.logits = tg_layers_fully_connected(g, h, 2, &out);
+    m.loss = tg_losses_sparse_softmax_cross_entropy(g, m.y, m.logits, NULL);
+    tg_tensor *hit = tg_cast(g, tg_equal(g, tg_argmax(g, m.logits, 1, NULL), m.y, NULL), TG_FLOAT32, NULL);
+    m.accuracy = tg_reduce_mean(g, hit, NULL);
+    return m;
+}
+
+/* Runs steps training steps of train_op on fresh batches, in training mode. */
+static inline tg_code teach_train(tg_session *s, const teach_model *m, tg_op *train_op, int steps) {
+    tg_array *on = tg_array_scalar_bool(true);
+    tg_code rc = TG_OK;
+    for (int i = 0; i < steps && rc == TG_OK; i++) {
+        tg_array *x, *y;
+        teach_data(TEACH_BATCH, 1000 + (uint64_t)i, &x, &y);
+        tg_feed f[3] = {{m->x, x}, {m->y, y}, {m->is_training, on}};
+        rc = tg_session_run(s, f, 3, NULL, 0, NULL, &train_op, 1);
+        tg_array_free(x), tg_array_free(y);
+    }
+    tg_array_free(on);
+    return rc;
+}
+
+/* Accuracy on a held-out set, in training mode (batch statistics) or not
+ * (moving statistics); -1 when the run fails. */
+static inline double teach_accuracy(tg_session *s, const teach_model *m, bool training, int batch) {
+    tg_array *x, *y, *mode = tg_array_scalar_bool(training), *acc = NULL;
+    teach_data(batch, 7, &x, &y);
+    tg_feed f[3] = {{m->x, x}, {m->y, y}, {m->is_training, mode}};
+    tg_code rc = tg_session_run(s, f, 3, &m->accuracy, 1, &acc, NULL, 0);
+    double a = rc == TG_OK ? tg_array_get(acc, 0) : -1;
+    tg_array_free(x), tg_array_free(y), tg_array_free(mode), tg_array_free(acc);
+    return a;
+}
+
+/* Draws g to png with Graphviz's dot when it is installed (collapsed below
+ * max_depth name scopes), and says where; a note otherwise. */
+static inline void teach_render(const tg_graph *g, int max_depth, const char *png) {
+    if (system("command -v dot >/dev/null 2>&1") != 0) {
+        printf("(Graphviz not installed: %s not drawn)\n", png);
+        return;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "dot -Tpng -o '%s'", png);
+    FILE *p = popen(cmd, "w");
+    tg_code rc = p ? tg_graph_write_dot_opts(g, p, &(tg_dot_options){.max_depth = max_depth}) : TG_INTERNAL;
+    int st = p ? pclose(p) : -1;
+    printf(rc == TG_OK && st == 0 ? "graph drawn: %s\n" : "(drawing %s failed)\n", png);
+}
+
+#endif

@@ -433,10 +433,10 @@ typedef struct tg_dot_options {
 /* tg_graph_write_dot with options (NULL: every op, as tg_graph_write_dot).
  * Returns TG_OK; INVALID_ARGUMENT for a NULL g or out, a negative
  * max_depth or n_collections, collections NULL with n_collections > 0 or
- * given with n_collections 0, or a NULL key (the log callback,
- * tg_set_log_callback, gets a message naming the field); RESOURCE_EXHAUSTED
- * when out of memory; INTERNAL on a write error. Nothing is written unless
- * it returns TG_OK. Nothing is kept. */
+ * given with n_collections 0, or a NULL key; RESOURCE_EXHAUSTED when out of
+ * memory; INTERNAL on a write error. Each error but INTERNAL writes
+ * nothing, and its message, naming the argument or field, goes to the log
+ * callback (tg_set_log_callback; stderr by default). Nothing is kept. */
 TG_API tg_code tg_graph_write_dot_opts(const tg_graph *g, FILE *out, const tg_dot_options *opts);
 
 #ifdef __cplusplus

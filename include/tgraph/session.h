@@ -306,25 +306,27 @@ TG_API int64_t tg_session_trace_run_count(const tg_session *s, int i);
  * write error. */
 TG_API tg_code tg_session_write_trace(const tg_session *s, FILE *out);
 
-/* Draws s's graph in Graphviz DOT (as tg_graph_write_dot_opts, opts NULL:
+/* Draws s's graph in Graphviz DOT (as tg_graph_write_dot_opts; opts NULL:
  * every op) with the last traced run (tg_run_options.trace) overlaid, as
  * TensorBoard draws a run's metadata on its graph: each op that ran is
  * filled (variables and placeholders keep their colour, other ops green)
  * and its label ends "ran once" or "ran 10 times" (an op of a
  * tg_while_loop: once per iteration, its condition's ops one more); an op
+ * whose output was fed and that did not run is blue and says "fed"; an op
  * skipped in a tg_cond branch not taken is grey ("skipped: branch not
- * taken") and its branch's cluster says "(not taken)"; an op the run did not
- * execute (pruned: the fetches and targets do not need it, or after the op
- * that failed the run, or built after the run) has a dashed outline and no
- * fill. A node standing for several ops (a collapsed scope, a series) ran
- * when one of them did and says how many ("12 of 61 ran"). A legend node
- * explains fills and edges and counts the ops that ran and were skipped.
- * Reads the trace, so call it between runs of s. Nothing is kept.
- * Errors: INVALID_ARGUMENT for a NULL s or out or options
- * tg_graph_write_dot_opts refuses (the log callback gets a message naming
- * the argument); FAILED_PRECONDITION when no run of s was traced (nothing
- * written); RESOURCE_EXHAUSTED when out of memory; INTERNAL on a write
- * error. */
+ * taken") and its branch's cluster says "(not taken)"; an op the run did
+ * not execute (pruned: the fetches and targets do not need it; after the
+ * op that failed the run; built after the run) has a dashed outline and no
+ * fill. A node standing for several ops (a collapsed scope, a series) takes
+ * the first of ran, skipped, fed that one of its ops has and says how many
+ * ran ("12 of 61 ran"). A legend node explains shapes, fills and edges and
+ * counts the ops that ran and were skipped. Reads the trace: call it
+ * between runs of s. Nothing is kept.
+ * Errors: INVALID_ARGUMENT for a NULL s or out or options that
+ * tg_graph_write_dot_opts refuses; FAILED_PRECONDITION when no run of s
+ * was traced; RESOURCE_EXHAUSTED when out of memory; INTERNAL on a write
+ * error. Each error but INTERNAL writes nothing, and its message goes to
+ * the log callback (tg_set_log_callback; stderr by default). */
 struct tg_dot_options; /* graph.h */
 TG_API tg_code tg_session_write_dot(const tg_session *s, FILE *out, const struct tg_dot_options *opts);
 

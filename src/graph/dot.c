@@ -14,6 +14,7 @@ enum { SERIES_MIN = 5 }; /* TensorBoard's smallest series */
 
 #define RAN_FILL "#c7e9c0"
 #define SKIPPED_FILL "#d9d9d9"
+#define FED_FILL "#cfe8ff" /* a placeholder's */
 #define MUTED "#888888"
 
 /* Writes runs, not characters: a printf per character took half the time
@@ -33,14 +34,16 @@ tg__dot_state tg__dot_op_state(const tg__dot_view *v, const tg_op *op) {
 
 /* The attributes after the label: shape and, without a run, the kind's
  * fill; with one, the run's state decides: filled (the kind's colour, or
- * green) when it ran, grey when skipped, a dashed outline when pruned. */
+ * green; blue when fed) when it ran or was fed, grey when skipped, a dashed
+ * outline when pruned. */
 static void put_style(tg__strbuf *b, const tg__dot_view *v, const char *shape, const char *fill,
                       tg__dot_state st) {
     tg__strbuf_printf(b, "shape=%s", shape);
     if (!v->run) {
         if (fill) tg__strbuf_printf(b, ", style=filled, fillcolor=\"%s\"", fill);
-    } else if (st == TG__DOT_RAN) {
-        tg__strbuf_printf(b, ", style=filled, fillcolor=\"%s\"", fill ? fill : RAN_FILL);
+    } else if (st == TG__DOT_RAN || st == TG__DOT_FED) {
+        const char *own = st == TG__DOT_RAN ? RAN_FILL : FED_FILL;
+        tg__strbuf_printf(b, ", style=filled, fillcolor=\"%s\"", fill ? fill : own);
     } else if (st == TG__DOT_SKIPPED) {
         tg__strbuf_printf(b, ", style=filled, fillcolor=\"" SKIPPED_FILL "\", color=\"" MUTED
                              "\", fontcolor=\"#555555\"");
@@ -54,7 +57,7 @@ static void op_shape(const tg_op *op, const char **shape, const char **fill) {
     *fill = NULL;
     *shape = "ellipse";
     if (f & TG__OPF_VARIABLE) *shape = "box", *fill = "#fff2b3";
-    else if (f & TG__OPF_PLACEHOLDER) *fill = "#cfe8ff";
+    else if (f & TG__OPF_PLACEHOLDER) *fill = FED_FILL;
     else if (op->n_outputs == 0) *shape = "octagon";
 }
 
@@ -63,6 +66,7 @@ static void op_shape(const tg_op *op, const char **shape, const char **fill) {
  * outline does. */
 static void put_runs(tg__strbuf *b, tg__dot_state st, int64_t runs) {
     if (st == TG__DOT_SKIPPED) tg__strbuf_printf(b, "\\nskipped: branch not taken");
+    else if (st == TG__DOT_FED) tg__strbuf_printf(b, "\\nfed");
     else if (st == TG__DOT_RAN && runs == 1) tg__strbuf_printf(b, "\\nran once");
     else if (st == TG__DOT_RAN) tg__strbuf_printf(b, "\\nran %lld times", (long long)runs);
 }
@@ -88,16 +92,18 @@ static void emit_node(tg__strbuf *b, const tg__dot_view *v, const tg_op *op, con
 }
 
 /* A node standing for n ops under a run: it ran when one of them did,
- * was skipped when none ran and one was skipped. *ran counts those that ran. */
+ * else was skipped when one was skipped, else fed when one was fed. *ran
+ * counts those that ran. */
 static tg__dot_state group_state(const tg__dot_view *v, const tg_op *const *ops, int n, int *ran) {
-    bool skipped = false;
+    bool skipped = false, fed = false;
     *ran = 0;
     for (int i = 0; i < n; i++) {
         tg__dot_state st = tg__dot_op_state(v, ops[i]);
         *ran += st == TG__DOT_RAN;
         skipped |= st == TG__DOT_SKIPPED;
+        fed |= st == TG__DOT_FED;
     }
-    return *ran ? TG__DOT_RAN : skipped ? TG__DOT_SKIPPED : TG__DOT_PRUNED;
+    return *ran ? TG__DOT_RAN : skipped ? TG__DOT_SKIPPED : fed ? TG__DOT_FED : TG__DOT_PRUNED;
 }
 
 /* Points the n ops at one node (the first one's id) and ends its label
@@ -109,6 +115,7 @@ static tg__dot_state join_group(tg__strbuf *b, tg__dot_view *v, const tg_op *con
     tg__dot_state st = group_state(v, ops, n, &ran);
     if (v->run && st == TG__DOT_RAN) tg__strbuf_printf(b, "\\n%d of %d ran", ran, n);
     else if (v->run && st == TG__DOT_SKIPPED) tg__strbuf_printf(b, "\\nskipped: branch not taken");
+    else if (v->run && st == TG__DOT_FED) tg__strbuf_printf(b, "\\nfed");
     return st;
 }
 

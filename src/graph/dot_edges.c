@@ -111,6 +111,7 @@ static void legend_run(tg__strbuf *b, const tg__dot_run *run) {
     tg__strbuf_printf(b, "      <tr><td colspan=\"2\"><b>traced run: %d ops ran, %d skipped</b></td></tr>\n",
                       run->n_ran, run->n_skipped);
     legend_row(b, "#c7e9c0", "filled", "ran (the label says how often: a loop's op once per iteration)");
+    legend_row(b, "#cfe8ff", "blue", "fed: the feeds gave its value, it did not run");
     legend_row(b, NULL, "dashed outline", "not run: pruned, the fetches and targets do not need it");
     legend_row(b, "#d9d9d9", "grey", "skipped: in a tf.cond branch that was not taken");
 }
@@ -188,10 +189,7 @@ static void mark_collections(tg__dot_view *v) {
 }
 
 static void emit_file(tg__strbuf *b, tg__dot_view *v) {
-    /* newrank: dot ranked each cluster apart and failed ("trouble in
-     * init_rank") on the CNN's training graph drawn four scopes deep. */
-    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n  newrank=true;\n  node [fontsize=10];\n"
-                         "  edge [fontsize=8];\n");
+    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n  node [fontsize=10];\n  edge [fontsize=8];\n");
     mark_collections(v);
     tg__dot_emit_nodes(b, v);
     if (!b->failed && !emit_edges(b, v)) b->failed = true;
@@ -212,8 +210,12 @@ tg_code tg__graph_write_dot_run(const tg_graph *g, FILE *out, const tg_dot_optio
     tg__strbuf b = {0};
     b.failed = !v.node_of || !v.flags || !v.coll_of;
     if (!b.failed) emit_file(&b, &v);
-    if (b.failed) rc = TG_RESOURCE_EXHAUSTED;
-    else if (fwrite(b.data, 1, b.len, out) != b.len || fflush(out) != 0) rc = TG_INTERNAL;
+    if (b.failed) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: out of memory", api);
+        tg__log_build(TG_RESOURCE_EXHAUSTED, msg);
+        rc = TG_RESOURCE_EXHAUSTED;
+    } else if (fwrite(b.data, 1, b.len, out) != b.len || fflush(out) != 0) rc = TG_INTERNAL;
     tg__strbuf_free(&b);
     free(v.node_of);
     free(v.flags);

@@ -16,6 +16,7 @@ typedef enum tg__dot_state {
     TG__DOT_PRUNED = 0, /* not needed by the run, or after the op that failed it */
     TG__DOT_RAN,        /* ran at least once */
     TG__DOT_SKIPPED,    /* in a cond branch not taken: dead inputs, never ran */
+    TG__DOT_FED,        /* did not run: the feeds gave its output */
 } tg__dot_state;
 
 typedef struct tg__dot_run {

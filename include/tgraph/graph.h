@@ -373,11 +373,12 @@ TG_API void tg_lint_report(tg_lint_run *r, const char *check, const char *fmt, .
     ;
 
 /* Lints the run of these fetches and targets without running anything:
- * every built-in check (see docs/teaching.md: update_ops,
- * empty_control_dependencies, stale_collection, init_before_variables,
- * unordered_variable_access, update_ops_other_scope,
- * batch_norm_training_at_eval) and every check added with
- * tg_graph_add_lint. Returns the number of findings (0: nothing to say);
+ * the graph's own checks (update_ops, empty_control_dependencies,
+ * stale_collection, init_before_variables, unordered_variable_access,
+ * update_ops_other_scope) and every check added with tg_graph_add_lint,
+ * among them those the batch-norm builders and the Saver add
+ * (batch_norm_training_at_eval, bn_decay with a session,
+ * saver_omits_moving_stats); docs/teaching.md shows each. Returns the number of findings (0: nothing to say);
  * *report (when not NULL) gets them, one per line as "[check] text", or
  * NULL when there are none. Ownership: the caller frees *report with
  * tg_free. Errors: -1 for a NULL graph or list entry, an op of another

@@ -11,8 +11,7 @@
  * inside its branch functions; the one made in the branch runs once
  * (count_inside = 1). The trace of a False run shows the true branch's ops
  * skipped, and tg_explain says why each assign ran or not. */
-#include <stdio.h>
-#include <tgraph.h>
+#include "teach.h"
 
 static tg_variable *counter(tg_graph *g, const char *name) {
     TG_OPTS(tg_get_variable_opts, o, .initializer = tg_zeros_initializer(), .trainable = false);
@@ -74,6 +73,7 @@ int main(void) {
         if (!rc && i == 0) {
             puts("trace of a run with pred False:");
             tg_session_write_trace(s, stdout);
+            teach_draw(g, s, 0, "cond_pitfall.png");
             explain(s, g, (tg_tensor *[]){y, y2}, "assign_outside");
             explain(s, g, (tg_tensor *[]){y, y2}, "cond_inside/assign_inside");
         }

@@ -12,37 +12,15 @@
  * while training-mode accuracy is fine. tg_describe_batch_norm shows t and
  * decay^t, the session's lint names the layer, and decay 0.9 (0.9^100 is
  * 3e-5) fixes it. */
+#include "teach.h"
+
 #include <math.h>
-#include <stdio.h>
-#include <tgraph.h>
 
 #ifndef SEED
 #define SEED 3
 #endif
 
-enum { OFFSET = 20, FEATURES = 4, BATCH = 64, STEPS = 100, TEST = 1000 };
-
-/* Features ~ OFFSET + N(0, 2), far from 0 as raw inputs often are; the label is
- * 1 when (x0 - OFFSET) + (x1 - OFFSET) > (x2 - OFFSET) + (x3 - OFFSET). */
-static double gaussian(uint64_t *s) {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-static void make_data(uint64_t *seed, int n, float *x, int64_t *y) {
-    for (int i = 0; i < n; i++) {
-        double d = 0;
-        for (int j = 0; j < FEATURES; j++) {
-            x[i * FEATURES + j] = (float)(OFFSET + 2 * gaussian(seed));
-            d += (j < 2 ? 1 : -1) * (x[i * FEATURES + j] - OFFSET);
-        }
-        y[i] = d > 0;
-    }
-}
+enum { BATCH = 64, STEPS = 100, TEST = 1000 };
 
 typedef struct net {
     tg_graph *g;
@@ -56,7 +34,7 @@ static net build(double decay) {
     net n = {.g = tg_graph_new()};
     tg_graph *g = n.g;
     tg_graph_set_random_seed(g, SEED); /* the same numbers every run */
-    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, FEATURES), "x");
+    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, TEACH_FEATURES), "x");
     n.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
     n.phase = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
     TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = decay, .is_training_t = n.phase);
@@ -77,7 +55,7 @@ static net build(double decay) {
  * example's P(class 1) into p. */
 static tg_code accuracy(tg_session *s, const net *n, const float *x, const int64_t *y, int count, bool training,
                         double *acc, double *p) {
-    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){count, FEATURES}, x);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){count, TEACH_FEATURES}, x);
     tg_array *ph = tg_array_scalar_bool(training);
     tg_array *out = NULL;
     tg_code rc = tg_session_run(s, (tg_feed[]){{n->x, xa}, {n->phase, ph}}, training ? 2 : 1, &n->logits, 1, &out,
@@ -98,25 +76,25 @@ static tg_code accuracy(tg_session *s, const net *n, const float *x, const int64
 /* Trains STEPS steps and evaluates; prints the numbers, and the table and
  * the lint's findings when `explain`. */
 static int run(double decay, bool explain) {
-    static float xb[BATCH * FEATURES], xt[TEST * FEATURES];
+    static float xb[BATCH * TEACH_FEATURES], xt[TEST * TEACH_FEATURES];
     static int64_t yb[BATCH], yt[TEST];
     net n = build(decay);
     if (tg_graph_status(n.g)) return puts(tg_graph_message(n.g)), 1;
     tg_session *s = tg_session_new(n.g);
-    tg_session_set_run_options(s, &(tg_run_options){.lint = true});
+    tg_session_set_run_options(s, &(tg_run_options){.lint = true, .trace = true});
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &n.init, 1);
     uint64_t seed = 42;
     tg_array *ph = tg_array_scalar_bool(true);
     for (int i = 0; i < STEPS && !rc; i++) {
-        make_data(&seed, BATCH, xb, yb);
-        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, FEATURES}, xb);
+        teach_blobs(&seed, BATCH, xb, yb);
+        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, TEACH_FEATURES}, xb);
         tg_array *ya = tg_array_new_from(TG_INT64, 1, (int64_t[]){BATCH}, yb);
         rc = tg_session_run(s, (tg_feed[]){{n.x, xa}, {n.y, ya}, {n.phase, ph}}, 3, NULL, 0, NULL, &n.train, 1);
         tg_array_free(xa);
         tg_array_free(ya);
     }
     tg_array_free(ph);
-    make_data(&seed, TEST, xt, yt);
+    teach_blobs(&seed, TEST, xt, yt);
     static double p_train[TEST], p_eval[TEST];
     double acc_train = 0, acc_eval = 0, gap = 0;
     if (!rc) rc = accuracy(s, &n, xt, yt, TEST, true, &acc_train, p_train);
@@ -134,6 +112,7 @@ static int run(double decay, bool explain) {
             char *table = tg_describe_batch_norm(n.g, s);
             printf("\ntg_describe_batch_norm:\n%s\n", table ? table : "(out of memory)\n");
             tg_free(table);
+            teach_draw(n.g, s, 2, "decay.png");
         }
     }
     tg_session_free(s);

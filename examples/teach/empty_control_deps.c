@@ -26,7 +26,7 @@ static int run(bool fixed) {
     printf("%s: y fetched three times:", fixed ? "fixed (y = tg_identity(counter))" : "bug (y = x)");
     for (int i = 0; i < 3 && !rc; i++) {
         tg_array *v = NULL;
-        rc = tg_session_run(s, NULL, 0, &y, 1, &v, NULL, 0);
+        rc = tg_session_run_opts(s, NULL, 0, &y, 1, &v, NULL, 0, &(tg_run_options){.trace = true});
         if (!rc) printf(" %g", tg_array_get(v, 0));
         tg_array_free(v);
     }
@@ -37,7 +37,7 @@ static int run(bool fixed) {
         printf("lint:\n%s", report ? report : "(nothing)\n");
         tg_free(report);
     }
-    if (!rc && fixed) teach_render(g, 0, "empty_control_deps.png");
+    if (!rc && !fixed) teach_draw(g, s, 0, "empty_control_deps.png");
     if (rc) puts(tg_session_message(s));
     tg_session_free(s);
     tg_graph_free(g);

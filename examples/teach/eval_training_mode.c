@@ -11,37 +11,15 @@
  * The fix is an evaluation tower with is_training False sharing the
  * variables (variable scope reuse), which normalizes with the moving
  * statistics: an example gets one answer whatever else is in its batch. */
+#include "teach.h"
+
 #include <math.h>
-#include <stdio.h>
-#include <tgraph.h>
 
 #ifndef SEED
 #define SEED 1
 #endif
 
-enum { OFFSET = 20, FEATURES = 4, BATCH = 64, STEPS = 200, TEST = 1000 };
-
-/* Features ~ OFFSET + N(0, 2), far from 0 as raw inputs often are; the label is
- * 1 when (x0 - OFFSET) + (x1 - OFFSET) > (x2 - OFFSET) + (x3 - OFFSET). */
-static double gaussian(uint64_t *s) {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-static void make_data(uint64_t *seed, int n, float *x, int64_t *y) {
-    for (int i = 0; i < n; i++) {
-        double d = 0;
-        for (int j = 0; j < FEATURES; j++) {
-            x[i * FEATURES + j] = (float)(OFFSET + 2 * gaussian(seed));
-            d += (j < 2 ? 1 : -1) * (x[i * FEATURES + j] - OFFSET);
-        }
-        y[i] = d > 0;
-    }
-}
+enum { BATCH = 64, STEPS = 200, TEST = 1000 };
 
 /* The model's logits and P(class 1); reuse builds a second tower on the
  * same variables. */
@@ -56,7 +34,7 @@ static tg_tensor *model(tg_graph *g, tg_tensor *x, bool is_training, tg_reuse re
 }
 
 static tg_code probs(tg_session *s, tg_tensor *x, tg_tensor *prob, const float *xs, int n, tg_array **out) {
-    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){n, FEATURES}, xs);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){n, TEACH_FEATURES}, xs);
     tg_code rc = tg_session_run(s, &(tg_feed){x, xa}, 1, &prob, 1, out, NULL, 0);
     tg_array_free(xa);
     return rc;
@@ -69,7 +47,7 @@ static tg_code accuracy(tg_session *s, tg_tensor *x, tg_tensor *prob, const floa
     tg_code rc = TG_OK;
     for (int i = 0; i < TEST && !rc; i += per_run) {
         tg_array *p = NULL;
-        rc = probs(s, x, prob, xs + i * FEATURES, per_run, &p);
+        rc = probs(s, x, prob, xs + i * TEACH_FEATURES, per_run, &p);
         for (int k = 0; !rc && k < per_run; k++) right += (tg_array_get(p, k) > 0.5) == ys[i + k];
         tg_array_free(p);
     }
@@ -96,11 +74,11 @@ static tg_code report(tg_session *s, tg_tensor *x, tg_tensor *prob, const float 
 }
 
 int main(void) {
-    static float xb[BATCH * FEATURES], xt[TEST * FEATURES];
+    static float xb[BATCH * TEACH_FEATURES], xt[TEST * TEACH_FEATURES];
     static int64_t yb[BATCH], yt[TEST];
     tg_graph *g = tg_graph_new();
     tg_graph_set_random_seed(g, SEED); /* the same numbers every run */
-    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, FEATURES), "x");
+    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, TEACH_FEATURES), "x");
     tg_tensor *y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
     tg_tensor *logits = NULL;
     tg_tensor *prob = model(g, x, true, TG_REUSE_INHERIT, &logits);
@@ -119,14 +97,14 @@ int main(void) {
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
     uint64_t seed = 7;
     for (int i = 0; i < STEPS && !rc; i++) {
-        make_data(&seed, BATCH, xb, yb);
-        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, FEATURES}, xb);
+        teach_blobs(&seed, BATCH, xb, yb);
+        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, TEACH_FEATURES}, xb);
         tg_array *ya = tg_array_new_from(TG_INT64, 1, (int64_t[]){BATCH}, yb);
         rc = tg_session_run(s, (tg_feed[]){{x, xa}, {y, ya}}, 2, NULL, 0, NULL, &train, 1);
         tg_array_free(xa);
         tg_array_free(ya);
     }
-    make_data(&seed, TEST, xt, yt);
+    teach_blobs(&seed, TEST, xt, yt);
     puts("== the bug: evaluating the training graph (is_training True) ==");
     if (!rc) rc = report(s, x, prob, xt, yt, "training mode");
     char *lint = NULL;
@@ -139,6 +117,7 @@ int main(void) {
     tg_free(lint);
     if (rc) puts(tg_session_message(s));
     tg_session_free(s);
+    teach_draw(g, NULL, 2, "eval_training_mode.png");
     tg_graph_free(g);
     return rc != TG_OK;
 }

@@ -17,8 +17,7 @@
  * seed; over a few seeds the read changes. tg_graph_lint names the
  * unordered pair. The control dependency makes the read wait for the
  * assign: every seed gives 2. */
-#include <stdio.h>
-#include <tgraph.h>
+#include "teach.h"
 
 enum { N_SEEDS = 16 };
 
@@ -87,6 +86,7 @@ int main(void) {
     if (ok) print_lint(g, a, r);
     ok = ok && over_seeds(s, init, a, r_fixed, "fixed (read inside control_dependencies([a]))");
     if (ok) print_lint(g, a, r_fixed);
+    if (ok) teach_draw(g, NULL, 0, "race.png");
     tg_session_free(s);
     tg_graph_free(g);
     return !ok;

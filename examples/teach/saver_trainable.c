@@ -11,37 +11,15 @@
  * checkpoint omits; a Saver of the global variables (TF's default
  * tf.train.Saver()) fixes it.
  * usage: saver_trainable [checkpoint path]   (default: saver_trainable.ckpt) */
+#include "teach.h"
+
 #include <math.h>
-#include <stdio.h>
-#include <tgraph.h>
 
 #ifndef SEED
 #define SEED 1
 #endif
 
-enum { OFFSET = 20, FEATURES = 4, BATCH = 64, STEPS = 150, TEST = 1000 };
-
-/* Features ~ OFFSET + N(0, 2), far from 0 as raw inputs often are; the label is
- * 1 when (x0 - OFFSET) + (x1 - OFFSET) > (x2 - OFFSET) + (x3 - OFFSET). */
-static double gaussian(uint64_t *s) {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-static void make_data(uint64_t *seed, int n, float *x, int64_t *y) {
-    for (int i = 0; i < n; i++) {
-        double d = 0;
-        for (int j = 0; j < FEATURES; j++) {
-            x[i * FEATURES + j] = (float)(OFFSET + 2 * gaussian(seed));
-            d += (j < 2 ? 1 : -1) * (x[i * FEATURES + j] - OFFSET);
-        }
-        y[i] = d > 0;
-    }
-}
+enum { BATCH = 64, STEPS = 150, TEST = 1000 };
 
 typedef struct net {
     tg_graph *g;
@@ -53,7 +31,7 @@ static net build(void) {
     net n = {.g = tg_graph_new()};
     tg_graph *g = n.g;
     tg_graph_set_random_seed(g, SEED); /* the same numbers every run */
-    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, FEATURES), "x");
+    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, TEACH_FEATURES), "x");
     n.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
     n.phase = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
     TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9, .is_training_t = n.phase);
@@ -73,14 +51,14 @@ static net build(void) {
 }
 
 static tg_code train(tg_session *s, const net *n) {
-    static float xb[BATCH * FEATURES];
+    static float xb[BATCH * TEACH_FEATURES];
     static int64_t yb[BATCH];
     uint64_t seed = 3;
     tg_array *ph = tg_array_scalar_bool(true);
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, (tg_op *const *)&n->init, 1);
     for (int i = 0; i < STEPS && !rc; i++) {
-        make_data(&seed, BATCH, xb, yb);
-        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, FEATURES}, xb);
+        teach_blobs(&seed, BATCH, xb, yb);
+        tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){BATCH, TEACH_FEATURES}, xb);
         tg_array *ya = tg_array_new_from(TG_INT64, 1, (int64_t[]){BATCH}, yb);
         rc = tg_session_run(s, (tg_feed[]){{n->x, xa}, {n->y, ya}, {n->phase, ph}}, 3, NULL, 0, NULL,
                             (tg_op *const *)&n->train, 1);
@@ -94,15 +72,15 @@ static tg_code train(tg_session *s, const net *n) {
 /* A fresh session: initialize, restore with saver, evaluate; prints the
  * accuracy and the restored moving mean of the first hidden unit. */
 static tg_code restore_and_evaluate(const net *n, tg_saver *saver, const char *path, const char *what) {
-    static float xt[TEST * FEATURES];
+    static float xt[TEST * TEACH_FEATURES];
     static int64_t yt[TEST];
     uint64_t seed = 99;
-    make_data(&seed, TEST, xt, yt);
+    teach_blobs(&seed, TEST, xt, yt);
     tg_session *s = tg_session_new(n->g);
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, (tg_op *const *)&n->init, 1);
     if (!rc) rc = tg_saver_restore(saver, s, path);
     if (rc) printf("restore: %s\n", tg_saver_message(saver));
-    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){TEST, FEATURES}, xt);
+    tg_array *xa = tg_array_new_from(TG_FLOAT32, 2, (int64_t[]){TEST, TEACH_FEATURES}, xt);
     tg_array *out[2] = {NULL, NULL};
     if (!rc)
         rc = tg_session_run(s, &(tg_feed){n->x, xa}, 1, (tg_tensor *[]){n->logits, n->moving_mean}, 2, out, NULL, 0);
@@ -165,6 +143,7 @@ int main(int argc, char **argv) {
     if (!rc && tg_graph_lint(n.g, &n.logits, 1, NULL, 0, &lint) == 0) puts("the lint on the evaluation run: (nothing)");
     tg_free(lint);
     remove(path);
+    teach_draw(n.g, NULL, 2, "saver_trainable.png");
     tg_graph_free(n.g);
     return rc != TG_OK;
 }

@@ -26,7 +26,10 @@ static int run(bool fixed) {
     if (tg_graph_status(g)) return puts(tg_graph_message(g)), 1;
     tg_session *s = tg_session_new(g);
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+    tg_session_set_run_options(s, &(tg_run_options){.trace = !fixed});
     if (!rc) rc = teach_train(s, &m, train, 300);
+    if (!rc && !fixed) teach_draw(g, s, 2, "stale_update_ops.png");
+    tg_session_set_run_options(s, NULL);
     if (!rc)
         printf("%s: accuracy in inference mode after training %.2f\n", fixed ? "fixed" : "bug",
                teach_accuracy(s, &m, false, TEACH_EVAL));

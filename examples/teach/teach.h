@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L /* popen under -std=c11; include this header first */
 #endif
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <tgraph.h>
@@ -29,6 +30,32 @@ static inline void teach_data(int n, uint64_t seed, tg_array **x, tg_array **y) 
             xv[2 * i + j] = 12.0f + 4.0f * (float)(seed >> 40) / (float)(1 << 24);
         }
         yv[i] = xv[2 * i] > xv[2 * i + 1];
+    }
+}
+
+enum { TEACH_FEATURES = 4, TEACH_OFFSET = 20 };
+
+/* A standard normal draw (Box-Muller on a 64-bit LCG). */
+static inline double teach_gaussian(uint64_t *s) {
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+        u[i] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* Features ~ TEACH_OFFSET + N(0, 2), far from 0 as raw inputs often are;
+ * the label is 1 when (x0 - OFFSET) + (x1 - OFFSET) > (x2 - OFFSET) +
+ * (x3 - OFFSET). x holds n * TEACH_FEATURES values, y n labels. */
+static inline void teach_blobs(uint64_t *seed, int n, float *x, int64_t *y) {
+    for (int i = 0; i < n; i++) {
+        double d = 0;
+        for (int j = 0; j < TEACH_FEATURES; j++) {
+            x[i * TEACH_FEATURES + j] = (float)(TEACH_OFFSET + 2 * teach_gaussian(seed));
+            d += (j < 2 ? 1 : -1) * (x[i * TEACH_FEATURES + j] - TEACH_OFFSET);
+        }
+        y[i] = d > 0;
     }
 }
 
@@ -84,9 +111,12 @@ static inline double teach_accuracy(tg_session *s, const teach_model *m, bool tr
     return a;
 }
 
-/* Draws g to png with Graphviz's dot when it is installed (collapsed below
- * max_depth name scopes), and says where; a note otherwise. */
-static inline void teach_render(const tg_graph *g, int max_depth, const char *png) {
+/* Draws to png with Graphviz's dot, when it is installed: s's last traced
+ * run over its graph (tg_session_write_dot: what ran filled, what was
+ * pruned hollow, untaken branches grey) when s is given, else g alone;
+ * name scopes below max_depth collapsed, UPDATE_OPS as a cluster. Says
+ * where it drew, or why it did not. */
+static inline void teach_draw(const tg_graph *g, const tg_session *s, int max_depth, const char *png) {
     if (system("command -v dot >/dev/null 2>&1") != 0) {
         printf("(Graphviz not installed: %s not drawn)\n", png);
         return;
@@ -94,7 +124,9 @@ static inline void teach_render(const tg_graph *g, int max_depth, const char *pn
     char cmd[512];
     snprintf(cmd, sizeof cmd, "dot -Tpng -o '%s'", png);
     FILE *p = popen(cmd, "w");
-    tg_code rc = p ? tg_graph_write_dot_opts(g, p, &(tg_dot_options){.max_depth = max_depth}) : TG_INTERNAL;
+    const char *keys[] = {TG_GRAPHKEYS_UPDATE_OPS};
+    tg_dot_options o = {.max_depth = max_depth, .collections = keys, .n_collections = 1, .legend = true};
+    tg_code rc = !p ? TG_INTERNAL : s ? tg_session_write_dot(s, p, &o) : tg_graph_write_dot_opts(g, p, &o);
     int st = p ? pclose(p) : -1;
     printf(rc == TG_OK && st == 0 ? "graph drawn: %s\n" : "(drawing %s failed)\n", png);
 }

@@ -24,7 +24,10 @@ static int run(bool fixed) {
     if (tg_graph_status(g)) return puts(tg_graph_message(g)), 1;
     tg_session *s = tg_session_new(g);
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+    tg_session_set_run_options(s, &(tg_run_options){.trace = !fixed});
     if (!rc) rc = teach_train(s, &m, train, 300);
+    if (!rc && !fixed) teach_draw(g, s, 2, "update_ops_missing.png");
+    tg_session_set_run_options(s, NULL);
     if (!rc) {
         printf("%s: accuracy in training mode %.2f, in inference mode %.2f; moving_mean ran %lld updates\n",
                fixed ? "fixed" : "bug", teach_accuracy(s, &m, true, TEACH_EVAL),
@@ -38,7 +41,6 @@ static int run(bool fixed) {
         printf("explain: %s\n", why ? why : "?");
         tg_free(report), tg_free(why);
     }
-    if (!rc && fixed) teach_render(g, 1, "update_ops_missing.png");
     if (rc) puts(tg_session_message(s));
     tg_free(updates);
     tg_session_free(s);

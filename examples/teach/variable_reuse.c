@@ -50,6 +50,7 @@ int main(void) {
            tg_graph_status(g) == TG_OK ? "built" : tg_graph_message(g), tg_tensor_name(train_logits),
            tg_tensor_name(eval_logits), n, n == 1 ? "" : "s", n > 0 ? tg_variable_name(vars[0]) : "-");
     tg_free(vars);
+    teach_draw(g, NULL, 0, "variable_reuse.png");
     tg_graph_free(g);
     return n != 1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tgraph.h"
+#include "example_lint.h"
 
 enum { N = 64 };
 
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
     }
 
     tg_session *sess = tg_session_new(g);
+    example_lint_on(sess);
     tg_array *xa = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){N}, xs);
     tg_array *ya = tg_array_new_from(TG_FLOAT32, 1, (int64_t[]){N}, ys);
     tg_feed feeds[2] = {{x, xa}, {y, ya}};

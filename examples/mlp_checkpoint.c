@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tgraph.h"
+#include "example_lint.h"
 
 enum { N = 512, FEATURES = 4, CLASSES = 3 };
 
@@ -113,6 +114,7 @@ int main(int argc, char **argv) {
     tg_session *s = NULL;
     if (!build(&trained, true)) goto done;
     s = tg_session_new(trained.g);
+    example_lint_on(s);
     tg_feed feeds[2] = {{trained.x, xa}, {trained.labels, ya}};
     if (tg_session_run(s, NULL, 0, NULL, 0, NULL, &trained.init, 1) != TG_OK) goto run_error;
     for (int step = 0; step < steps; step++) {
@@ -133,6 +135,7 @@ int main(int argc, char **argv) {
     tg_session *s2 = NULL;
     if (build(&restored, false)) {
         s2 = tg_session_new(restored.g);
+        example_lint_on(s2);
         tg_feed feeds2[2] = {{restored.x, xa}, {restored.labels, ya}};
         if (tg_saver_restore(restored.saver, s2, path) != TG_OK)
             fprintf(stderr, "restore: %s\n", tg_saver_message(restored.saver));

@@ -1,6 +1,7 @@
 /* mnist_short: the shortest complete tgraph MNIST program (the README shows it). */
 #include <stdio.h>
 #include <tgraph.h>
+#include "example_lint.h"
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
     if (tg_graph_status(g)) return puts(tg_graph_message(g)), 1;
 
     tg_session *s = tg_session_new(g);
+    example_lint_on(s);
     tg_batch_iter *batches = tg_batch_iter_new(train, 64, true, 1, TG_NHWC), *all = tg_batch_iter_new(test, 10000, false, 0, TG_NHWC);
     tg_array *xb = NULL, *yb = NULL, *yes = tg_array_scalar_bool(true), *acc = NULL;
     tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);

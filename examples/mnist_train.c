@@ -345,7 +345,7 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
         fprintf(stderr, "%s: cannot create a session\n", prog);
         return 0;
     }
-    tg_session_set_run_options(s, &(tg_run_options){.check_update_ops = true});
+    tg_session_set_run_options(s, &(tg_run_options){.lint = true});
     tg_session_set_warning_callback(s, on_warning, NULL);
     int64_t epochs_done = 0;
     tg_batch_iter *it = tg_batch_iter_new(train, f->batch_size, true, f->seed, TG_NHWC);

@@ -78,8 +78,10 @@
 #include "tgraph/layers.h"
 #include "tgraph/tf_layers.h"
 #include "tgraph/train.h"
+#include "tgraph/metrics.h"
 #include "tgraph/moving_averages.h"
 #include "tgraph/saver.h"
 #include "tgraph/data.h"
+#include "tgraph/checkpoint.h"
 
 #endif

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <tgraph.h>
 
+#ifndef TEACH_SEED
+#define TEACH_SEED 2
+#endif
+
 enum { TEACH_BATCH = 64, TEACH_EVAL = 1000 };
 
 /* Two features around 12 (far from batch norm's initial moving mean 0 and
@@ -68,6 +72,8 @@ typedef struct teach_model {
  * slim's normalizer_fn pattern, the update ops in UPDATE_OPS. */
 static inline teach_model teach_bn_model(tg_graph *g, double decay) {
     teach_model m = {.g = g};
+    /* the same initial weights on every run of the program */
+    tg_graph_set_random_seed(g, TEACH_SEED);
     m.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 2), "x");
     m.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
     m.is_training =

@@ -159,6 +159,51 @@ TG_API tg_tensor *tg_tile(tg_graph *g, tg_tensor *x, const int64_t *multiples, i
 TG_API tg_tensor *tg_zeros_like(tg_graph *g, tg_tensor *x, const char *name);
 TG_API tg_tensor *tg_ones_like(tg_graph *g, tg_tensor *x, const char *name);
 
+/* tf.one_hot(indices, depth, on_value=1, off_value=0, axis=-1, dtype): "OneHot"
+ * named "one_hot" (or name) with the Consts "one_hot/on_value",
+ * "one_hot/off_value" (of dtype) and "one_hot/depth" (int32). The output
+ * adds a dimension of depth entries at axis (-1: last): on_value where the
+ * index equals the position, off_value elsewhere; an index that is negative
+ * or >= depth gives a row of off_value. TF's defaults are on 1, off 0,
+ * axis -1, dtype float32 (pass them; C has no defaults). indices are int32
+ * or int64. Not differentiable (TF registers none). Ownership: the graph's.
+ * Errors (sticky, no op added): INVALID_ARGUMENT naming the op for
+ * non-integer indices, depth < 0 ("depth must be non-negative, got: -1"),
+ * axis < -1 ("axis must be >= -1") or past the output's rank ("Expected
+ * axis to be -1 or between [0, 3).  But received: 4"), an invalid dtype. */
+TG_API tg_tensor *tg_one_hot(tg_graph *g, tg_tensor *indices, int64_t depth, double on_value, double off_value,
+                             int axis, tg_dtype dtype, const char *name);
+
+/* tf.gather(params, indices, axis=0) (TF 1.15: GatherV2, batch_dims 0):
+ * "GatherV2" (or name) with the Const "GatherV2/axis". The result is
+ * params.shape[:axis] + indices.shape + params.shape[axis+1:]; params of any
+ * dtype, indices int32 or int64, axis in [-rank, rank). As TF's CPU kernel
+ * (validate_indices is ignored), an index outside [0, params.shape[axis])
+ * fails the run with INVALID_ARGUMENT naming it: "indices[1,0] = 7 is not in
+ * [0, 5)". Gradient: TF's is IndexedSlices, which tgraph does not have; it
+ * is the dense equivalent (what TF gives once those slices are made dense):
+ * UnsortedSegmentSum of the incoming gradient by index, so repeated indices
+ * add up. It needs params of a fully known shape (UNIMPLEMENTED otherwise).
+ * Ownership: the graph's. Errors (sticky, no op added): INVALID_ARGUMENT
+ * naming the op for non-integer indices, a scalar params ("Shape must be at
+ * least rank 1 but is rank 0") or an axis out of range ("Expected axis in
+ * the range [-2, 2), but got 2"). */
+TG_API tg_tensor *tg_gather(tg_graph *g, tg_tensor *params, tg_tensor *indices, int axis, const char *name);
+
+/* tf.math.unsorted_segment_sum(data, segment_ids, num_segments):
+ * "UnsortedSegmentSum" (or name) with the Const
+ * "UnsortedSegmentSum/num_segments". output[j, ...] is the sum of the
+ * data[i..., ...] whose segment_ids[i...] is j; segment_ids' shape is a
+ * prefix of data's; the output is [num_segments] + data.shape[ids.rank:].
+ * Negative ids are dropped (TF's CPU kernel), an id >= num_segments fails
+ * the run: "segment_ids[3] = 5 is out of range [0, 4)". Gradient: TF's
+ * (gather of the gradient by id, 0 for dropped rows). Ownership: the
+ * graph's. Errors (sticky, no op added): INVALID_ARGUMENT naming the op for
+ * bool data, non-integer ids, shapes that do not match or num_segments
+ * outside [0, 2^31). */
+TG_API tg_tensor *tg_unsorted_segment_sum(tg_graph *g, tg_tensor *data, tg_tensor *segment_ids, int64_t num_segments,
+                                          const char *name);
+
 #ifdef __cplusplus
 }
 #endif

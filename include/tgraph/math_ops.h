@@ -65,6 +65,60 @@ TG_API tg_tensor *tg_where(tg_graph *g, tg_tensor *cond, tg_tensor *x, tg_tensor
 TG_API tg_tensor *tg_clip_by_value(tg_graph *g, tg_tensor *t, tg_tensor *clip_min, tg_tensor *clip_max,
                                    const char *name);
 
+/* tf.cos / tf.sin: "Cos" / "Sin", float32 or float64; each is the other's
+ * gradient (d cos = -sin). Errors: INVALID_ARGUMENT naming the op for
+ * another dtype. */
+TG_API tg_tensor *tg_cos(tg_graph *g, tg_tensor *x, const char *name);
+TG_API tg_tensor *tg_sin(tg_graph *g, tg_tensor *x, const char *name);
+
+/* tf.div_no_nan(x, y) (tf.math.divide_no_nan): "DivNoNan", x / y with
+ * NumPy broadcasting, and 0 wherever y is 0 (even for x 0 or NaN). Float
+ * operands of one dtype. Its gradient is TF's (_DivNoNanGrad). Ownership:
+ * the graph's. Errors: INVALID_ARGUMENT naming the op for mixed or non-float
+ * dtypes or shapes that do not broadcast. */
+TG_API tg_tensor *tg_div_no_nan(tg_graph *g, tg_tensor *x, tg_tensor *y, const char *name);
+
+/* tf.clip_by_norm(t, clip_norm, axes=None): t * clip_norm / max(l2norm,
+ * clip_norm), the L2 norm taken over `axes` (n_axes of them; NULL and 0:
+ * every axis, TF's None) with keepdims, in name scope "clip_by_norm" (or
+ * name) as TF builds it (two-tap where around the Sqrt, so a zero t has a
+ * finite gradient), the result an Identity named after the scope. t is
+ * float; clip_norm a scalar tensor of t's dtype. Ownership: the graph's.
+ * Errors (sticky, no op added): INVALID_ARGUMENT naming clip_by_norm (or
+ * name) for a non-float t, a clip_norm of another dtype or not 0-D, axes
+ * and n_axes that disagree, or an axis out of range ("Invalid reduction
+ * dimension 5 for input with 2 dimensions"). */
+TG_API tg_tensor *tg_clip_by_norm(tg_graph *g, tg_tensor *t, tg_tensor *clip_norm, const int *axes, int n_axes,
+                                  const char *name);
+
+/* tf.global_norm(t_list): sqrt(sum of every tensor's squared L2 norm), TF's
+ * ops in name scope "global_norm" (or name): one "L2Loss" per tensor,
+ * "stack", "Sum", "mul" by 2 and the Sqrt "global_norm/global_norm". NULL
+ * entries of t_list[0..n) are skipped (TF's None). Ownership: t_list stays
+ * the caller's; the result is the graph's. Errors (sticky, no op added):
+ * INVALID_ARGUMENT naming global_norm (or name) for a NULL t_list or n < 0
+ * ("t_list should be a sequence"), no tensor at all ("List argument
+ * 'values' to 'Pack' Op with length 0 shorter than minimum length 1."), or
+ * tensors that are not of one float dtype. */
+TG_API tg_tensor *tg_global_norm(tg_graph *g, tg_tensor *const *t_list, int n, const char *name);
+
+/* tf.clip_by_global_norm(t_list, clip_norm, use_norm=None): each
+ * t_list[i] * clip_norm / max(global_norm, clip_norm), with the global norm
+ * of tg_global_norm (built under "global_norm", or `name` when given, as
+ * TF), or use_norm when not NULL. A NaN or infinite norm gives NaN
+ * everywhere, as TF. The ops are in name scope "clip_by_global_norm" (or
+ * name); clipped[i] is the Identity "clip_by_global_norm/clip_by_global_norm/_<i>"
+ * (TF's names), NULL where t_list[i] is NULL. *global_norm (if not NULL)
+ * gets the norm used. clip_norm and use_norm are scalars of the tensors'
+ * float dtype. Ownership: clipped is the caller's array of n entries; the
+ * tensors are the graph's. Returns TG_OK, or the graph's error code with
+ * every output NULL. Errors: as tg_global_norm, naming clip_by_global_norm
+ * (or name), and INVALID_ARGUMENT for a NULL clipped, or a clip_norm or
+ * use_norm of another dtype or not 0-D. */
+TG_API tg_code tg_clip_by_global_norm(tg_graph *g, tg_tensor *const *t_list, int n, tg_tensor *clip_norm,
+                                      tg_tensor *use_norm, tg_tensor **clipped, tg_tensor **global_norm,
+                                      const char *name);
+
 /* tf.add_n(xs): "AddN", the sum of n >= 1 tensors of one dtype and shape. */
 TG_API tg_tensor *tg_add_n(tg_graph *g, tg_tensor *const *xs, int n, const char *name);
 

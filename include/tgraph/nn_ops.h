@@ -255,17 +255,19 @@ TG_API tg_code tg_nn_fused_batch_norm(tg_graph *g, tg_tensor *x, tg_tensor *scal
 /* TF's legacy op BatchNormWithGlobalNormalization(t, m, v, beta, gamma,
  * variance_epsilon, scale_after_normalization) (tf.nn.
  * batch_norm_with_global_normalization): (t - m) * rsqrt(v + eps) [* gamma]
- * + beta along the last dimension of a 4-D t; gamma is used only when
- * scale_after_normalization. m, v, beta, gamma are 1-D of t's last
- * dimension, all of t's dtype (float32 or float64). name NULL:
- * "BatchNormWithGlobalNormalization". Its gradient is the math of TF's
- * BatchNormWithGlobalNormalizationGrad built from ordinary ops (gamma gets
- * zeros without scaling). Note: TF 1.15's Python wrapper composes
- * tf.nn.batch_normalization instead (same values, any rank); tgraph emits
- * the legacy op, which like TF's op takes 4-D t only.
+ * + beta; gamma is used only when scale_after_normalization. Any rank, as
+ * TF 1.15's Python function, which composes tf.nn.batch_normalization: for
+ * a t of known rank other than 4 that is what this builds (name scope
+ * "batchnorm", or name; parameters broadcast against t). A 4-D t (or one
+ * of unknown rank) gets the legacy op "BatchNormWithGlobalNormalization"
+ * (or name) instead, same values, with m, v, beta, gamma 1-D of t's last
+ * dimension; its gradient is the math of TF's
+ * BatchNormWithGlobalNormalizationGrad from ordinary ops (gamma gets zeros
+ * without scaling). All inputs of t's dtype (float32 or float64).
  * Ownership: the result belongs to the graph. Errors: INVALID_ARGUMENT
- * naming the op for a t that is not 4-D, parameters that are not 1-D of the
- * channel count, or mixed/non-float dtypes. */
+ * naming the op (or "batchnorm") for parameters that do not fit t (not 1-D
+ * of the channel count for 4-D t, not broadcastable otherwise), or
+ * mixed/non-float dtypes. */
 TG_API tg_tensor *tg_nn_batch_norm_with_global_normalization(tg_graph *g, tg_tensor *t, tg_tensor *m, tg_tensor *v,
                                                              tg_tensor *beta, tg_tensor *gamma,
                                                              double variance_epsilon,
@@ -297,6 +299,36 @@ typedef struct tg_dropout_opts {
  * rate nor keep_prob is given), a rate outside [0, 1), a non-float x or a
  * training_t that is not a bool scalar. */
 TG_API tg_tensor *tg_nn_dropout(tg_graph *g, tg_tensor *x, const tg_dropout_opts *opts);
+
+/* tf.nn.top_k(input, k=1, sorted=True): "TopKV2" (or name) with the Const
+ * "TopKV2/k". Along the last dimension, the k largest values (*values, of
+ * input's dtype) and their positions (*indices, int32), largest first;
+ * equal values by lower position first, as TF; NaN ranks above every
+ * number. sorted=False gives the same order (one TF's unspecified order
+ * allows). Either output pointer may be NULL (not both). The values'
+ * gradient goes back to the positions they came from (TF's _TopKGrad, built
+ * with OneHot; it needs the last dimension's size). Ownership: the graph's.
+ * Returns TG_OK, or the graph's error code with the outputs NULL. Errors
+ * (sticky, no op added): INVALID_ARGUMENT naming the op for bool input, a
+ * scalar input, k < 0 ("Need k >= 0, got -1") or a last dimension smaller
+ * than k ("input must have last dimension >= k = 5 but is 3"); at run time
+ * "input must have at least k columns. Had 3, needed 5". */
+TG_API tg_code tg_nn_top_k(tg_graph *g, tg_tensor *input, int k, bool sorted, tg_tensor **values,
+                           tg_tensor **indices, const char *name);
+
+/* tf.nn.in_top_k(predictions, targets, k): "InTopKV2", made as TF does
+ * inside name scope "in_top_k" with TF's own name passed on: by default
+ * "in_top_k/InTopKV2" with the Const "in_top_k/InTopKV2/k" (of targets'
+ * dtype); with a name, "<name>/<name>". out[i] (bool) is true when fewer
+ * than k classes score strictly higher than targets[i], so a target that
+ * ties the k-th is in; a target out of [0, classes) or whose prediction is
+ * not finite is false. predictions is float32 [batch, classes] (TF's only
+ * dtype), targets int32 or int64 [batch]. Not differentiable. Ownership:
+ * the graph's. Errors (sticky, no op added): INVALID_ARGUMENT naming the
+ * op for other dtypes or ranks, or batch sizes that differ ("First
+ * dimension of predictions 3 must match length of targets 2"). */
+TG_API tg_tensor *tg_nn_in_top_k(tg_graph *g, tg_tensor *predictions, tg_tensor *targets, int64_t k,
+                                 const char *name);
 
 #ifdef __cplusplus
 }

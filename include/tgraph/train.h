@@ -258,6 +258,30 @@ TG_API tg_tensor *tg_train_exponential_decay(tg_graph *g, double learning_rate, 
 TG_API tg_tensor *tg_train_piecewise_constant(tg_graph *g, tg_tensor *x, const double *boundaries,
                                               const double *values, int n_boundaries, const char *name);
 
+/* tf.train.polynomial_decay(learning_rate, global_step, decay_steps,
+ * end_learning_rate=0.0001, power=1.0, cycle=False): with step =
+ * min(global_step, decay_steps), (learning_rate - end_learning_rate) *
+ * (1 - step / decay_steps) ^ power + end_learning_rate; with cycle,
+ * decay_steps grows to the first multiple of it at or above global_step
+ * (itself at step 0) and the step is not capped. A float32 scalar named
+ * "PolynomialDecay" (or `name`), computed in that name scope from
+ * float32(global_step) at every run. Errors: sticky INVALID_ARGUMENT for a
+ * NULL global_step on a healthy graph ("global_step is required for
+ * polynomial_decay."), a global_step that is not a numeric scalar.
+ * decay_steps 0 is not refused (TF divides by it too). */
+TG_API tg_tensor *tg_train_polynomial_decay(tg_graph *g, double learning_rate, tg_tensor *global_step,
+                                            int64_t decay_steps, double end_learning_rate, double power, bool cycle,
+                                            const char *name);
+
+/* tf.train.cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0):
+ * learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * step / decay_steps)) +
+ * alpha) with step = min(global_step, decay_steps). A float32 scalar, TF's
+ * "CosineDecay/Mul_3" (its Python products take "mul".."mul_2" first) in
+ * name scope "CosineDecay" (or `name`). Errors: as
+ * tg_train_polynomial_decay ("global_step is required for cosine_decay."). */
+TG_API tg_tensor *tg_train_cosine_decay(tg_graph *g, double learning_rate, tg_tensor *global_step,
+                                        int64_t decay_steps, double alpha, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

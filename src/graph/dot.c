@@ -216,19 +216,25 @@ static void emit_direct(dot_walk *w, size_t plen, const tg_op **ops, int n, int 
         const dot_group *gr = &gs.v[k];
         if (gr->n >= SERIES_MIN) emit_series(w, plen, ops + gr->start, gr->n, indent);
         else
-            for (int i = gr->start; i < gr->start + gr->n; i++) emit_node(w->b, w->v, ops[i], ops[i]->name + plen, indent);
+            for (int i = gr->start; i < gr->start + gr->n; i++)
+                emit_node(w->b, w->v, ops[i], ops[i]->name + plen, indent);
     }
     for (int k = 0; k < gs.n; k++) free(gs.v[k].sub);
     free(gs.v);
 }
 
-/* A branch whose every op was skipped was not taken; one with an op that
- * ran was. Said only under a run. */
+/* Said only under a run: a branch with a skipped op was not taken (its
+ * Switch ran, as the gate always does, but what hangs on the dead output
+ * did not); one where an op ran and none was skipped was. */
 static const char *branch_fate(const tg__dot_view *v, const tg_op *const *ops, int n) {
-    int ran;
+    bool ran = false;
     if (!v->run) return "";
-    tg__dot_state st = group_state(v, ops, n, &ran);
-    return st == TG__DOT_RAN ? " (taken)" : st == TG__DOT_SKIPPED ? " (not taken)" : "";
+    for (int i = 0; i < n; i++) {
+        tg__dot_state st = tg__dot_op_state(v, ops[i]);
+        if (st == TG__DOT_SKIPPED) return " (not taken)";
+        ran |= st == TG__DOT_RAN;
+    }
+    return ran ? " (taken)" : "";
 }
 
 /* A cond branch (TF's CondContext) as a dashed cluster inside its name

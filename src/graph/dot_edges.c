@@ -149,8 +149,10 @@ tg_code tg__dot_refuse(const char *api, const char *what) {
 tg_code tg__dot_check_options(const tg_dot_options *o, const char *api) {
     if (o->max_depth < 0) return tg__dot_refuse(api, "max_depth must not be negative");
     if (o->n_collections < 0) return tg__dot_refuse(api, "n_collections must not be negative");
-    if (!o->collections && o->n_collections > 0) return tg__dot_refuse(api, "collections is NULL but n_collections is not 0");
-    if (o->collections && o->n_collections == 0) return tg__dot_refuse(api, "collections is given with n_collections 0");
+    if (!o->collections && o->n_collections > 0)
+        return tg__dot_refuse(api, "collections is NULL but n_collections is not 0");
+    if (o->collections && o->n_collections == 0)
+        return tg__dot_refuse(api, "collections is given with n_collections 0");
     for (int i = 0; i < o->n_collections; i++)
         if (!o->collections[i]) return tg__dot_refuse(api, "collections holds a NULL key");
     return TG_OK;
@@ -189,7 +191,11 @@ static void mark_collections(tg__dot_view *v) {
 }
 
 static void emit_file(tg__strbuf *b, tg__dot_view *v) {
-    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n  node [fontsize=10];\n  edge [fontsize=8];\n");
+    /* newrank: dot's default ranks each cluster apart, and failed ("trouble
+     * in init_rank") on the CNN's training graph four scopes deep with the
+     * update ops in a collection's cluster; one global ranking does not. */
+    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n  newrank=true;\n  node [fontsize=10];\n"
+                         "  edge [fontsize=8];\n");
     mark_collections(v);
     tg__dot_emit_nodes(b, v);
     if (!b->failed && !emit_edges(b, v)) b->failed = true;

@@ -144,17 +144,48 @@ static bool writes_var(const tg_op *op, const tg_op *var_op) {
     return false;
 }
 
-static void check_var_races(tg_lint_run *r, const tg_variable *v, char *seen, const tg_op **stack) {
+/* An op that passes its input's memory on and reads nothing itself
+ * (Identity, Switch, Merge, Reshape, ...): a view op that computes
+ * (batch norm in place) or has effects (Print, a stack push) reads. */
+static bool forwards(const tg_op *op) {
+    unsigned f = op->def->flags;
+    return (f & TG__OPF_VIEWS) && !(f & (TG__OPF_INPLACE | TG__OPF_STATEFUL));
+}
+
+/* Marks in `reader` the ops of the run that read v's value. A view of the
+ * variable (its read Identity, a Switch of it: TG__OPF_VIEWS) reads
+ * nothing when it runs, it aliases the storage; its consumers read, when
+ * they run. A view that is fetched is read by the fetch, after every op. */
+static void value_readers(const tg_lint_run *r, const tg_variable *v, char *view, char *reader) {
+    memset(view, 0, (size_t)r->n_needed);
+    memset(reader, 0, (size_t)r->n_needed);
+    view[v->op->id] = 1;
+    for (int k = v->op->id + 1; k < r->n_needed; k++) {
+        const tg_op *op = r->g->ops[k];
+        bool takes = false;
+        for (int i = 0; i < op->n_inputs && !takes; i++) takes = view[op->inputs[i]->op->id];
+        if (!takes || !r->needed[k] || writes_var(op, v->op)) continue;
+        if (forwards(op)) view[k] = 1;
+        else reader[k] = 1;
+    }
+}
+
+static void check_var_races(tg_lint_run *r, const tg_variable *v, char *seen, const tg_op **stack, char *view,
+                            char *reader) {
     const tg_graph *g = r->g;
-    for (int w = v->op->id + 1; w < r->n_needed; w++) {
+    bool found = false;
+    for (int w = v->op->id + 1; w < r->n_needed && !found; w++) {
         const tg_op *W = g->ops[w];
-        if (!r->needed[w] || !writes_var(W, v->op) || W == v->initializer) continue;
+        /* optimizers' Apply* ops (REF_INPUTS) race with the gradients that
+         * read the weight (TF 1.x's minimize has no order there either, and
+         * no user can add one); the checks are for the writes users make */
+        if (!r->needed[w] || !writes_var(W, v->op) || W == v->initializer || (W->def->flags & TG__OPF_REF_INPUTS))
+            continue;
+        if (!found) value_readers(r, v, view, reader);
+        found = true;
         for (int k = v->op->id + 1; k < r->n_needed; k++) {
             const tg_op *R = g->ops[k];
-            if (!r->needed[k] || R == W || writes_var(R, v->op) || R->n_inputs < 1) continue;
-            bool reads = false;
-            for (int i = 0; i < R->n_inputs && !reads; i++) reads = R->inputs[i]->op == v->op;
-            if (!reads || exclusive(R, W) || waits_for(r, W, R, seen, stack) || waits_for(r, R, W, seen, stack))
+            if (!reader[k] || exclusive(R, W) || waits_for(r, W, R, seen, stack) || waits_for(r, R, W, seen, stack))
                 continue;
             tg_lint_report(r, "unordered_variable_access",
                            "'%s' reads variable '%s' and '%s' writes it in the same run with no data or control "
@@ -170,14 +201,18 @@ static void check_var_races(tg_lint_run *r, const tg_variable *v, char *seen, co
 /* Initializers do not count: a run that initializes a variable and reads
  * it is refused at run time anyway. */
 static void check_unordered_access(tg_lint_run *r) {
-    char *seen = malloc((size_t)r->n_needed + 1);
-    const tg_op **stack = malloc(((size_t)r->n_needed + 1) * sizeof *stack);
-    if (!seen || !stack) r->out.failed = true;
-    for (int i = 0; seen && stack && i < r->g->n_vars; i++) {
+    size_t n = (size_t)r->n_needed + 1;
+    char *seen = malloc(n), *view = malloc(n), *reader = malloc(n);
+    const tg_op **stack = malloc(n * sizeof *stack);
+    bool ok = seen && view && reader && stack;
+    if (!ok) r->out.failed = true;
+    for (int i = 0; ok && i < r->g->n_vars; i++) {
         const tg_variable *v = r->g->vars[i];
-        if (v->op && v->op->id < r->n_needed && r->needed[v->op->id]) check_var_races(r, v, seen, stack);
+        if (v->op && v->op->id < r->n_needed && r->needed[v->op->id]) check_var_races(r, v, seen, stack, view, reader);
     }
     free(seen);
+    free(view);
+    free(reader);
     free(stack);
 }
 

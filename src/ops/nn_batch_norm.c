@@ -610,6 +610,13 @@ tg_tensor *tg_nn_batch_norm_with_global_normalization(tg_graph *g, tg_tensor *t,
                                                       tg_tensor *beta, tg_tensor *gamma, double variance_epsilon,
                                                       bool scale_after_normalization, const char *name) {
     tg_tensor *in[5] = {t, m, v, beta, gamma};
+    /* TF 1.15's Python function composes batch_normalization for any rank;
+     * the legacy op (4-D only) stays for 4-D t, where the values agree. */
+    if (t && t->shape.rank >= 0 && t->shape.rank != 4) {
+        if (!tg__graph_ready_in(g, in, 5, name ? name : "batchnorm")) return NULL;
+        return tg_nn_batch_normalization(g, t, m, v, beta, scale_after_normalization ? gamma : NULL,
+                                         variance_epsilon, name);
+    }
     bngn_attrs a = {(float)variance_epsilon, scale_after_normalization};
     return tg__simple_op(g, &tg__op_batch_norm_with_global_normalization, name, in, 5, &a);
 }

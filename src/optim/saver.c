@@ -187,7 +187,22 @@ static bool run_trains(const tg_lint_run *r, const tg_graph *g, tg_variable *con
     return false;
 }
 
-static bool reads(const tg_lint_run *r, const tg_variable *v) { return tg_lint_run_executes(r, tg_variable_op(v)); }
+/* The run uses v's value: it executes an op that takes v's reference and
+ * is not one that gives v its value (its initializer's Assign, a restore,
+ * an optimizer's Apply*). Running the VariableV2 op alone is no use: an
+ * initialization run runs every one of them. */
+static bool reads(const tg_lint_run *r, const tg_variable *v) {
+    tg_graph *g = tg_lint_run_graph(r);
+    tg_op *vop = tg_variable_op(v);
+    for (int i = 0, n = tg_graph_num_ops(g); i < n; i++) {
+        tg_op *op = tg_graph_op_at(g, i);
+        const char *type = tg_op_type(op);
+        if (strcmp(type, "Assign") == 0 || is_trainer_type(type) || !tg_lint_run_executes(r, op)) continue;
+        for (int k = 0; k < tg_op_num_inputs(op); k++)
+            if (tg_tensor_op(tg_op_input(op, k)) == vop) return true;
+    }
+    return false;
+}
 
 /* A saver that holds the model this evaluation run uses (every trainable
  * variable it reads) but leaves out state it reads that no optimizer

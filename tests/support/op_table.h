@@ -421,8 +421,10 @@ static void *v_fused_bn_grad(tg_graph *g, tg_tensor *const *in)
     return tg_concat(g, flat, 3, 0, NULL);
 }
 OT_FN(b_bn_global, tg_nn_batch_norm_with_global_normalization(g, in[0], in[1], in[2], in[3], in[4], 1e-3, true, NULL))
-OT_FN(x_bn_global_rank,
-      tg_nn_batch_norm_with_global_normalization(g, in[1], in[1], in[2], in[3], in[4], 1e-3, true, NULL))
+/* any rank is accepted (TF 1.15 composes batch_normalization); a mean of 4
+ * entries for 2 channels is not */
+OT_FN(x_bn_global_channels,
+      tg_nn_batch_norm_with_global_normalization(g, in[0], in[OT_ODD], in[2], in[3], in[4], 1e-3, true, NULL))
 
 /* nn */
 static void *v_relu_grad(tg_graph *g, tg_tensor *const *in)
@@ -438,6 +440,30 @@ OT_FN(b_xent, tg_nn_softmax_cross_entropy_with_logits_v2(g, in[1], in[2], NULL))
 OT_FN(x_xent_shape, tg_nn_softmax_cross_entropy_with_logits_v2(g, in[1], in[OT_ODD], NULL))
 OT_FN(b_sparse_xent, tg_nn_sparse_softmax_cross_entropy_with_logits(g, in[0], in[1], NULL))
 OT_FN(x_sparse_xent_rank, tg_nn_sparse_softmax_cross_entropy_with_logits(g, in[1], in[1], NULL))
+
+/* issue 15: one_hot, gather, unsorted_segment_sum, top_k, in_top_k */
+OT_FN(b_one_hot, tg_one_hot(g, in[0], 3, 1, 0, -1, TG_FLOAT64, NULL))
+OT_FN(x_one_hot_depth, tg_one_hot(g, in[0], -1, 1, 0, -1, TG_FLOAT64, NULL))
+OT_FN(x_one_hot_axis, tg_one_hot(g, in[0], 3, 1, 0, 3, TG_FLOAT64, NULL))
+OT_FN(x_one_hot_dtype, tg_one_hot(g, in[0], 3, 1, 0, -1, (tg_dtype)TG_DTYPE_COUNT, NULL))
+OT_FN(b_gather, tg_gather(g, in[0], in[1], 0, NULL))
+OT_FN(x_gather_axis, tg_gather(g, in[0], in[1], 2, NULL))
+OT_FN(x_gather_scalar, tg_gather(g, in[OT_ODD + 1], in[1], 0, NULL))
+OT_FN(b_segment_sum, tg_unsorted_segment_sum(g, in[0], in[1], 3, NULL))
+OT_FN(x_segment_num, tg_unsorted_segment_sum(g, in[0], in[1], -1, NULL))
+OT_FN(x_segment_shape, tg_unsorted_segment_sum(g, in[OT_ODD + 1], in[1], 3, NULL))
+static void *top_k(tg_graph *g, tg_tensor *x, int k, bool want_values)
+{
+    tg_tensor *v = NULL;
+    return ot_code_result(tg_nn_top_k(g, x, k, true, want_values ? &v : NULL, NULL, NULL), &v);
+}
+OT_FN(b_top_k, top_k(g, in[0], 2, true))
+OT_FN(x_top_k_k, top_k(g, in[0], 5, true))
+OT_FN(x_top_k_negative, top_k(g, in[0], -1, true))
+OT_FN(x_top_k_outputs, top_k(g, in[0], 2, false))
+OT_FN(b_in_top_k, tg_nn_in_top_k(g, in[0], in[1], 1, NULL))
+OT_FN(x_in_top_k_dtype, tg_nn_in_top_k(g, in[OT_ODD], in[1], 1, NULL))
+OT_FN(x_in_top_k_rank, tg_nn_in_top_k(g, in[0], in[0], 1, NULL))
 
 /* ---- the rows ------------------------------------------------------------------ */
 
@@ -547,11 +573,22 @@ static const ot_row OT_ROWS[] = {
     {"Slice", BLD(tg_slice, b_slice), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_slice_begin, x_slice_null}},
     {"Pad", BLD(tg_pad, b_pad), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_pad_negative, x_pad_null}},
     {"Tile", BLD(tg_tile, b_tile), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_tile_negative, x_tile_null}},
+    /* indices with one out of range (-1): a row of off_value */
+    {"OneHot", BLD(tg_one_hot, b_one_hot), IN(C(TG_INT32, OT_S(2, 2), TG_FLOAT64, 0, 2, -1, 1)), ND,
+     .alias = "one_hot", .refuse = {x_one_hot_depth, x_one_hot_axis, x_one_hot_dtype}},
+    /* index 2 twice, so the gradient sums repeated rows */
+    {"GatherV2", BLD(tg_gather, b_gather), IN(FA(OT_S(3, 2), -1, 1), C(TG_INT32, OT_S(2, 2), TG_FLOAT64, 2, 0, 2, 1)),
+     GC(1e-6), .refuse = {x_gather_axis, x_gather_scalar}},
+    /* a negative id drops its row; segment 1 gets two rows */
+    {"UnsortedSegmentSum", BLD(tg_unsorted_segment_sum, b_segment_sum),
+     IN(F(OT_S(4, 2), -1, 1), C(TG_INT32, OT_S(4), TG_FLOAT64, 1, 0, -1, 1)), GC(1e-6),
+     .refuse = {x_segment_num, x_segment_shape}},
     /* elementwise math; values kept off the kinks of max, min, abs and sign */
     {"Add", BIN(tg_add), OT_FEEDS_23, GC(1e-6), .refuse = {x_add_shapes}},
     {"Sub", BIN(tg_subtract), OT_FEEDS_23, GC(1e-6)},
     {"Mul", BIN(tg_multiply), OT_FEEDS_23, GC(1e-6)},
     {"RealDiv", BIN(tg_divide), IN(F(OT_S(2, 3), 0.5, 2), FX(OT_S(3), 0.5, 2, TG_INT32)), GC(1e-6)},
+    {"DivNoNan", BIN(tg_div_no_nan), IN(F(OT_S(2, 3), 0.5, 2), FX(OT_S(3), 0.5, 2, TG_INT32)), GC(1e-6)},
     {"Maximum", BIN(tg_maximum), OT_FEEDS_23, GC(1e-6)},
     {"Minimum", BIN(tg_minimum), OT_FEEDS_23, GC(1e-6)},
     {"Pow", BIN(tg_pow), IN(F(OT_S(2, 3), 0.5, 2), FX(OT_S(3), 0.5, 2, TG_INT32)), GC(1e-6)},
@@ -562,6 +599,8 @@ static const ot_row OT_ROWS[] = {
     {"Rsqrt", UN(tg_rsqrt), IN(FX(OT_S(2, 3), 0.5, 3, TG_INT32)), GC(1e-6)},
     {"Exp", UN(tg_exp), IN(FX(OT_S(2, 3), -2, 2, TG_INT32)), GC(1e-6)},
     {"Log", UN(tg_log), IN(FX(OT_S(2, 3), 0.5, 3, TG_INT32)), GC(1e-6)},
+    {"Cos", UN(tg_cos), IN(FX(OT_S(2, 3), -2, 2, TG_INT32)), GC(1e-6)},
+    {"Sin", UN(tg_sin), IN(FX(OT_S(2, 3), -2, 2, TG_INT32)), GC(1e-6)},
     {"Abs", UN(tg_abs), IN(F(OT_S(2, 3), -2, 2)), GC(1e-6)},
     {"Sign", UN(tg_sign), IN(F(OT_S(2, 3), -2, 2)), GC(1e-6)},
     {"Cast", BLD(tg_cast, b_cast), IN(FA(OT_S(2, 3), -1, 1)), GC(1e-6), .refuse = {x_cast_dtype}},
@@ -628,7 +667,7 @@ static const ot_row OT_ROWS[] = {
     {"BatchNormWithGlobalNormalization", BLD(tg_nn_batch_norm_with_global_normalization, b_bn_global),
      IN(OT_F4(1, 2, 2, 2), FX(OT_S(2), -1, 1, TG_INT32), FX(OT_S(2), 0.5, 2, TG_INT32), FX(OT_S(2), -1, 1, TG_INT32),
         FX(OT_S(2), 0.5, 1.5, TG_INT32)),
-     GC(1e-6), .refuse = {x_bn_global_rank}},
+     GC(1e-6), .refuse = {x_bn_global_channels}},
     /* nn */
     {"Relu", UN(tg_nn_relu), IN(FX(OT_S(2, 3), -1, 1, TG_INT32)), GC(1e-6)},
     {"ReluGrad", .build = v_relu_grad, IN(K(OT_S(2, 3), -1, 1), F(OT_S(2, 3), -1, 1)), GC(1e-6),
@@ -649,6 +688,13 @@ static const ot_row OT_ROWS[] = {
      IN(C(TG_INT32, OT_S(2), TG_FLOAT64, 0, 2), FX(OT_S(2, 3), -2, 2, TG_INT32)), GC(1e-6),
      .refuse = {x_sparse_xent_rank}},
     {"L2Loss", UN(tg_nn_l2_loss), IN(FX(OT_S(2, 3), -1, 1, TG_INT32)), GC(1e-6)},
+    {"TopKV2", BLD(tg_nn_top_k, b_top_k), IN(F(OT_S(2, 4), -1, 1)), GC(1e-6),
+     .refuse = {x_top_k_k, x_top_k_negative, x_top_k_outputs}},
+    /* TF's InTopKV2 takes float32 predictions only */
+    {"InTopKV2", BLD(tg_nn_in_top_k, b_in_top_k),
+     IN({.kind = OT_FEED, .dtype = TG_FLOAT32, .shape = OT_S(2, 3), .bad = TG_FLOAT64},
+        C(TG_INT32, OT_S(2), TG_FLOAT32, 0, 2)),
+     ND, .alias = "in_top_k", .refuse = {x_in_top_k_dtype, x_in_top_k_rank}},
 };
 
 enum { OT_N_ROWS = (int)(sizeof OT_ROWS / sizeof OT_ROWS[0]) };

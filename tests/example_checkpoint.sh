@@ -10,4 +10,5 @@ echo "$out"
 grep -q '^restored: ' <<< "$out"
 awk '/^trained:/ { if ($5 < 0.9) exit 1 }' <<< "$out"
 test -s "$dir/model.ckpt"
+! grep -q '^warning:' <<< "$out"  # the lint is on and finds nothing
 echo "1 passed, 0 failed"

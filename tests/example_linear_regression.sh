@@ -9,6 +9,7 @@ trap 'rm -rf "$dir"' EXIT
 last=$(tail -n 1 "$dir/out.txt")
 echo "$last"
 awk '{ w = $6; b = $8; if (w < 2.95 || w > 3.05 || b < 1.95 || b > 2.05) exit 1 }' <<< "$last"
+! grep -q '^warning:' "$dir/out.txt"  # the lint is on and finds nothing
 grep -q 'subgraph "cluster_linear/"' "$dir/g.dot"
 grep -q 'style=dashed' "$dir/g.dot"
 dot -Tpng "$dir/g.dot" -o "$dir/g.png"

@@ -5,4 +5,5 @@ set -euo pipefail
 out=$("$1" --steps 300)
 echo "$out"
 awk 'NR == 1 { first = $4 } END { last = $4; if (!(last < first / 2)) exit 1 }' <<< "$out"
+! grep -q '^warning:' <<< "$out"  # the lint is on and finds nothing
 echo "1 passed, 0 failed"

@@ -13,6 +13,7 @@ out=$("$1" "$data")
 echo "$out"
 acc=$(awk '/^test accuracy / { print $3 }' <<< "$out")
 awk -v a="$acc" 'BEGIN { exit !(a >= 0.80 && a <= 1) }' || { echo "FAIL: accuracy '$acc'"; exit 1; }
+if grep -q '^warning:' <<< "$out"; then echo "FAIL: the lint found something"; exit 1; fi
 # a folder without IDX files: the reader's message, exit 1
 set +e
 msg=$("$1" /nonexistent 2>&1)

@@ -852,7 +852,8 @@ END_TEST
 START_TEST(test_bad_blocks)
 {
     scratch s = scratch_new();
-    char *tf = tf_prefix("half_plus_three"), *tf_index = with_suffix(tf, ".index"), *tf_data = with_suffix(tf, DATA_SUFFIX);
+    char *tf = tf_prefix("half_plus_three");
+    char *tf_index = with_suffix(tf, ".index"), *tf_data = with_suffix(tf, DATA_SUFFIX);
     size_t ni, nd;
     unsigned char *index = read_all(tf_index, &ni), *data = read_all(tf_data, &nd);
     write_all(s.data, data, nd);

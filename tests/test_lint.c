@@ -1,11 +1,12 @@
 /* test_lint.c: tg_graph_lint's built-in checks and the session's lint
  * option. Each check fires on its pitfall, built here the way users built
  * it in TF (../shared/design/user-pain.md), names what it must, and stays
- * silent on the corrected program and on the MNIST models of examples/
- * wired as the examples wire them (training, evaluation, initialization). */
+ * silent on the corrected program. Silence on the MNIST models of
+ * examples/, every check included, is test_describe_bn's
+ * test_silent_on_mnist_models; the example programs run with the lint on
+ * and their tests check that it finds nothing. */
 #include <string.h>
 
-#include "mnist_models.h"
 #include "tg_check.h"
 
 static int lint(tg_graph *g, tg_tensor *const *f, int nf, tg_op *const *t, int nt, char **report) {
@@ -215,34 +216,6 @@ START_TEST(test_update_ops_of_other_scope)
 }
 END_TEST
 
-/* The examples' models, wired as examples/mnist_train.c wires them. */
-static void lint_mnist(mnist_model_fn model_fn) {
-    tg_graph *g = tg_graph_new();
-    tg_tensor *x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, 28, 28, 1), "images");
-    tg_tensor *y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "labels");
-    tg_tensor *phase = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
-    tg_tensor *logits = model_fn(g, x, phase);
-    tg_tensor *loss = tg_losses_sparse_softmax_cross_entropy(g, y, logits, NULL);
-    tg_optimizer *opt = tg_train_momentum_optimizer_new(g, 0.01, 0.9, NULL);
-    tg_op **updates = NULL, *train = NULL;
-    int n = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &updates);
-    TG_WITH_CONTROL_DEPENDENCIES(g, updates, n) { train = tg_optimizer_minimize(opt, loss, NULL); }
-    tg_free(updates);
-    tg_op *init = tg_global_variables_initializer(g);
-    ck_assert_tg_ok(g);
-    assert_silent(g, NULL, 0, &init, 1);
-    assert_silent(g, &loss, 1, &train, 1);
-    assert_silent(g, &logits, 1, NULL, 0);
-    tg_graph_free(g);
-}
-
-START_TEST(test_silent_on_mnist_models)
-{
-    lint_mnist(mnist_cnn_model);
-    lint_mnist(mnist_mlp_model);
-}
-END_TEST
-
 static int warnings;
 static void on_warning(const char *message, void *user) {
     (void)message;
@@ -299,7 +272,6 @@ static Suite *lint_suite(void) {
     tcase_add_test(tc, test_init_before_optimizer);
     tcase_add_test(tc, test_unordered_read_and_write);
     tcase_add_test(tc, test_update_ops_of_other_scope);
-    tcase_add_test(tc, test_silent_on_mnist_models);
     tcase_add_test(tc, test_session_option_and_added_check);
     tcase_set_timeout(tc, TGC_TIMEOUT);
     suite_add_tcase(s, tc);

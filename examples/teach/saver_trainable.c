@@ -21,34 +21,9 @@
 
 enum { BATCH = 64, STEPS = 150, TEST = 1000 };
 
-typedef struct net {
-    tg_graph *g;
-    tg_tensor *x, *y, *phase, *logits, *moving_mean;
-    tg_op *train, *init;
-} net;
+typedef teach_net net;
 
-static net build(void) {
-    net n = {.g = tg_graph_new()};
-    tg_graph *g = n.g;
-    tg_graph_set_random_seed(g, SEED); /* the same numbers every run */
-    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, TEACH_FEATURES), "x");
-    n.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
-    n.phase = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
-    TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = 0.9, .is_training_t = n.phase);
-    TG_OPTS(tg_layers_fc_opts, h, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
-    TG_OPTS(tg_layers_fc_opts, o, .scope = "logits", .activation_fn = NULL);
-    n.logits = tg_layers_fully_connected(g, tg_layers_fully_connected(g, n.x, 16, &h), 2, &o);
-    tg_tensor *loss = tg_losses_sparse_softmax_cross_entropy(g, n.y, n.logits, NULL);
-    tg_optimizer *opt = tg_train_gradient_descent_optimizer_new(g, 0.1, NULL);
-    tg_op **updates = NULL;
-    int k = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &updates);
-    TG_WITH_CONTROL_DEPENDENCIES(g, updates, k) { n.train = tg_optimizer_minimize(opt, loss, NULL); }
-    tg_free(updates);
-    tg_variable *mm = tg_graph_variable(g, "fc1/BatchNorm/moving_mean");
-    n.moving_mean = mm ? tg_variable_value(mm) : NULL;
-    n.init = tg_global_variables_initializer(g);
-    return n;
-}
+static net build(void) { return teach_bn_net(0.9, SEED); }
 
 static tg_code train(tg_session *s, const net *n) {
     static float xb[BATCH * TEACH_FEATURES];

@@ -90,6 +90,38 @@ static inline teach_model teach_bn_model(tg_graph *g, double decay) {
     return m;
 }
 
+/* The model of decay and saver_trainable: TEACH_FEATURES inputs ->
+ * fully_connected(16, batch_norm(decay), relu) "fc1" -> 2 logits, trained by
+ * gradient descent (0.1) under a control dependency on UPDATE_OPS. */
+typedef struct teach_net {
+    tg_graph *g;
+    tg_tensor *x, *y, *phase, *logits, *moving_mean;
+    tg_op *train, *init;
+} teach_net;
+
+static inline teach_net teach_bn_net(double decay, int64_t seed) {
+    teach_net n = {.g = tg_graph_new()};
+    tg_graph *g = n.g;
+    tg_graph_set_random_seed(g, seed); /* the same numbers every run */
+    n.x = tg_placeholder(g, TG_FLOAT32, TG_SHAPE(-1, TEACH_FEATURES), "x");
+    n.y = tg_placeholder(g, TG_INT64, TG_SHAPE(-1), "y");
+    n.phase = tg_placeholder_with_default(g, tg_constant_scalar(g, TG_BOOL, 0, NULL), TG_SCALAR, "is_training");
+    TG_OPTS(tg_layers_batch_norm_opts, bn, .decay = decay, .is_training_t = n.phase);
+    TG_OPTS(tg_layers_fc_opts, h, .scope = "fc1", .normalizer_fn = tg_layers_batch_norm_fn, .normalizer_params = &bn);
+    TG_OPTS(tg_layers_fc_opts, o, .scope = "logits", .activation_fn = NULL);
+    n.logits = tg_layers_fully_connected(g, tg_layers_fully_connected(g, n.x, 16, &h), 2, &o);
+    tg_tensor *loss = tg_losses_sparse_softmax_cross_entropy(g, n.y, n.logits, NULL);
+    tg_optimizer *opt = tg_train_gradient_descent_optimizer_new(g, 0.1, NULL);
+    tg_op **updates = NULL;
+    int k = tg_get_collection_ops(g, TG_GRAPHKEYS_UPDATE_OPS, NULL, &updates);
+    TG_WITH_CONTROL_DEPENDENCIES(g, updates, k) { n.train = tg_optimizer_minimize(opt, loss, NULL); }
+    tg_free(updates);
+    tg_variable *mm = tg_graph_variable(g, "fc1/BatchNorm/moving_mean");
+    n.moving_mean = mm ? tg_variable_value(mm) : NULL;
+    n.init = tg_global_variables_initializer(g);
+    return n;
+}
+
 /* Runs steps training steps of train_op on fresh batches, in training mode. */
 static inline tg_code teach_train(tg_session *s, const teach_model *m, tg_op *train_op, int steps) {
     tg_array *on = tg_array_scalar_bool(true);
@@ -135,6 +167,31 @@ static inline void teach_draw(const tg_graph *g, const tg_session *s, int max_de
     tg_code rc = !p ? TG_INTERNAL : s ? tg_session_write_dot(s, p, &o) : tg_graph_write_dot_opts(g, p, &o);
     int st = p ? pclose(p) : -1;
     printf(rc == TG_OK && st == 0 ? "graph drawn: %s\n" : "(drawing %s failed)\n", png);
+}
+
+/* Minimizes m's loss with momentum (0.02, 0.9) inside a control
+ * dependency on deps[0..n), initializes, and trains 300 steps; the
+ * training runs are traced and drawn to png when png is not NULL. Returns
+ * the session (NULL after printing why it failed); *train gets the op. */
+static inline tg_session *teach_fit(const teach_model *m, tg_op *const *deps, int n, tg_op **train,
+                                    const char *png) {
+    tg_graph *g = m->g;
+    tg_optimizer *opt = tg_train_momentum_optimizer_new(g, 0.02, 0.9, NULL);
+    TG_WITH_CONTROL_DEPENDENCIES(g, deps, n) { *train = tg_optimizer_minimize(opt, m->loss, NULL); }
+    tg_op *init = tg_global_variables_initializer(g);
+    if (tg_graph_status(g)) return puts(tg_graph_message(g)), NULL;
+    tg_session *s = tg_session_new(g);
+    tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+    tg_session_set_run_options(s, &(tg_run_options){.trace = png != NULL});
+    if (!rc) rc = teach_train(s, m, *train, 300);
+    if (!rc && png) teach_draw(g, s, 2, png);
+    tg_session_set_run_options(s, NULL);
+    if (rc) {
+        puts(tg_session_message(s));
+        tg_session_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 #endif

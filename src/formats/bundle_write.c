@@ -43,7 +43,10 @@ typedef struct writer {
 #define FAIL(w, code, ...) tg__ferr((w)->err, (w)->err_size, code, __VA_ARGS__)
 #define OOM(w) FAIL(w, TG_RESOURCE_EXHAUSTED, "checkpoint %s: out of memory", (w)->prefix)
 
-static int cmp_named(const void *a, const void *b) { return strcmp(((const named *)a)->name, ((const named *)b)->name); }
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
 
 static tg_code check_args(const char *prefix, int n, const char *const *names, const tg_array *const *values,
                           char *err, size_t err_size)

@@ -193,9 +193,10 @@ static void mark_collections(tg__dot_view *v) {
 static void emit_file(tg__strbuf *b, tg__dot_view *v) {
     /* newrank: dot's default ranks each cluster apart, and failed ("trouble
      * in init_rank") on the CNN's training graph four scopes deep with the
-     * update ops in a collection's cluster; one global ranking does not. */
-    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n  newrank=true;\n  node [fontsize=10];\n"
-                         "  edge [fontsize=8];\n");
+     * update ops in a collection's cluster; one global ranking does not, but
+     * took minutes where the default takes one without collections. */
+    tg__strbuf_printf(b, "digraph tgraph {\n  rankdir=TB;\n%s  node [fontsize=10];\n  edge [fontsize=8];\n",
+                      v->o->n_collections > 0 ? "  newrank=true;\n" : "");
     mark_collections(v);
     tg__dot_emit_nodes(b, v);
     if (!b->failed && !emit_edges(b, v)) b->failed = true;

@@ -12,7 +12,9 @@
  *       saver.restore(sess, checkpoint)          # optimizer slots in the file are ignored
  *       sess.run([loss, prediction], feed_dict=...)
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mnist_common.h"
 
@@ -24,7 +26,8 @@ typedef struct {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mnist_predict --checkpoint PATH [options]\n"
-               "  --checkpoint PATH   a checkpoint written by mnist_cnn or mnist_mlp (required)\n"
+               "  --checkpoint PATH   a checkpoint written by mnist_cnn or mnist_mlp (required), or their\n"
+               "                      folder: its latest checkpoint (tf.train.latest_checkpoint)\n"
                "  --data DIR          folder with the IDX files (default " MNIST_DEFAULT_DATA ")\n"
                "  --model NAME        cnn | mlp: the program that wrote the checkpoint (default cnn)\n"
                "  --index N           also show test image N, its class probabilities and prediction\n"
@@ -130,6 +133,18 @@ static int show_first(tg_session *s, tg_tensor *x, tg_tensor *prediction, const 
     return ok;
 }
 
+/* --checkpoint: a checkpoint (a V2 prefix or a tgraph file) as given, or a
+ * folder's latest (tf.train.latest_checkpoint). A new string; NULL when
+ * the folder names none. */
+static char *resolve_checkpoint(const char *arg) {
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) return tg_train_latest_checkpoint(arg, NULL);
+    size_t n = strlen(arg) + 1;
+    char *copy = malloc(n);
+    if (copy) memcpy(copy, arg, n);
+    return copy;
+}
+
 static int predict(const flags *f, const tg_idx_dataset *test, tg_graph *g, tg_saver **saver) {
     const char *const *names = mnist_class_names(f->labels, f->data);
     const int rows = tg_idx_dataset_rows(test), cols = tg_idx_dataset_cols(test);
@@ -151,8 +166,11 @@ static int predict(const flags *f, const tg_idx_dataset *test, tg_graph *g, tg_s
     }
     tg_session *s = tg_session_new_opts(g, &(tg_session_options){.intra_op_parallelism_threads = f->threads});
     int ok = s != NULL;
-    if (ok && tg_saver_restore(*saver, s, f->checkpoint) != TG_OK) {
-        /* A cnn checkpoint read as mlp (or the reverse) lands here: "has no variable ...". */
+    char *path = ok ? resolve_checkpoint(f->checkpoint) : NULL;
+    if (ok && !(ok = path != NULL))
+        fprintf(stderr, "mnist_predict: no checkpoint in %s (no 'checkpoint' state file naming one)\n", f->checkpoint);
+    if (ok && tg_saver_restore(*saver, s, path) != TG_OK) {
+        /* A cnn checkpoint read as mlp (or the reverse) lands here: "Key fc1/weights not found in checkpoint". */
         fprintf(stderr, "mnist_predict: %s (is --model %s right?)\n", tg_saver_message(*saver), f->model);
         ok = 0;
     }
@@ -164,9 +182,10 @@ static int predict(const flags *f, const tg_idx_dataset *test, tg_graph *g, tg_s
     if (ok) ok = show_first(s, x, prediction, test, names);
     if (ok) {
         mnist_print_confusion(stdout, &ev, names);
-        printf("restored %s (%s): %lld test images, test loss %.4f  acc %.4f\n", f->checkpoint, f->model,
+        printf("restored %s (%s): %lld test images, test loss %.4f  acc %.4f\n", path, f->model,
                (long long)ev.count, ev.loss, ev.accuracy);
     }
+    tg_free(path);
     tg_session_free(s);
     return ok;
 }

@@ -10,9 +10,10 @@
  *   saver = tf.train.Saver()
  *   with tf.Session() as sess:
  *       sess.run(tf.global_variables_initializer())
- *       if resume: saver.restore(sess, checkpoint)
+ *       if resume: saver.restore(sess, tf.train.latest_checkpoint(os.path.dirname(checkpoint)))
  *       for epoch ...: sess.run([train_op, loss, accuracy], feed_dict={..., is_training: True})
- *                      evaluate (is_training keeps its default, False); saver.save(...)
+ *                      evaluate (is_training keeps its default, False)
+ *                      saver.save(sess, checkpoint, global_step=global_step)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -47,9 +48,11 @@ static void usage(FILE *f, const char *prog) {
             "  --seed N             graph random seed and shuffling seed (default 1)\n"
             "  --threads N          threads for each op's work (default 0: one per CPU)\n"
             "  --max-steps N        at most N training steps per epoch (default: the whole epoch)\n"
-            "  --checkpoint PATH    save all global variables to PATH after each epoch\n"
-            "  --resume             restore --checkpoint first (global step, optimizer slots, moving\n"
-            "                       statistics) and continue with the next epoch\n"
+            "  --checkpoint PATH    save all global variables after each epoch to PATH-<global step>\n"
+            "                       (TF's format: PATH-<step>.index and .data-00000-of-00001; the\n"
+            "                       last 5 kept, listed in the folder's 'checkpoint' file)\n"
+            "  --resume             restore the latest checkpoint of PATH's folder first (global step,\n"
+            "                       optimizer slots, moving statistics) and continue with the next epoch\n"
             "  --log FILE           CSV: epoch,train_loss,train_acc,test_loss,test_acc (appended on --resume)\n"
             "  --plot FILE.png      loss and accuracy curves drawn by gnuplot from the CSV\n"
             "  --dot FILE           write the graph in Graphviz DOT (render: dot -Tpng FILE -o graph.png)\n"
@@ -251,17 +254,30 @@ static FILE *open_log(const char *path, bool resume) {
     return log;
 }
 
-/* --resume: restores the checkpoint when it exists and returns the number
- * of epochs it holds (its global step / steps per epoch); 0 without one. */
+/* The folder of the checkpoint path, where the saves' state file is. */
+static void checkpoint_dir(const char *path, char *dir, size_t size) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, size, ".");
+    else if (slash == path) snprintf(dir, size, "/");
+    else snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+/* --resume: restores the latest checkpoint of the folder (its state file)
+ * when there is one and returns the number of epochs it holds (its global
+ * step / steps per epoch); 0 without one. */
 static int restore(const net *n, tg_session *s, const mnist_flags *f, const char *prog, int64_t steps,
                    int64_t *epochs_done) {
     *epochs_done = 0;
-    if (access(f->checkpoint, F_OK) != 0) {
-        printf("%s: no checkpoint at %s yet; starting from step 0\n", prog, f->checkpoint);
+    char dir[4096];
+    checkpoint_dir(f->checkpoint, dir, sizeof dir);
+    char *latest = tg_train_latest_checkpoint(dir, NULL);
+    if (!latest) {
+        printf("%s: no checkpoint in %s yet; starting from step 0\n", prog, dir);
         return 1;
     }
-    if (tg_saver_restore(n->saver, s, f->checkpoint) != TG_OK) {
+    if (tg_saver_restore(n->saver, s, latest) != TG_OK) {
         fprintf(stderr, "%s: restore: %s\n", prog, tg_saver_message(n->saver));
+        tg_free(latest);
         return 0;
     }
     tg_array *gs = NULL;
@@ -272,8 +288,9 @@ static int restore(const net *n, tg_session *s, const mnist_flags *f, const char
     int64_t step = (int64_t)tg_array_get(gs, 0);
     tg_array_free(gs);
     *epochs_done = step / steps;
-    printf("%s: resumed from %s at global step %lld (%lld epoch%s done)\n", prog, f->checkpoint, (long long)step,
+    printf("%s: resumed from %s at global step %lld (%lld epoch%s done)\n", prog, latest, (long long)step,
            (long long)*epochs_done, *epochs_done == 1 ? "" : "s");
+    tg_free(latest);
     return 1;
 }
 
@@ -386,7 +403,8 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
             fprintf(*log, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, loss, acc, ev.loss, ev.accuracy);
             fflush(*log);
         }
-        if (n->saver && tg_saver_save(n->saver, s, f->checkpoint) != TG_OK) {
+        TG_OPTS(tg_save_opts, so, .global_step_t = n->global_step);
+        if (n->saver && tg_saver_save_opts(n->saver, s, f->checkpoint, &so) != TG_OK) {
             fprintf(stderr, "%s: save: %s\n", prog, tg_saver_message(n->saver));
             ok = 0;
         }
@@ -405,7 +423,8 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
         else if (f->plot) printf("plot:       %s\n", f->plot);
         printf("metrics:    %s\n", csv);
     }
-    if (ok && n->saver) printf("checkpoint: %s\n", f->checkpoint);
+    if (ok && n->saver && tg_saver_last_save_path(n->saver))
+        printf("checkpoint: %s\n", tg_saver_last_save_path(n->saver));
     if (ok && f->dot) printf("graph:      %s\n", f->dot);
     tg_batch_iter_free(it);
     tg_session_free(s);

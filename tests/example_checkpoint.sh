@@ -9,6 +9,6 @@ out=$("$1" --steps 300 --checkpoint "$dir/model.ckpt")
 echo "$out"
 grep -q '^restored: ' <<< "$out"
 awk '/^trained:/ { if ($5 < 0.9) exit 1 }' <<< "$out"
-test -s "$dir/model.ckpt"
+test -s "$dir/model.ckpt.index"  # TF's V2 format, the default
 ! grep -q '^warning:' <<< "$out"  # the lint is on and finds nothing
 echo "1 passed, 0 failed"

@@ -2,10 +2,13 @@
 # The MNIST programs on real Fashion-MNIST, a few dozen steps each:
 # - mnist_cnn and mnist_mlp exit 0, print a finite loss, a confusion matrix
 #   whose cells add up to the 10,000 test images, write checkpoint and CSV;
-# - mnist_predict restores the checkpoint and reports exactly the test loss
-#   and accuracy that training reported for it;
-# - --resume: 2 epochs, then a resumed third, equals 3 epochs in one run
-#   (global step, Adam's slots and the shuffling order all restored);
+# - the checkpoint is TF's V2 format named after the global step
+#   (model.ckpt-40.index), listed in the folder's "checkpoint" state file;
+# - mnist_predict restores the folder's latest checkpoint and reports
+#   exactly the test loss and accuracy that training reported for it;
+# - --resume: 2 epochs, then a resumed third from the folder's latest
+#   checkpoint, equals 3 epochs in one run (global step, Adam's slots and
+#   the shuffling order all restored);
 # - bad flags: usage and exit 2.
 # Skipped (exit 77, meson's skip code) without Debian's dataset-fashion-mnist.
 # usage: example_mnist.sh MNIST_CNN MNIST_MLP MNIST_PREDICT
@@ -23,14 +26,20 @@ fail() { echo "FAIL: $*"; exit 1; }
 train() { # train NAME EXE MAX_STEPS [FLAGS...]: output in $dir/NAME.out
   local name=$1 exe=$2 steps=$3
   shift 3
-  "$exe" --data "$data" --epochs 1 --max-steps "$steps" --checkpoint "$dir/$name.ckpt" \
+  mkdir -p "$dir/$name"
+  "$exe" --data "$data" --epochs 1 --max-steps "$steps" --checkpoint "$dir/$name/model.ckpt" \
          --log "$dir/$name.csv" "$@" > "$dir/$name.out"
   cat "$dir/$name.out"
   # "epoch 1/1  train loss L  acc A  |  test loss TL  acc TA  | ..."
   local loss
   loss=$(awk '/^epoch 1\/1 / { print $5 }' "$dir/$name.out")
   [[ "$loss" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$name: train loss '$loss' is not a finite number"
-  test -s "$dir/$name.ckpt" || fail "$name: no checkpoint written"
+  # saver.save(sess, path, global_step=global_step) after the epoch's $steps steps
+  grep -q "^checkpoint: $dir/$name/model.ckpt-$steps\$" "$dir/$name.out" || fail "$name: checkpoint line"
+  test -s "$dir/$name/model.ckpt-$steps.index" || fail "$name: no checkpoint index written"
+  test -s "$dir/$name/model.ckpt-$steps.data-00000-of-00001" || fail "$name: no checkpoint data written"
+  grep -qx "model_checkpoint_path: \"$dir/$name/model.ckpt-$steps\"" "$dir/$name/checkpoint" ||
+    fail "$name: state file: $(cat "$dir/$name/checkpoint")"
   test "$(wc -l < "$dir/$name.csv")" -eq 2 || fail "$name: CSV log"
   # the confusion matrix: ten rows whose cells sum to the test set's size
   local cells
@@ -51,7 +60,7 @@ train mlp "$mlp" 100
 
 # mnist_predict: the same test loss and accuracy as the epoch that saved the checkpoint.
 for m in cnn mlp; do
-  "$predict" --data "$data" --checkpoint "$dir/$m.ckpt" --model $m --index 0 > "$dir/$m.predict"
+  "$predict" --data "$data" --checkpoint "$dir/$m" --model $m --index 0 > "$dir/$m.predict"
   got=$(awk '/^restored / { print $(NF - 2) " " $NF }' "$dir/$m.predict")
   want=$(test_of "$dir/$m.out")
   test -n "$want" && test "$got" = "$want" || fail "mnist_predict $m: '$got', training reported '$want'"
@@ -60,7 +69,7 @@ for m in cnn mlp; do
 done
 # the wrong model for the checkpoint: a clear error, exit 1
 set +e
-"$predict" --data "$data" --checkpoint "$dir/cnn.ckpt" --model mlp > /dev/null 2> "$dir/wrong.err"
+"$predict" --data "$data" --checkpoint "$dir/cnn/model.ckpt-40" --model mlp > /dev/null 2> "$dir/wrong.err"
 code=$?
 set -e
 test "$code" -eq 1 && grep -q "fc1/weights" "$dir/wrong.err" || fail "mnist_predict with the wrong --model (exit $code)"
@@ -68,9 +77,12 @@ test "$code" -eq 1 && grep -q "fc1/weights" "$dir/wrong.err" || fail "mnist_pred
 # --resume continues exactly where the saved run stopped.
 resume_flags=(--data "$data" --max-steps 30 --seed 5)
 "$mlp" "${resume_flags[@]}" --epochs 3 --log "$dir/straight.csv" > /dev/null
-"$mlp" "${resume_flags[@]}" --epochs 2 --log "$dir/resumed.csv" --checkpoint "$dir/r.ckpt" > /dev/null
-"$mlp" "${resume_flags[@]}" --epochs 3 --log "$dir/resumed.csv" --checkpoint "$dir/r.ckpt" --resume > "$dir/r.out"
-grep -q "resumed from .* at global step 60 (2 epochs done)" "$dir/r.out" || fail "resume message: $(cat "$dir/r.out")"
+mkdir "$dir/r"
+"$mlp" "${resume_flags[@]}" --epochs 2 --log "$dir/resumed.csv" --checkpoint "$dir/r/model.ckpt" > /dev/null
+test -s "$dir/r/model.ckpt-30.index" && test -s "$dir/r/model.ckpt-60.index" || fail "resume: checkpoints of epochs 1, 2"
+"$mlp" "${resume_flags[@]}" --epochs 3 --log "$dir/resumed.csv" --checkpoint "$dir/r/model.ckpt" --resume > "$dir/r.out"
+grep -q "resumed from $dir/r/model.ckpt-60 at global step 60 (2 epochs done)" "$dir/r.out" ||
+  fail "resume message: $(cat "$dir/r.out")"
 cmp "$dir/straight.csv" "$dir/resumed.csv" || fail "3 epochs straight and 2 + 1 resumed differ:
 $(paste -d'|' "$dir/straight.csv" "$dir/resumed.csv")"
 

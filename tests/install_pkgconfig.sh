@@ -2,21 +2,23 @@
 # The README's "Installing", done: installs this build with
 # `meson install --destdir` into a temporary folder, then compiles a small
 # program against the installed headers with `pkg-config --cflags --libs
-# tgraph` and links it twice: with the shared library (run through
-# LD_LIBRARY_PATH and again through an rpath) and with libtgraph.a and
-# `pkg-config --static --libs tgraph` (no libtgraph.so needed to run). Each
+# tgraph`, links it with the shared library (run through LD_LIBRARY_PATH,
+# then through an rpath) and with libtgraph.a and `pkg-config --static --libs
+# tgraph` (no libtgraph.so needed to run), and runs each. Each
 # program fits a line with OpenBLAS's matmul, writes and reads back a
 # checkpoint (snappy, protobuf-c) and opens a missing IDX folder (zlib), so
 # every library in the .pc is linked for real.
 #
-#   install_pkgconfig.sh BUILD_DIR PREFIX LIBDIR INCLUDEDIR
+#   install_pkgconfig.sh BUILD_DIR PREFIX LIBDIR INCLUDEDIR DEFAULT_LIBRARY
 #
-# PREFIX, LIBDIR and INCLUDEDIR are the build's options (LIBDIR and INCLUDEDIR
-# relative to PREFIX, or absolute). CC is the build's C compiler and
-# TG_LINK_FLAGS what its objects need at link time (-fsanitize=..., --coverage).
+# PREFIX, LIBDIR, INCLUDEDIR and DEFAULT_LIBRARY (both, shared or static) are
+# the build's options (LIBDIR and INCLUDEDIR relative to PREFIX, or
+# absolute): a build of one kind of library links that kind only. CC is the
+# build's C compiler and TG_LINK_FLAGS what its objects need at link time
+# (-fsanitize=..., --coverage).
 # Exit 77 (skipped) without pkg-config.
 set -euo pipefail
-build=$1 prefix=$2 libdir=$3 includedir=$4
+build=$1 prefix=$2 libdir=$3 includedir=$4 kind=$5
 read -r -a cc <<< "${CC:-cc}"  # may be a command with arguments (ccache cc)
 read -r -a extra <<< "${TG_LINK_FLAGS:-}"
 
@@ -36,7 +38,10 @@ meson install -C "$build" --no-rebuild --destdir "$dest" --quiet
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 case $includedir in /*) ;; *) includedir=$prefix/$includedir ;; esac
 pc=$dest$libdir/pkgconfig/tgraph.pc
-for f in "$pc" "$dest$includedir/tgraph.h" "$dest$libdir/libtgraph.a" "$dest$libdir/libtgraph.so"; do
+want=("$pc" "$dest$includedir/tgraph.h")
+[ "$kind" = static ] || want+=("$dest$libdir/libtgraph.so")
+[ "$kind" = shared ] || want+=("$dest$libdir/libtgraph.a")
+for f in "${want[@]}"; do
   [ -e "$f" ] || { echo "not installed: $f"; ls -R "$dest"; exit 1; }
 done
 
@@ -112,10 +117,10 @@ EOF
 
 read -r -a cflags <<< "$(pkg-config --cflags tgraph)"
 read -r -a libs <<< "$(pkg-config --libs tgraph)"
-read -r -a static_libs <<< "$(pkg-config --static --libs tgraph)"
-# libtgraph.a where the .pc says -ltgraph: with both libraries installed,
-# -ltgraph alone would pick libtgraph.so (GNU ld's -l:NAME names the file).
-static_libs=("${static_libs[@]/#-ltgraph/-l:libtgraph.a}")
+# The README's static line: libtgraph.a where the .pc says -ltgraph, since
+# with both libraries installed -ltgraph picks libtgraph.so (GNU ld's
+# -l:NAME names the file).
+read -r -a static_libs <<< "$(pkg-config --static --libs tgraph | sed 's/-ltgraph/-l:libtgraph.a/')"
 # Debian's openblas.pc lists -lgfortran for its own libopenblas.a; the
 # linker takes libopenblas.so here, which does not need it, and the .so
 # that -lgfortran names only comes with libgfortran-12-dev (README).
@@ -140,32 +145,38 @@ done
 libpath=$(pkg-config --variable=libdir tgraph)
 
 check() {
-  local out
-  out=$("$@" "$tmp/ckpt$RANDOM")
+  local out rc=0
+  out=$("$@" "$tmp/ckpt$RANDOM") || rc=$?
   echo "$out" | sed 's/^/  /'
+  [ "$rc" -eq 0 ] || { echo "  exit status $rc"; return 1; }
   [ "$out" = $'w 3.0000 -2.0000\ncheckpoint linear/w 3.0000 -2.0000\nidx NOT_FOUND' ]
 }
 
 cd "$tmp"
-echo "shared: ${cc[*]} app.c \$(pkg-config --cflags --libs tgraph), run with LD_LIBRARY_PATH"
-"${cc[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "${cflags[@]}" app.c -o app_shared "${libs[@]}" -lm
 uses() {  # the libtgraph.so.N that the program loads is the installed one
   local so
   so=$("$@" | awk '/libtgraph\.so/ { print $3 }')
-  [ -n "$so" ] && [ "$(dirname "$so")" = "$libpath" ] || { echo "  loads libtgraph from '$so', not $libpath"; return 1; }
+  if [ -z "$so" ] || [ "$(dirname "$so")" != "$libpath" ]; then
+    echo "  loads libtgraph from '$so', not $libpath"; return 1
+  fi
 }
-uses env LD_LIBRARY_PATH="$libpath" ldd ./app_shared
-check env LD_LIBRARY_PATH="$libpath" ./app_shared
+if [ "$kind" != static ]; then
+  echo "shared: ${cc[*]} app.c \$(pkg-config --cflags --libs tgraph), run with LD_LIBRARY_PATH=$libpath"
+  "${cc[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "${cflags[@]}" app.c -o app_shared "${libs[@]}" -lm
+  uses env LD_LIBRARY_PATH="$libpath" ldd ./app_shared
+  check env LD_LIBRARY_PATH="$libpath" ./app_shared
 
-echo "shared with -Wl,-rpath,$libpath"
-"${cc[@]}" -std=c11 "${extra[@]}" "${cflags[@]}" app.c -o app_rpath "${libs[@]}" -lm -Wl,-rpath,"$libpath"
-uses env -u LD_LIBRARY_PATH ldd ./app_rpath
-check env -u LD_LIBRARY_PATH ./app_rpath
-
-echo "static libtgraph.a: ${cc[*]} app.c \$(pkg-config --cflags tgraph) \$(pkg-config --static --libs tgraph) with -l:libtgraph.a"
-"${cc[@]}" -std=c11 "${extra[@]}" "${cflags[@]}" app.c -o app_static "${static_libs[@]}"
-if readelf -d app_static | grep -q 'NEEDED.*libtgraph'; then
-  echo "app_static needs libtgraph.so"; exit 1
+  echo "shared, linked with -Wl,-rpath,$libpath"
+  "${cc[@]}" -std=c11 "${extra[@]}" "${cflags[@]}" app.c -o app_rpath "${libs[@]}" -lm -Wl,-rpath,"$libpath"
+  uses env -u LD_LIBRARY_PATH ldd ./app_rpath
+  check env -u LD_LIBRARY_PATH ./app_rpath
 fi
-check env -u LD_LIBRARY_PATH ./app_static
+if [ "$kind" != shared ]; then
+  echo "static: ${cc[*]} app.c \$(pkg-config --cflags tgraph) \$(pkg-config --static --libs tgraph | sed 's/-ltgraph/-l:libtgraph.a/')"
+  "${cc[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "${cflags[@]}" app.c -o app_static "${static_libs[@]}"
+  if readelf -d app_static | grep -q 'NEEDED.*libtgraph'; then
+    echo "app_static needs libtgraph.so"; exit 1
+  fi
+  check env -u LD_LIBRARY_PATH ./app_static
+fi
 echo "1 passed, 0 failed"

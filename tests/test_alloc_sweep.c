@@ -13,6 +13,7 @@
 
 #include "tg_alloc_count.h"
 #include "tg_check.h"
+#include "tg_files.h"
 
 typedef struct model {
     tg_graph *g;
@@ -178,8 +179,7 @@ START_TEST(test_save_restore_sweep)
     tg_free(vars);
     tg_session_free(s);
     tg_graph_free(m.g);
-    unlink(path);
-    rmdir(dir);
+    tgf_remove_tree(dir); /* the checkpoint's files and the state file */
 }
 END_TEST
 

@@ -2,15 +2,18 @@
  *
  * Three Adam steps with a decaying learning rate driven by the global step,
  * save every global variable (weights, Adam's slots and beta powers, the
- * global step), rebuild the graph in a fresh session, restore and take three
- * more steps: the weights must equal six uninterrupted steps bit for bit,
- * and the global step must read 6. */
+ * global step) as TF does, saver.save(sess, "dir/model.ckpt",
+ * global_step=global_step), rebuild the graph in a fresh session, restore
+ * tf.train.latest_checkpoint(dir) and take three more steps: the weights
+ * must equal six uninterrupted steps bit for bit, and the global step must
+ * read 6. The same through tgraph's own format. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "tg_check.h"
+#include "tg_files.h"
 
 typedef struct {
     tg_graph *g;
@@ -20,7 +23,7 @@ typedef struct {
     tg_saver *saver;
 } net;
 
-static net build(void)
+static net build(tg_checkpoint_format format)
 {
     net n = {.g = tg_graph_new()};
     tg_graph *g = n.g;
@@ -37,7 +40,8 @@ static net build(void)
     n.opt = tg_train_adam_optimizer_new(g, 0, &ao);
     n.train = tg_optimizer_minimize(n.opt, loss, &(tg_minimize_opts){.global_step = n.step});
     n.init = tg_global_variables_initializer(g);
-    n.saver = tg_train_saver_new(g, NULL, 0, NULL);
+    TG_OPTS(tg_saver_opts, so, .format = format);
+    n.saver = tg_train_saver_new_opts(g, NULL, 0, &so);
     ck_assert_tg_ok(g);
     return n;
 }
@@ -54,31 +58,37 @@ static void steps(tg_session *s, const net *n, int k)
     for (int i = 0; i < k; i++) tgc_run_target(s, n->train);
 }
 
-START_TEST(test_resume_matches_uninterrupted)
+static void resume_matches_uninterrupted(tg_checkpoint_format format)
 {
-    char path[] = "/tmp/tg_resume.XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    char *dir = tgf_make_tmpdir("tg_resume");
+    char *prefix = tgf_path_join(dir, "model.ckpt");
 
-    net a = build();
+    net a = build(format);
     tg_session *sa = tg_session_new(a.g);
     tgc_run_target(sa, a.init);
     steps(sa, &a, 6);
     tg_array *want = tgc_fetch(sa, tg_variable_value(a.w), NULL, 0);
 
-    net b = build();
+    net b = build(format);
     tg_session *sb = tg_session_new(b.g);
     tgc_run_target(sb, b.init);
-    steps(sb, &b, 3);
-    ck_assert_int_eq(tg_saver_save(b.saver, sb, path), TG_OK);
+    ck_assert_ptr_null(tg_train_latest_checkpoint(dir, NULL)); /* nothing saved yet */
+    TG_OPTS(tg_save_opts, so, .global_step_t = tg_variable_value(b.step));
+    steps(sb, &b, 1);
+    ck_assert_int_eq(tg_saver_save_opts(b.saver, sb, prefix, &so), TG_OK);
+    steps(sb, &b, 2);
+    ck_assert_int_eq(tg_saver_save_opts(b.saver, sb, prefix, &so), TG_OK);
 
-    net c = build();
+    /* the latest of the two, by the state file */
+    char *latest = tg_train_latest_checkpoint(dir, NULL);
+    char *want_path = tgf_path_join(dir, "model.ckpt-3");
+    ck_assert_str_eq(latest, want_path);
+    net c = build(format);
     tg_session *sc = tg_session_new(c.g);
-    ck_assert_msg(tg_saver_restore(c.saver, sc, path) == TG_OK, "%s", tg_saver_message(c.saver));
-    ck_assert_close(tgc_fetch_scalar(sc, tg_variable_value(c.step)), 3, 0);
+    ck_assert_msg(tg_saver_restore(c.saver, sc, latest) == TG_OK, "%s", tg_saver_message(c.saver));
+    ck_assert_double_eq(tgc_fetch_scalar(sc, tg_variable_value(c.step)), 3);
     steps(sc, &c, 3);
-    ck_assert_close(tgc_fetch_scalar(sc, tg_variable_value(c.step)), 6, 0);
+    ck_assert_double_eq(tgc_fetch_scalar(sc, tg_variable_value(c.step)), 6);
     tg_array *got = tgc_fetch(sc, tg_variable_value(c.w), NULL, 0);
     ck_assert_mem_eq(tg_array_data(got), tg_array_data(want), tg_array_nbytes(want));
     /* and the weights did move: the resumed run is not trivially equal */
@@ -94,7 +104,22 @@ START_TEST(test_resume_matches_uninterrupted)
     destroy(&a);
     destroy(&b);
     destroy(&c);
-    unlink(path);
+    tg_free(latest);
+    free(want_path);
+    tgf_remove_tree(dir);
+    free(prefix);
+    free(dir);
+}
+
+START_TEST(test_resume_matches_uninterrupted)
+{
+    resume_matches_uninterrupted(TG_CHECKPOINT_FORMAT_V2);
+}
+END_TEST
+
+START_TEST(test_resume_tgraph_format)
+{
+    resume_matches_uninterrupted(TG_CHECKPOINT_FORMAT_TGRAPH);
 }
 END_TEST
 
@@ -104,6 +129,7 @@ static Suite *resume_suite(void)
     TCase *tc = tcase_create("resume");
     tcase_set_timeout(tc, TGC_TIMEOUT);
     tcase_add_test(tc, test_resume_matches_uninterrupted);
+    tcase_add_test(tc, test_resume_tgraph_format);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,6 +24,14 @@
 #include "tg_check.h"
 #include "tg_files.h"
 
+/* This file tests tgraph's own format (docs/checkpoint-format.md), so its
+ * savers write it; TF's format is test_saver_tf.c's. */
+static tg_saver *tgraph_saver(tg_graph *g, tg_variable *const *vars, int n, const char *name)
+{
+    TG_OPTS(tg_saver_opts, o, .name = name, .format = TG_CHECKPOINT_FORMAT_TGRAPH);
+    return tg_train_saver_new_opts(g, vars, n, &o);
+}
+
 /* ---- allocation watch -------------------------------------------------------- */
 
 #include "tg_alloc_watch.h"
@@ -316,7 +324,7 @@ START_TEST(test_round_trip_same_graph)
     char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
     int ops_before = tg_graph_num_ops(m.g);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     ck_assert_ptr_nonnull(sv);
     ck_assert_tg_ok(m.g);
     ck_assert_str_eq(tg_saver_message(sv), "");
@@ -335,7 +343,7 @@ START_TEST(test_round_trip_same_graph)
     ck_assert_int_eq(tg_saver_save(sv, s1, path), TG_OK);
     ck_assert_str_eq(tg_saver_message(sv), "");
     ck_assert(exists(path));
-    ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
+    ck_assert_int_eq(count_entries(dir), 2); /* the file and the state file "checkpoint"; no temporary file left */
 
     /* the same session, changed and restored */
     set_all(&m, s1, B);
@@ -352,15 +360,15 @@ START_TEST(test_round_trip_same_graph)
     /* saving again replaces the file atomically */
     set_all(&m, s2, B);
     ck_assert_int_eq(tg_saver_save(sv, s2, path), TG_OK);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(count_entries(dir), 2); /* the file and the state file */
     ck_assert_int_eq(tg_saver_restore(sv, s1, path), TG_OK);
     EXPECT(&m, s1, B, ALL);
 
     /* a second saver gets its own scope */
-    tg_saver *sv2 = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv2 = tgraph_saver(m.g, NULL, 0, NULL);
     ck_assert_ptr_nonnull(tg_graph_op(m.g, "save_1/restore_all"));
     ck_assert_int_eq(tg_saver_restore(sv2, s1, path), TG_OK);
-    tg_saver *sv3 = tg_train_saver_new(m.g, NULL, 0, "ckpt");
+    tg_saver *sv3 = tgraph_saver(m.g, NULL, 0, "ckpt");
     ck_assert_ptr_nonnull(tg_graph_op(m.g, "ckpt/restore_all"));
 
     tg_saver_free(sv3);
@@ -380,7 +388,7 @@ START_TEST(test_round_trip_fresh_graph)
     char *dir = tgf_make_tmpdir("tg_saver");
     char *path = tgf_path_join(dir, "model.ckpt");
     model m1 = build(PLAIN);
-    tg_saver *sv1 = tg_train_saver_new(m1.g, NULL, 0, NULL);
+    tg_saver *sv1 = tgraph_saver(m1.g, NULL, 0, NULL);
     tg_session *s1 = session(&m1, true);
     set_all(&m1, s1, A);
     ck_assert_int_eq(tg_saver_save(sv1, s1, path), TG_OK);
@@ -389,7 +397,7 @@ START_TEST(test_round_trip_fresh_graph)
     tg_graph_free(m1.g);
 
     model m2 = build(PLAIN);
-    tg_saver *sv2 = tg_train_saver_new(m2.g, NULL, 0, NULL);
+    tg_saver *sv2 = tgraph_saver(m2.g, NULL, 0, NULL);
     tg_session *s2 = session(&m2, true);
     EXPECT(&m2, s2, ((const void *const[]){(float[6]){0}, (double[3]){0}, (int64_t[1]){0}, (int32_t[8]){0},
                                            (bool[4]){0}}),
@@ -409,7 +417,7 @@ START_TEST(test_round_trip_fresh_graph)
     tg_variable *step = tg_get_variable(g3, "step", TG_INT64, TG_SCALAR, &zeros);
     tg_variable *w = NULL;
     TG_WITH_VARIABLE_SCOPE(g3, "layer", NULL) { w = tg_get_variable(g3, "w", TG_FLOAT32, TG_SHAPE(2, 3), &zeros); }
-    tg_saver *sv3 = tg_train_saver_new(g3, NULL, 0, NULL);
+    tg_saver *sv3 = tgraph_saver(g3, NULL, 0, NULL);
     ck_assert_tg_ok(g3);
     tg_session *s3 = tg_session_new(g3);
     ck_assert_int_eq(tg_saver_restore(sv3, s3, path), TG_OK);
@@ -439,8 +447,8 @@ START_TEST(test_subset)
     char *path = tgf_path_join(dir, "subset.ckpt");
     char *full = tgf_path_join(dir, "full.ckpt");
     model m = build(PLAIN);
-    tg_saver *sub = tg_train_saver_new(m.g, (tg_variable *[]){m.v[V_STEP], m.v[V_W]}, 2, NULL);
-    tg_saver *all = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sub = tgraph_saver(m.g, (tg_variable *[]){m.v[V_STEP], m.v[V_W]}, 2, NULL);
+    tg_saver *all = tgraph_saver(m.g, NULL, 0, NULL);
     ck_assert_ptr_nonnull(sub);
     ck_assert_ptr_nonnull(all);
     tg_session *s = session(&m, true);
@@ -470,7 +478,7 @@ START_TEST(test_subset)
     char want[512];
     snprintf(want, sizeof want, "checkpoint %s has no variable 'layer/b'", path);
     RESTORE_FAILS_EXACTLY(&m, all, s, path, TG_NOT_FOUND, want);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(count_entries(dir), 3); /* the two files and the state file */
 
     tg_saver_free(sub);
     tg_saver_free(all);
@@ -488,7 +496,7 @@ START_TEST(test_file_format)
     char *dir = tgf_make_tmpdir("tg_saver");
     char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, A);
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
@@ -564,7 +572,7 @@ START_TEST(test_bad_files)
     char *path = tgf_path_join(dir, "model.ckpt");
     char *bad = tgf_path_join(dir, "bad.ckpt");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, A);
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
@@ -683,7 +691,7 @@ START_TEST(test_mismatched_graphs)
     char *dir = tgf_make_tmpdir("tg_saver");
     char *path = tgf_path_join(dir, "model.ckpt");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, A);
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
@@ -691,7 +699,7 @@ START_TEST(test_mismatched_graphs)
 
     /* shape: layer/w is (3, 2) in this graph */
     model t = build(W_TRANSPOSED);
-    tg_saver *st = tg_train_saver_new(t.g, NULL, 0, NULL);
+    tg_saver *st = tgraph_saver(t.g, NULL, 0, NULL);
     tg_session *ss = session(&t, true);
     snprintf(want, sizeof want,
              "checkpoint %s: variable 'layer/w' has shape (2, 3) in the file but (3, 2) in the graph", path);
@@ -699,7 +707,7 @@ START_TEST(test_mismatched_graphs)
 
     /* dtype: layer/b is float32 in this graph */
     model d = build(B_FLOAT32);
-    tg_saver *sd = tg_train_saver_new(d.g, NULL, 0, NULL);
+    tg_saver *sd = tgraph_saver(d.g, NULL, 0, NULL);
     tg_session *sds = session(&d, true);
     snprintf(want, sizeof want,
              "checkpoint %s: variable 'layer/b' has dtype float64 in the file but float32 in the graph", path);
@@ -707,12 +715,12 @@ START_TEST(test_mismatched_graphs)
 
     /* a variable the file lacks */
     model e = build(EXTRA_VARIABLE);
-    tg_saver *se = tg_train_saver_new(e.g, NULL, 0, NULL);
+    tg_saver *se = tgraph_saver(e.g, NULL, 0, NULL);
     tg_session *ses = session(&e, true);
     snprintf(want, sizeof want, "checkpoint %s has no variable 'extra'", path);
     RESTORE_FAILS_EXACTLY(&e, se, ses, path, TG_NOT_FOUND, want);
     /* without it, the same graph restores */
-    tg_saver *se2 = tg_train_saver_new(e.g, e.v, NV, NULL);
+    tg_saver *se2 = tgraph_saver(e.g, e.v, NV, NULL);
     ck_assert_int_eq(tg_saver_restore(se2, ses, path), TG_OK);
     EXPECT(&e, ses, A, ALL);
 
@@ -748,7 +756,7 @@ START_TEST(test_save_errors)
 {
     char *dir = tgf_make_tmpdir("tg_saver");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     char want[1024];
 
     /* uninitialized variables: the session's error passes through, nothing written */
@@ -808,7 +816,7 @@ START_TEST(test_save_errors)
     set_all(&m, s, B);
     ck_assert_int_eq(tg_saver_restore(sv, s, path), TG_OK);
     EXPECT(&m, s, A, ALL);
-    ck_assert_int_eq(count_entries(dir), 3); /* model.ckpt, sub, ro */
+    ck_assert_int_eq(count_entries(dir), 4); /* model.ckpt, sub, ro, the state file */
 
     /* NULL arguments */
     ck_assert_int_eq(tg_saver_save(sv, NULL, path), TG_INVALID_ARGUMENT);
@@ -838,11 +846,11 @@ END_TEST
 
 START_TEST(test_creation_errors)
 {
-    ck_assert_ptr_null(tg_train_saver_new(NULL, NULL, 0, NULL));
+    ck_assert_ptr_null(tgraph_saver(NULL, NULL, 0, NULL));
 
     /* no variables at all, or an explicit empty list (TF's var_list=[]) */
     tg_graph *g = tg_graph_new();
-    ck_assert_ptr_null(tg_train_saver_new(g, NULL, 0, NULL));
+    ck_assert_ptr_null(tgraph_saver(g, NULL, 0, NULL));
     ck_assert_tg_code(g, TG_INVALID_ARGUMENT);
     ck_assert_str_eq(tg_graph_message(g), "No variables to save");
     ck_assert_int_eq(tg_graph_num_ops(g), 0);
@@ -864,7 +872,7 @@ START_TEST(test_creation_errors)
         {(tg_variable *[]){m.v[0], other.v[1]}, 2, "Saver: variable 'layer/b' belongs to another graph"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        ck_assert_ptr_null(tg_train_saver_new(m.g, cases[k].vars, cases[k].n, NULL));
+        ck_assert_ptr_null(tgraph_saver(m.g, cases[k].vars, cases[k].n, NULL));
         ck_assert_tg_code(m.g, TG_INVALID_ARGUMENT);
         ck_assert_str_eq(tg_graph_message(m.g), cases[k].msg);
         ck_assert_int_eq(tg_graph_num_ops(m.g), ops); /* nothing added */
@@ -872,13 +880,13 @@ START_TEST(test_creation_errors)
     }
     /* a graph in error gets nothing */
     tg_graph_fail(m.g, TG_INTERNAL, "earlier error");
-    ck_assert_ptr_null(tg_train_saver_new(m.g, NULL, 0, NULL));
+    ck_assert_ptr_null(tgraph_saver(m.g, NULL, 0, NULL));
     ck_assert_str_eq(tg_graph_message(m.g), "earlier error");
     ck_assert_int_eq(tg_graph_num_ops(m.g), ops);
     tg_graph_clear_status(m.g);
 
     /* variables created after the saver are not in it (as TF) */
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     ck_assert_ptr_nonnull(sv);
     tg_get_variable(m.g, "later", TG_FLOAT32, TG_SCALAR, NULL);
     ck_assert_int_eq(tg_op_num_control_inputs(tg_graph_op(m.g, "save/restore_all")), NV);
@@ -887,7 +895,7 @@ START_TEST(test_creation_errors)
     /* created inside a control-dependency block, the restore ops ignore it */
     tg_op *ctrl = tg_no_op(m.g, "ctrl");
     TG_WITH_CONTROL_DEPENDENCIES(m.g, &ctrl, 1) {
-        TG_WITH_NAME_SCOPE(m.g, "outer") { sv = tg_train_saver_new(m.g, m.v, 2, NULL); }
+        TG_WITH_NAME_SCOPE(m.g, "outer") { sv = tgraph_saver(m.g, m.v, 2, NULL); }
     }
     ck_assert_ptr_nonnull(sv);
     ck_assert_tg_ok(m.g);
@@ -936,7 +944,7 @@ START_TEST(test_unheld_name_twice)
     tg_graph *g = tg_graph_new();
     TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
-    tg_saver *sv = tg_train_saver_new(g, &w, 1, NULL);
+    tg_saver *sv = tgraph_saver(g, &w, 1, NULL);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
     tg_session *s = tg_session_new(g);
@@ -973,7 +981,7 @@ START_TEST(test_not_regular_files)
     ck_assert_int_eq(mkfifo(fifo, 0600), 0);
     ck_assert_int_eq(symlink(fifo, link), 0);
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, B);
     const char *paths[] = {fifo, link, "/dev/zero", "/dev/null"};
@@ -1031,7 +1039,7 @@ START_TEST(test_hostile_lengths)
 {
     char *dir = tgf_make_tmpdir("tg_saver"), *bad = tgf_path_join(dir, "bad.ckpt");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, B);
     size_t cap = 70000 + 256;
@@ -1127,7 +1135,7 @@ START_TEST(test_many_unheld_entries)
     tg_graph *g = tg_graph_new();
     TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
-    tg_saver *sv = tg_train_saver_new(g, &w, 1, NULL);
+    tg_saver *sv = tgraph_saver(g, &w, 1, NULL);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
     tg_session *s = tg_session_new(g);
@@ -1194,7 +1202,7 @@ START_TEST(test_stale_temp_files)
     ck_assert_int_eq(mkdir(subdir, 0700), 0);
 
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, A);
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
@@ -1235,8 +1243,8 @@ START_TEST(test_name_limit)
     tg_variable *too_long = tg_get_variable(g, name, TG_FLOAT32, TG_SCALAR, &vo);
     name[TG_CHECKPOINT_MAX_NAME] = '\0';
     tg_variable *longest = tg_get_variable(g, name, TG_FLOAT32, TG_SCALAR, &vo);
-    tg_saver *sv_bad = tg_train_saver_new(g, &too_long, 1, NULL);
-    tg_saver *sv = tg_train_saver_new(g, &longest, 1, NULL);
+    tg_saver *sv_bad = tgraph_saver(g, &too_long, 1, NULL);
+    tg_saver *sv = tgraph_saver(g, &longest, 1, NULL);
     tg_op *init = tg_global_variables_initializer(g);
     ck_assert_tg_ok(g);
     tg_session *s = tg_session_new(g);
@@ -1319,7 +1327,7 @@ START_TEST(test_corruption_sweep)
     char *dir = tgf_make_tmpdir("tg_saver");
     char *path = tgf_path_join(dir, "model.ckpt"), *bad = tgf_path_join(dir, "bad.ckpt");
     model m = build(PLAIN);
-    tg_saver *sv = tg_train_saver_new(m.g, NULL, 0, NULL);
+    tg_saver *sv = tgraph_saver(m.g, NULL, 0, NULL);
     tg_session *s = session(&m, true);
     set_all(&m, s, A);
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);

@@ -231,6 +231,30 @@ TG_API tg_variable *tg_ema_average_tensor(const tg_ema *ema, const tg_tensor *t)
  * memory (no sticky error). */
 TG_API const char *tg_ema_average_name(tg_ema *ema, const tg_variable *var);
 
+/* average_name(tensor): the same for a tensor, named after its op
+ * ("add/ExponentialMovingAverage" for "add:0"), as TF's var.op.name. */
+TG_API const char *tg_ema_average_name_tensor(tg_ema *ema, const tg_tensor *t);
+
+/* ExponentialMovingAverage.variables_to_restore(moving_avg_variables): the
+ * map a Saver restores with so that each averaged variable gets its moving
+ * average: key tg_ema_average_name(v) -> v for each variable of
+ * moving_avg_variables (NULL: TRAINABLE_VARIABLES then
+ * MOVING_AVERAGE_VARIABLES, as TF; repeats dropped; n ignored), then every
+ * other variable of GLOBAL_VARIABLES under its own name, unless that name
+ * is already a key (a shadow "w/ExponentialMovingAverage" is one: it
+ * restores w, so the shadow itself is left out). In an evaluation graph
+ * without shadows the keys are the names the training graph's shadows had.
+ * Pass the result to tg_train_saver_new_dict.
+ * Returns the number of entries, *keys[i] restoring (*vars)[i].
+ * Ownership: *keys (one allocation holding the pointers and the strings,
+ * NULL-terminated) and *vars (NULL-terminated) are the caller's, freed with
+ * tg_free. On error both are NULL.
+ * Errors: -1 for a NULL argument or an erroneous graph (no new error);
+ * sticky INVALID_ARGUMENT (-1) for n < 0, a NULL list with n > 0, a NULL
+ * variable or one of another graph; RESOURCE_EXHAUSTED when out of memory. */
+TG_API int tg_ema_variables_to_restore(tg_ema *ema, tg_variable *const *moving_avg_variables, int n, char ***keys,
+                                       tg_variable ***vars);
+
 #ifdef __cplusplus
 }
 #endif

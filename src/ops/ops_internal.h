@@ -78,10 +78,16 @@ typedef struct tg__typed_shape {
 } tg__typed_shape;
 tg_code tg__typed_shape_infer(tg__infer_ctx *c);
 
-/* The op definition registered for a TF op type, or NULL. */
+/* The op definition registered for a TF op type (op_list.h's, then the
+ * optional parts' of op_list_optional.h), or NULL. */
 const tg__op_def *tg__op_def_lookup(const char *type);
+/* op_list.h's defs, in its order. */
 int tg__op_def_count(void);
 const tg__op_def *tg__op_def_at(int i);
+/* The optional parts' defs built into this library (op_list_optional.h):
+ * 0 when none was. */
+int tg__op_def_optional_count(void);
+const tg__op_def *tg__op_def_optional_at(int i);
 
 /* The value of a Const tensor, NULL for any other (TF's constant_value). */
 const tg_array *tg__const_value(const tg_tensor *t);

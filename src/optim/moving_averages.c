@@ -456,12 +456,13 @@ tg_variable *tg_ema_average_tensor(const tg_ema *ema, const tg_tensor *t) {
     return e ? e->average : NULL;
 }
 
-const char *tg_ema_average_name(tg_ema *ema, const tg_variable *var) {
-    if (!ema || !var) return NULL;
-    tg_variable *avg = tg_ema_average(ema, var);
-    if (avg) return tg_variable_name(avg);
-    /* graph.unique_name(var.op.name + "/" + name, mark_as_used=False) */
-    char *base = join(tg_variable_name(var), "/", ema->name);
+/* average_name for the element key whose op is called op_name: the
+ * shadow's name once applied, else graph.unique_name(op_name + "/" + name,
+ * mark_as_used=False), kept in ema->name_buf. */
+static const char *average_name_of(tg_ema *ema, const void *key, const char *op_name) {
+    const ema_entry *e = find_entry(ema, key);
+    if (e) return tg_variable_name(e->average);
+    char *base = join(op_name, "/", ema->name);
     char *full = base ? join(tg_graph_name_scope(ema->g), "", base) : NULL;
     free(base);
     if (!full) return NULL;
@@ -475,6 +476,149 @@ const char *tg_ema_average_name(tg_ema *ema, const tg_variable *var) {
     free(ema->name_buf);
     ema->name_buf = cand;
     return cand;
+}
+
+const char *tg_ema_average_name(tg_ema *ema, const tg_variable *var) {
+    if (!ema || !var) return NULL;
+    return average_name_of(ema, var, tg_variable_name(var));
+}
+
+const char *tg_ema_average_name_tensor(tg_ema *ema, const tg_tensor *t) {
+    if (!ema || !t) return NULL;
+    return average_name_of(ema, t, tg_op_name(tg_tensor_op(t)));
+}
+
+/* ---- variables_to_restore ------------------------------------------------------------ */
+
+/* The checkpoint map being built: keys[i] restores vars[i]. */
+typedef struct restore_map {
+    char **keys;
+    tg_variable **vars;
+    int n, cap_keys, cap_vars;
+} restore_map;
+
+static bool map_has_key(const restore_map *m, const char *key) {
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->keys[i], key) == 0) return true;
+    return false;
+}
+
+static bool map_has_var(const restore_map *m, const tg_variable *v) {
+    for (int i = 0; i < m->n; i++)
+        if (m->vars[i] == v) return true;
+    return false;
+}
+
+static bool map_add(restore_map *m, const char *key, tg_variable *v) {
+    if (!grow((void **)&m->keys, &m->cap_keys, m->n + 1, sizeof *m->keys) ||
+        !grow((void **)&m->vars, &m->cap_vars, m->n + 1, sizeof *m->vars))
+        return false;
+    if (!(m->keys[m->n] = dupstr(key))) return false;
+    m->vars[m->n++] = v;
+    return true;
+}
+
+static void map_free(restore_map *m) {
+    for (int i = 0; i < m->n; i++) free(m->keys[i]);
+    free(m->keys);
+    free(m->vars);
+}
+
+/* moving_avg_variables, checked, without repeats; NULL: TRAINABLE_VARIABLES
+ * then MOVING_AVERAGE_VARIABLES (TF's default). A new array in *out. */
+static int averaged_list(tg_ema *ema, tg_variable *const *vars, int n, tg_variable ***out) {
+    tg_graph *g = ema->g;
+    tg_variable **a = NULL, **b = NULL;
+    int na = n, nb = 0;
+    if (!vars) {
+        na = tg_get_collection_variables(g, TG_GRAPHKEYS_TRAINABLE_VARIABLES, NULL, &a);
+        nb = tg_get_collection_variables(g, TG_GRAPHKEYS_MOVING_AVERAGE_VARIABLES, NULL, &b);
+    }
+    tg_variable **list = na >= 0 && nb >= 0 ? malloc((size_t)(na + nb + 1) * sizeof *list) : NULL;
+    int k = 0;
+    for (int i = 0; list && i < na + nb; i++) {
+        tg_variable *v = !vars ? (i < na ? a[i] : b[i - na]) : vars[i];
+        if (!v || !var_in_graph(g, v)) {
+            tg_graph_fail(g, TG_INVALID_ARGUMENT, "ExponentialMovingAverage.variables_to_restore: moving_avg_variables[%d] "
+                          "is %s", i, v ? "from another graph" : "NULL");
+            free(list);
+            list = NULL;
+            k = -1;
+            break;
+        }
+        bool seen = false;
+        for (int j = 0; j < k && !seen; j++) seen = list[j] == v;
+        if (!seen) list[k++] = v;
+    }
+    tg_free(a);
+    tg_free(b);
+    if (!list && k == 0) fail_oom(g);
+    *out = list;
+    return list ? k : -1;
+}
+
+/* The two arrays handed out: one allocation for the keys (pointers, then
+ * the strings), one for the variables. */
+static int hand_out(tg_graph *g, const restore_map *m, char ***keys, tg_variable ***vars) {
+    size_t bytes = (size_t)(m->n + 1) * sizeof(char *);
+    for (int i = 0; i < m->n; i++) bytes += strlen(m->keys[i]) + 1;
+    char **k = malloc(bytes);
+    tg_variable **v = malloc((size_t)(m->n + 1) * sizeof *v);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        fail_oom(g);
+        return -1;
+    }
+    char *text = (char *)(k + m->n + 1);
+    for (int i = 0; i < m->n; i++) {
+        size_t len = strlen(m->keys[i]) + 1;
+        memcpy(text, m->keys[i], len);
+        k[i] = text;
+        text += len;
+        v[i] = m->vars[i];
+    }
+    k[m->n] = NULL;
+    v[m->n] = NULL;
+    *keys = k;
+    *vars = v;
+    return m->n;
+}
+
+int tg_ema_variables_to_restore(tg_ema *ema, tg_variable *const *moving_avg_variables, int n, char ***keys,
+                                tg_variable ***vars) {
+    if (keys) *keys = NULL;
+    if (vars) *vars = NULL;
+    if (!ema || !keys || !vars || tg_graph_status(ema->g) != TG_OK) return -1;
+    tg_graph *g = ema->g;
+    if (n < 0 || (moving_avg_variables == NULL && n > 0)) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "ExponentialMovingAverage.variables_to_restore: n is %d%s", n,
+                      moving_avg_variables ? "" : " with a NULL list");
+        return -1;
+    }
+    tg_variable **avg = NULL, **globals = NULL;
+    int na = averaged_list(ema, moving_avg_variables, n, &avg);
+    int ng = na < 0 ? -1 : tg_get_collection_variables(g, TG_GRAPHKEYS_GLOBAL_VARIABLES, NULL, &globals);
+    restore_map m = {0};
+    bool ok = na >= 0 && ng >= 0;
+    for (int i = 0; ok && i < na; i++) {
+        const char *name = tg_ema_average_name(ema, avg[i]);
+        ok = name && map_add(&m, name, avg[i]);
+    }
+    /* TF: every other global variable restores itself, unless its name is
+     * already a key (a shadow: "w/ExponentialMovingAverage" restores w) */
+    for (int i = 0; ok && i < ng; i++) {
+        tg_variable *v = globals[i];
+        if (map_has_var(&m, v) || map_has_key(&m, tg_variable_name(v))) continue;
+        ok = map_add(&m, tg_variable_name(v), v);
+    }
+    int r = -1;
+    if (!ok && tg_graph_status(g) == TG_OK) fail_oom(g);
+    if (ok) r = hand_out(g, &m, keys, vars);
+    map_free(&m);
+    free(avg);
+    tg_free(globals);
+    return r;
 }
 
 /* The element's op name (var.op.name), TF's name ("w:0", "add:0"),

@@ -118,6 +118,22 @@ const char *tg_optimizer_name(const tg_optimizer *opt) { return opt ? opt->name 
 
 static bool same_graph(tg_graph *g, const tg_tensor *t) { return tg_op_graph(tg_tensor_op(t)) == g; }
 
+/* The optimizer that does a wrapper's work (optimizer_impl.h, `inner`). */
+static tg_optimizer *target(tg_optimizer *o) {
+    while (o && o->inner) o = o->inner;
+    return o;
+}
+static const tg_optimizer *ctarget(const tg_optimizer *o) {
+    while (o && o->inner) o = o->inner;
+    return o;
+}
+
+/* The wrappers' gradient transforms, innermost first. */
+static bool transform(tg_optimizer *o, tg_tensor **grads, tg_variable *const *vars, int n) {
+    if (o->inner && !transform(o->inner, grads, vars, n)) return false;
+    return !o->cls->transform_gradients || o->cls->transform_gradients(o, grads, vars, n);
+}
+
 static bool is_float(tg_dtype d) { return d == TG_FLOAT32 || d == TG_FLOAT64; }
 
 bool tg__optim_check_scalar(tg_graph *g, tg_tensor *t, const char *what) {
@@ -170,7 +186,7 @@ tg_variable *tg__optim_get_slot(const tg_optimizer *o, const tg_variable *var, c
 }
 
 tg_variable *tg_optimizer_get_slot(const tg_optimizer *opt, const tg_variable *var, const char *slot_name) {
-    return tg__optim_get_slot(opt, var, slot_name);
+    return tg__optim_get_slot(ctarget(opt), var, slot_name);
 }
 
 static bool grow(void **p, int *cap, int need, size_t elem) {
@@ -244,6 +260,7 @@ static int cmp_str(const void *a, const void *b) {
 
 int tg_optimizer_get_slot_names(const tg_optimizer *opt, const char ***names) {
     if (names) *names = NULL;
+    opt = ctarget(opt);
     if (!opt) return -1;
     const char **list = opt->n_slots ? malloc((size_t)opt->n_slots * sizeof *list) : NULL;
     if (opt->n_slots && !list) return -1;
@@ -267,6 +284,7 @@ static int cmp_var(const void *a, const void *b) {
 
 int tg_optimizer_variables(const tg_optimizer *opt, tg_variable ***vars) {
     if (vars) *vars = NULL;
+    opt = ctarget(opt);
     if (!opt) return -1;
     int n = opt->n_slots + opt->n_non_slots;
     tg_variable **list = n ? malloc((size_t)n * sizeof *list) : NULL;
@@ -346,6 +364,7 @@ int tg_optimizer_compute_gradients(tg_optimizer *opt, tg_tensor *loss, tg_variab
         xs[i] = tg_variable_ref(vl[i]);
     }
     if (tg_gradients(g, &loss, 1, xs, n, dxs, NULL) != TG_OK) goto fail;
+    if (!transform(opt, dxs, vl, n)) goto fail;
     for (int i = 0; i < n; i++) {
         if (dxs[i] && !is_float(tg_variable_dtype(vl[i]))) {
             tg_graph_fail(g, TG_INVALID_ARGUMENT, "Invalid type %s for %s:0, expected: [float32, float64].",
@@ -486,6 +505,7 @@ done:
 
 tg_op *tg_optimizer_apply_gradients(tg_optimizer *opt, tg_tensor *const *grads, tg_variable *const *vars, int n,
                                     tg_variable *global_step, const char *name) {
+    opt = target(opt);
     if (!opt || tg_graph_status(opt->g) != TG_OK) return NULL;
     tg_graph *g = opt->g;
     if (n < 1 || !vars) {

@@ -19,6 +19,10 @@ typedef struct tg__optim_class {
     tg_tensor *(*apply_dense)(tg_optimizer *o, tg_tensor *grad, tg_variable *var);
     /* Groups the updates into the op named `name`; NULL: tf.group. */
     tg_op *(*finish)(tg_optimizer *o, tg_op *const *updates, int n, const char *name);
+    /* Wrappers only (see `inner` below): rewrites the gradients
+     * compute_gradients found, in place (grads[i] may be NULL: no
+     * gradient; keep it NULL). False with a sticky error on the graph. */
+    bool (*transform_gradients)(tg_optimizer *o, tg_tensor **grads, tg_variable *const *vars, int n);
 } tg__optim_class;
 
 typedef struct tg__slot {
@@ -41,6 +45,14 @@ struct tg_optimizer {
     int n_slots, cap_slots;
     tg__non_slot *non_slots;
     int n_non_slots, cap_non_slots;
+    /* A wrapper (Horovod's DistributedOptimizer: tg_mpi_distributed_optimizer
+     * in src/mpi) sets `inner` to the optimizer it wraps, after tg__optim_new:
+     * apply_gradients, get_slot, get_slot_names and variables then act on
+     * inner (its slots, its name scope), and compute_gradients computes as
+     * usual, then runs the transform_gradients of inner (if a wrapper too)
+     * and of the wrapper's class, innermost first. The one hook that lets a
+     * part outside src/optim change gradients without copying this file. */
+    tg_optimizer *inner;
 };
 
 /* Allocates `size` bytes (a subclass struct), sets up the base from the

@@ -3,9 +3,11 @@
  * and reports what was built as "key=value" words (status, variables,
  * collections, the output's op, and for batch norm and dropout the numbers
  * one step gives). The generated cases call these with each spelling. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -466,6 +468,81 @@ void tgo_tg_while_loop_opts(const tg_while_loop_opts *o, tgo_result *r) {
         tg_feed feed = {x, xv};
         if (tg_session_run(s, &feed, 1, &out[1], 1, &y, NULL, 0) == TG_OK) add(r, " x1=%g", tg_array_get(y, 1));
         tg_array_free(xv), tg_array_free(y);
+        tg_session_free(s);
+    }
+    tg_graph_free(g);
+}
+
+/* ---- the Saver: what a few saves leave in a fresh folder ---------------------------------- */
+
+/* " files=a,b,c": the folder's files in byte order; then removes them. */
+static void files_and_clean(tgo_result *r, const char *dir) {
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    add(r, " files=");
+    for (int i = 0, k = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.') {
+            add(r, "%s%s", k++ ? "," : "", names[i]->d_name);
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]->d_name);
+            unlink(p);
+        }
+        free(names[i]);
+    }
+    free(names);
+    rmdir(dir);
+}
+
+/* " state_abs=1" when the state file's model_checkpoint_path is absolute. */
+static void state_abs(tgo_result *r, const char *dir) {
+    char p[4096], line[4096] = "";
+    snprintf(p, sizeof p, "%s/checkpoint", dir);
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    if (fgets(line, sizeof line, f)) add(r, " state_abs=%d", strncmp(line, "model_checkpoint_path: \"/", 25) == 0);
+    fclose(f);
+}
+
+/* A saver with the options saves the scalar "v" at global steps 1..7. */
+void tgo_tg_saver_opts(const tg_saver_opts *o, tgo_result *r) {
+    tg_graph *g = tg_graph_new();
+    scalar_var(g);
+    tg_saver *sv = tg_train_saver_new_opts(g, NULL, 0, o);
+    tg_op *init = tg_global_variables_initializer(g);
+    char dir[] = "/tmp/tgo_saver_XXXXXX", path[64];
+    if (sv && mkdtemp(dir)) {
+        tg_session *s = tg_session_new(g);
+        snprintf(path, sizeof path, "%s/ckpt", dir);
+        tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+        for (int step = 1; step <= 7 && rc == TG_OK; step++) {
+            TG_OPTS(tg_save_opts, so, .global_step = step);
+            rc = tg_saver_save_opts(sv, s, path, &so);
+        }
+        add(r, " saved=%s", tg_code_name(rc));
+        state_abs(r, dir);
+        files_and_clean(r, dir);
+        tg_session_free(s);
+    }
+    observe(g, r, NULL);
+    tg_graph_free(g);
+}
+
+/* One save of the scalar "v" with the options; the status and message are
+ * the save's. */
+void tgo_tg_save_opts(const tg_save_opts *o, tgo_result *r) {
+    tg_graph *g = tg_graph_new();
+    scalar_var(g);
+    tg_saver *sv = tg_train_saver_new(g, NULL, 0, NULL);
+    tg_op *init = tg_global_variables_initializer(g);
+    char dir[] = "/tmp/tgo_save_XXXXXX", path[64];
+    if (tg_graph_status(g) == TG_OK && mkdtemp(dir)) {
+        tg_session *s = tg_session_new(g);
+        snprintf(path, sizeof path, "%s/ckpt", dir);
+        tg_code rc = tg_session_run(s, NULL, 0, NULL, 0, NULL, &init, 1);
+        if (rc == TG_OK) rc = tg_saver_save_opts(sv, s, path, o);
+        add(r, " status=%s", tg_code_name(rc));
+        snprintf(r->message, sizeof r->message, "%s", tg_saver_message(sv));
+        files_and_clean(r, dir);
         tg_session_free(s);
     }
     tg_graph_free(g);

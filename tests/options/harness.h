@@ -49,5 +49,7 @@ void tgo_tg_variable_scope_opts(const tg_variable_scope_opts *o, tgo_result *r);
 void tgo_tg_get_variable_opts(const tg_get_variable_opts *o, tgo_result *r);
 void tgo_tg_print_opts(const tg_print_opts *o, tgo_result *r);
 void tgo_tg_while_loop_opts(const tg_while_loop_opts *o, tgo_result *r);
+void tgo_tg_saver_opts(const tg_saver_opts *o, tgo_result *r);
+void tgo_tg_save_opts(const tg_save_opts *o, tgo_result *r);
 
 #endif

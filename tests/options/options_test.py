@@ -91,7 +91,7 @@ def defaults():
     return out
 
 
-ENUMS = ("tg_padding", "tg_data_format", "tg_reuse", "tg_dtype", "tg_reduction")
+ENUMS = ("tg_padding", "tg_data_format", "tg_reuse", "tg_dtype", "tg_reduction", "tg_checkpoint_format")
 
 
 def kind(ctype):
@@ -186,6 +186,28 @@ EXPECT[("tg_print_opts", "first_n", "0")] = {"prints": "0"}
 EXPECT[("tg_print_opts", "first_n", "1")] = {"prints": "1"}
 EXPECT[("tg_print_opts", "summarize", "0")] = {"prints": "2", "text": "[...]"}
 EXPECT[("tg_print_opts", "summarize", "1")] = {"prints": "2", "text": "[1...]"}
+# The Saver: seven saves at global steps 1..7 (tf.train.Saver's max_to_keep,
+# keep_checkpoint_every_n_hours, write_version, pad_step_number,
+# save_relative_paths), and one save (saver.save's global_step, write_state).
+def ckpt_files(steps, v2=True, pad=False, state=True):
+    names = ["checkpoint"] if state else []
+    for st in steps:
+        p = f"ckpt-{st:08d}" if pad else f"ckpt-{st}"
+        names += [p + ".data-00000-of-00001", p + ".index"] if v2 else [p]
+    return ",".join(sorted(names))
+SV, SO = "tg_saver_opts", "tg_save_opts"
+EXPECT[(SV, "max_to_keep", "0")] = {"files": ckpt_files(range(1, 8))}   # 0 keeps all
+EXPECT[(SV, "max_to_keep", "1")] = {"files": ckpt_files([7])}
+EXPECT[(SV, "keep_checkpoint_every_n_hours", "0")] = {"files": ckpt_files(range(1, 8))}  # every evicted one kept
+EXPECT[(SV, "format", "1")] = {"files": ckpt_files(range(3, 8), v2=False)}   # tgraph's one-file format
+for on in ("true", "1"):
+    EXPECT[(SV, "pad_step_number", on)] = {"files": ckpt_files(range(3, 8), pad=True)}
+    EXPECT[(SV, "save_relative_paths", on)] = {"state_abs": "0"}
+for off in ("false", "0"):
+    EXPECT[(SO, "write_state", off)] = {"files": ckpt_files([], state=False).strip(",") +
+                                        "ckpt.data-00000-of-00001,ckpt.index"}
+EXPECT[(SO, "global_step", "0")] = {"files": ckpt_files([0])}
+EXPECT[(SO, "global_step", "1")] = {"files": ckpt_files([1])}
 # Values TF rejects as we do, with TF's words (the field is named by the text).
 ERRORS_OK = {
     # data_format NCHW on the harness's NHWC input: TF's shape errors
@@ -299,7 +321,7 @@ def run_cases(cc, cases_c, work):
     cmd = [cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-I", os.path.join(SRC, "include"),
            "-I", os.path.join(SRC, "tests", "options"), "-o", exe, runner, cases_c,
            os.path.join(SRC, "tests", "options", "harness.c"), LIBA,
-           *EXTRA, "-lopenblas", "-lz", "-lm"]
+           *EXTRA, "-lopenblas", "-lz", "-lsnappy", "-lprotobuf-c", "-lpthread", "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit(f"{cc}: cannot build the cases:\n{r.stderr[:4000]}")

@@ -83,5 +83,6 @@
 #include "tgraph/saver.h"
 #include "tgraph/data.h"
 #include "tgraph/checkpoint.h"
+#include "tgraph/import.h"
 
 #endif

@@ -36,7 +36,7 @@ logged() {
 step_done() { echo "done ($((SECONDS - t0)) s)"; }
 
 pkgs=(gcc clang libc6-dev meson ninja-build pkg-config libopenblas-dev check zlib1g-dev graphviz gnuplot-nox
-      dataset-fashion-mnist libsnappy-dev libprotobuf-c-dev protobuf-c-compiler libopenmpi-dev openmpi-bin)
+      dataset-fashion-mnist libsnappy-dev libprotobuf-c-dev protobuf-c-compiler libgfortran-12-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

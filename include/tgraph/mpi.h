@@ -22,7 +22,8 @@
  * race_seed) draws the same order from the same seed, so it keeps working
  * when every rank uses the same seed; a rank on another order (another
  * seed, another graph) makes the collective fail on every rank with
- * FAILED_PRECONDITION naming both ops, instead of hanging or mixing values.
+ * FAILED_PRECONDITION naming the op and the first rank that differs from
+ * rank 0, instead of hanging or mixing values.
  * Collectives inside a tg_cond branch that some ranks skip are not
  * supported: the ranks that run one wait for the others.
  *
@@ -63,7 +64,10 @@ extern "C" {
  * an atexit handler that calls tg_mpi_finalize. A second call does nothing
  * and returns TG_OK. Call it from the main thread before building sessions.
  * Errors: FAILED_PRECONDITION after tg_mpi_finalize or MPI_Finalize;
- * INTERNAL when an MPI call fails; the message is tg_mpi_message(). */
+ * INTERNAL when an MPI call fails (MPI_Init_thread itself reports through
+ * MPI's default handler, which aborts: MPI has no other way before it is
+ * initialized); RESOURCE_EXHAUSTED when out of memory; the message is
+ * tg_mpi_message(). A failed call may be retried. */
 TG_API tg_code tg_mpi_init(int *argc, char ***argv);
 
 /* hvd.rank() / hvd.size(): this process's rank in MPI_COMM_WORLD and the
@@ -155,6 +159,9 @@ TG_API tg_tensor *tg_mpi_allgather(tg_graph *g, tg_tensor *x, const char *name);
  * "Distributed" + opt's name ("DistributedAdam"). A variable without a
  * gradient keeps none. With the loss a mean over each rank's equal share
  * of the batch, a step equals one process's step on the whole batch.
+ * The allreduces are built whatever the number of ranks (Horovod skips
+ * them for one), so the graph is the same everywhere and running it needs
+ * tg_mpi_init even in a single process (MPI then sees one rank).
  * Ownership: the graph's (freed with it; tg_optimizer_free frees it earlier,
  * not opt). Errors: NULL when opt is NULL or its graph is in error; sticky
  * INVALID_ARGUMENT for an empty name or a negative threshold. */

@@ -39,6 +39,7 @@ static tg_code allreduce_infer(tg__infer_ctx *c) {
 static tg_code shape_outputs(tg__kernel_ctx *c, int64_t *total, int64_t *hash) {
     uint64_t h = 0; /* unsigned: the combination wraps */
     *total = 0;
+    *hash = 0;
     for (int i = 0; i < c->n_in; i++) {
         const tg_array *x = c->in[i];
         tg_code rc = tg__out_alloc(c, i, x->dtype, x->rank, x->dims);

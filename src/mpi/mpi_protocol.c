@@ -63,7 +63,8 @@ static const char *disagreement(const int64_t *h0, const int64_t *r, char *buf, 
         return buf;
     }
     if (r[TG__MPI_H_ROOT] != h0[TG__MPI_H_ROOT]) {
-        snprintf(buf, n, "has root rank %lld, rank 0 %lld", (long long)r[TG__MPI_H_ROOT], (long long)h0[TG__MPI_H_ROOT]);
+        snprintf(buf, n, "has root rank %lld, rank 0 %lld", (long long)r[TG__MPI_H_ROOT],
+                 (long long)h0[TG__MPI_H_ROOT]);
         return buf;
     }
     return NULL;
@@ -100,7 +101,8 @@ int tg__mpi_leave(const tg__mpi_world *w) {
         int err = MPI_Allgather(h, TG__MPI_HDR, MPI_INT64_T, w->table, TG__MPI_HDR, MPI_INT64_T, w->comm);
         if (err != MPI_SUCCESS) return err;
         bool all = true;
-        for (int q = 0; q < w->size; q++) all &= w->table[(size_t)q * TG__MPI_HDR + TG__MPI_H_STATUS] == TG__MPI_LEAVING;
+        for (int q = 0; q < w->size; q++)
+            all &= w->table[(size_t)q * TG__MPI_HDR + TG__MPI_H_STATUS] == TG__MPI_LEAVING;
         if (all) return MPI_SUCCESS;
     }
 }

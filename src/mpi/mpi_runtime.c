@@ -132,23 +132,30 @@ tg_code tg_mpi_init(int *argc, char ***argv) {
     return rc;
 }
 
+/* Leaves the collectives and frees the world; lock held. */
+static tg_code leave_locked(void) {
+    /* A broken communicator cannot carry the leaving rounds; the other
+     * ranks got an MPI error too, or are going down with us. */
+    int err = rt.broken ? MPI_SUCCESS : tg__mpi_leave(&rt.w);
+    free_world();
+    rt.initialized = false;
+    atomic_store(&rt.rank, -1);
+    atomic_store(&rt.size, -1);
+    return err == MPI_SUCCESS ? TG_OK : mpi_fail("tg_mpi_finalize", "leaving the collectives", err);
+}
+
 tg_code tg_mpi_finalize(void) {
     pthread_mutex_lock(&rt.lock);
     tg_code rc = TG_OK;
-    if (rt.initialized) {
-        /* A broken communicator cannot carry the leaving rounds; the
-         * other ranks got an MPI error too, or are going down with us. */
-        int err = rt.broken ? MPI_SUCCESS : tg__mpi_leave(&rt.w);
-        if (err != MPI_SUCCESS) rc = mpi_fail("tg_mpi_finalize", "leaving the collectives", err);
-        free_world();
-        rt.initialized = false;
+    /* we_initialized_mpi without initialized: tg_mpi_init failed after
+     * MPI_Init_thread, and MPI still needs its MPI_Finalize. */
+    if (!rt.finalized && (rt.initialized || rt.we_initialized_mpi)) {
+        if (rt.initialized) rc = leave_locked();
         rt.finalized = true;
-        atomic_store(&rt.rank, -1);
-        atomic_store(&rt.size, -1);
         int done = 0;
         MPI_Finalized(&done);
         if (rt.we_initialized_mpi && !done) {
-            err = MPI_Finalize();
+            int err = MPI_Finalize();
             if (err != MPI_SUCCESS && rc == TG_OK) rc = mpi_fail("tg_mpi_finalize", "MPI_Finalize", err);
         }
     }

@@ -28,57 +28,13 @@
 
 /* ---- the test data ------------------------------------------------------------- */
 
-/* tests/data/tf, found from this file's path (meson runs the tests in the
- * build folder and compiles this file by a path relative to it), or
- * $TG_TF_TESTDATA. */
-static const char *data_dir(void)
-{
-    static char dir[4096];
-    if (dir[0]) return dir;
-    const char *env = getenv("TG_TF_TESTDATA");
-    if (env) snprintf(dir, sizeof dir, "%s", env);
-    else {
-        const char *slash = strrchr(__FILE__, '/');
-        int n = slash ? (int)(slash - __FILE__) : 1;
-        snprintf(dir, sizeof dir, "%.*s/data/tf", n, slash ? __FILE__ : ".");
-    }
-    struct stat st;
-    ck_assert_msg(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "test data folder %s not found (set TG_TF_TESTDATA)",
-                  dir);
-    return dir;
-}
-
 /* "<data>/<model>/variables", the prefix of a TF checkpoint. */
 static char *tf_prefix(const char *model)
 {
-    char *m = tgf_path_join(data_dir(), model);
+    char *m = tgf_path_join(tgf_tf_testdata(), model);
     char *p = tgf_path_join(m, "variables");
     free(m);
     return p;
-}
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fwrite(b, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
 }
 
 static char *with_suffix(const char *prefix, const char *suffix)
@@ -95,7 +51,7 @@ static char *with_suffix(const char *prefix, const char *suffix)
 static void assert_same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    unsigned char *x = read_all(a, &na), *y = read_all(b, &nb);
+    unsigned char *x = tgf_read_all(a, &na), *y = tgf_read_all(b, &nb);
     ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s (%zu bytes) and %s (%zu bytes) differ", a, na, b, nb);
     free(x);
     free(y);
@@ -322,8 +278,8 @@ static void write_one(const scratch *s, const unsigned char *hdr, size_t hl, con
     unsigned char ev[512], table[16384];
     size_t el = put_entry(ev, spec);
     kv e[2] = {{"", hdr, hl}, {"w", ev, el}};
-    write_all(s->index, table, put_table(table, e, 2, false));
-    write_all(s->data, data, n);
+    tgf_write_all(s->index, table, put_table(table, e, 2, false));
+    tgf_write_all(s->data, data, n);
 }
 
 static unsigned char std_header[32];
@@ -391,7 +347,7 @@ START_TEST(test_reader_api)
 {
     char *prefix = tf_prefix("half_plus_two_cpu"), err[512];
     ck_assert(tg_checkpoint_is_v2(prefix));
-    ck_assert(!tg_checkpoint_is_v2(data_dir()));
+    ck_assert(!tg_checkpoint_is_v2(tgf_tf_testdata()));
     ck_assert(!tg_checkpoint_is_v2(NULL));
     tg_checkpoint_reader *r;
     ck_assert_int_eq(tg_checkpoint_reader_open(prefix, &r, err, sizeof err), TG_OK);
@@ -478,7 +434,7 @@ START_TEST(test_written_bytes_are_tfs)
             /* An older TF compressed this index: its data block, uncompressed,
              * is tgraph's block byte for byte. */
             size_t na, nb;
-            unsigned char *a = read_all(tf_index, &na), *b = read_all(our_index, &nb), ba[4096], bb[4096];
+            unsigned char *a = tgf_read_all(tf_index, &na), *b = tgf_read_all(our_index, &nb), ba[4096], bb[4096];
             size_t la = data_block(a, na, ba, sizeof ba), lb = data_block(b, nb, bb, sizeof bb);
             ck_assert_uint_eq(la, lb);
             ck_assert_int_eq(memcmp(ba, bb, la), 0);
@@ -498,7 +454,7 @@ END_TEST
 static uint32_t stored_crc(const char *index_path)
 {
     size_t n;
-    unsigned char *b = read_all(index_path, &n), block[4096];
+    unsigned char *b = tgf_read_all(index_path, &n), block[4096];
     size_t bl = data_block(b, n, block, sizeof block);
     const unsigned char *p = block;
     for (int e = 0; e < 2; e++) {
@@ -721,7 +677,7 @@ START_TEST(test_index_structure)
     }
     ck_assert_msg(tg_checkpoint_write(s.prefix, N, names, values, err, sizeof err) == TG_OK, "%s", err);
     size_t size;
-    unsigned char *file = read_all(s.index, &size);
+    unsigned char *file = tgf_read_all(s.index, &size);
     static walked w;
     walk_index(file, size, &w);
     ck_assert_int_eq(w.entries, N + 1);
@@ -814,21 +770,21 @@ START_TEST(test_truncations_and_flips)
     for (int m = 0; m < 2; m++) {
         char *tf = tf_prefix(models[m]), *tf_index = with_suffix(tf, ".index"), *tf_data = with_suffix(tf, DATA_SUFFIX);
         size_t ni, nd;
-        unsigned char *index = read_all(tf_index, &ni), *data = read_all(tf_data, &nd);
-        write_all(s.data, data, nd);
+        unsigned char *index = tgf_read_all(tf_index, &ni), *data = tgf_read_all(tf_data, &nd);
+        tgf_write_all(s.data, data, nd);
         for (size_t k = 0; k < ni; k++) {
-            write_all(s.index, index, k);
+            tgf_write_all(s.index, index, k);
             expect_open_fails(&s, TG_DATA_LOSS, s.index, k < 48 ? "too short" : "");
         }
-        write_all(s.index, index, ni);
+        tgf_write_all(s.index, index, ni);
         for (size_t k = 0; k < nd; k++) {
-            write_all(s.data, data, k);
+            tgf_write_all(s.data, data, k);
             expect_open_fails(&s, TG_DATA_LOSS, s.data, "lie past the end");
         }
-        write_all(s.data, data, nd);
+        tgf_write_all(s.data, data, nd);
         for (size_t bit = 0; bit < 8 * ni; bit++) {
             index[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-            write_all(s.index, index, ni);
+            tgf_write_all(s.index, index, ni);
             char err[1024] = "";
             tg_checkpoint_var *v = NULL;
             int n = 0;
@@ -855,20 +811,20 @@ START_TEST(test_bad_blocks)
     char *tf = tf_prefix("half_plus_three");
     char *tf_index = with_suffix(tf, ".index"), *tf_data = with_suffix(tf, DATA_SUFFIX);
     size_t ni, nd;
-    unsigned char *index = read_all(tf_index, &ni), *data = read_all(tf_data, &nd);
-    write_all(s.data, data, nd);
+    unsigned char *index = tgf_read_all(tf_index, &ni), *data = tgf_read_all(tf_data, &nd);
+    tgf_write_all(s.data, data, nd);
     index[ni - 1] ^= 1;
-    write_all(s.index, index, ni);
+    tgf_write_all(s.index, index, ni);
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "bad magic");
     index[ni - 1] ^= 1;
     index[10] ^= 0x40; /* inside the data block */
-    write_all(s.index, index, ni);
+    tgf_write_all(s.index, index, ni);
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "block checksum mismatch");
     index[10] ^= 0x40;
     /* A data byte changed: the index is fine, the value is not. */
     data[5] ^= 1;
-    write_all(s.index, index, ni);
-    write_all(s.data, data, nd);
+    tgf_write_all(s.index, index, ni);
+    tgf_write_all(s.data, data, nd);
     char err[1024];
     tg_array *a = (tg_array *)1;
     ck_assert_int_eq(tg_train_load_variable(s.prefix, "a", &a, err, sizeof err), TG_OK);
@@ -942,19 +898,19 @@ START_TEST(test_bad_entries)
     /* A bad proto: a field of wire type 7. */
     unsigned char bad[2] = {0x0f, 0x00}, table[1024];
     kv kvs[2] = {{"", std_header, std_header_len()}, {"w", bad, 2}};
-    write_all(s.index, table, put_table(table, kvs, 2, false));
+    tgf_write_all(s.index, table, put_table(table, kvs, 2, false));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "Entry for key w not parseable");
     /* Keys out of order. */
     unsigned char ev[128];
     size_t el = put_entry(ev, &ok);
     kv disorder[3] = {{"", std_header, std_header_len()}, {"x", ev, el}, {"w", ev, el}};
-    write_all(s.index, table, put_table(table, disorder, 3, false));
+    tgf_write_all(s.index, table, put_table(table, disorder, 3, false));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "keys out of order");
     /* No header entry first. */
     kv headless[1] = {{"w", ev, el}};
-    write_all(s.index, table, put_table(table, headless, 1, false));
+    tgf_write_all(s.index, table, put_table(table, headless, 1, false));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "no header entry");
-    write_all(s.index, table, put_table(table, NULL, 0, false));
+    tgf_write_all(s.index, table, put_table(table, NULL, 0, false));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "no header entry");
     /* A bool byte of 2, with its CRC right. */
     e = ok, e.dtype = 10, e.dims[0] = 3, e.size = 3, e.crc = crc32c_bitwise("\1\2\0", 3);
@@ -1001,7 +957,7 @@ START_TEST(test_bad_headers)
     write_one(&s, h, hl, &e, three, sizeof three);
     expect_open_fails(&s, TG_NOT_FOUND, "model.ckpt-7.data-00001-of-00002", "entry 'w'");
     char *shard1 = with_suffix(s.prefix, ".data-00001-of-00002");
-    write_all(shard1, three, sizeof three);
+    tgf_write_all(shard1, three, sizeof three);
     char err[512];
     tg_array *a;
     ck_assert_msg(tg_train_load_variable(s.prefix, "w", &a, err, sizeof err) == TG_OK, "%s", err);
@@ -1031,17 +987,17 @@ START_TEST(test_snappy_blocks)
     size_t el = put_entry(ev, &ok);
     kv kvs[2] = {{"", std_header, std_header_len()}, {"w", ev, el}};
     size_t n = put_table(table, kvs, 2, true);
-    write_all(s.index, table, n);
-    write_all(s.data, three, sizeof three);
+    tgf_write_all(s.index, table, n);
+    tgf_write_all(s.data, three, sizeof three);
     char err[512];
     tg_array *a;
     ck_assert_msg(tg_train_load_variable(s.prefix, "w", &a, err, sizeof err) == TG_OK, "%s", err);
     tg_array_free(a);
     /* A Snappy header claiming more than the literal holds, or more than
      * any Snappy stream of its size can expand to; each block's CRC right. */
-    write_all(s.index, table, put_table_claim(table, kvs, 2, true, 60));
+    tgf_write_all(s.index, table, put_table_claim(table, kvs, 2, true, 60));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "corrupted compressed block contents");
-    write_all(s.index, table, put_table_claim(table, kvs, 2, true, (size_t)1 << 40));
+    tgf_write_all(s.index, table, put_table_claim(table, kvs, 2, true, (size_t)1 << 40));
     expect_open_fails(&s, TG_DATA_LOSS, s.index, "corrupted compressed block contents");
     scratch_free(&s);
 }

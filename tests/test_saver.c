@@ -61,30 +61,6 @@ static int count_entries(const char *dir)
     return n;
 }
 
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fwrite(b, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 static bool exists(const char *path)
 {
     struct stat st;
@@ -457,7 +433,7 @@ START_TEST(test_subset)
     ck_assert_int_eq(tg_saver_save(all, s, full), TG_OK);
 
     size_t size;
-    unsigned char *b = read_all(path, &size);
+    unsigned char *b = tgf_read_all(path, &size);
     parsed p = parse(b, size);
     ck_assert_uint_eq(p.count, 2);
     ck_assert_str_eq(p.e[0].name, "step");
@@ -502,7 +478,7 @@ START_TEST(test_file_format)
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
 
     size_t size;
-    unsigned char *b = read_all(path, &size);
+    unsigned char *b = tgf_read_all(path, &size);
     ck_assert_int_eq(memcmp(b, "TGCKPT\0\0", 8), 0);
     ck_assert_uint_eq(u32_at(b + 8), 1);  /* version */
     ck_assert_uint_eq(u32_at(b + 12), NV); /* count */
@@ -562,7 +538,7 @@ static void write_variant(const char *path, const unsigned char *good, size_t n,
     ck_assert_ptr_nonnull(b);
     memcpy(b, good, n);
     if (x) b[at] ^= x;
-    write_all(path, b, n);
+    tgf_write_all(path, b, n);
     free(b);
 }
 
@@ -578,7 +554,7 @@ START_TEST(test_bad_files)
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
     set_all(&m, s, B); /* every failed restore must leave B */
     size_t size;
-    unsigned char *good = read_all(path, &size);
+    unsigned char *good = tgf_read_all(path, &size);
     parsed p = parse(good, size);
     char want[1024];
 
@@ -625,7 +601,7 @@ START_TEST(test_bad_files)
         ck_assert_ptr_nonnull(b);
         memcpy(b, good, size);
         memset(b + size, 0, 3);
-        write_all(bad, b, size + 3);
+        tgf_write_all(bad, b, size + 3);
         free(b);
         snprintf(want, sizeof want, "checkpoint %s is corrupted: 3 unexpected bytes after the last variable", bad);
         RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -637,7 +613,7 @@ START_TEST(test_bad_files)
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
     write_variant(bad, good, size, 6, 0x20);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
-    write_all(bad, "hello", 5);
+    tgf_write_all(bad, "hello", 5);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
     write_variant(bad, good, size, 8, 0x03); /* version 2 */
     snprintf(want, sizeof want, "checkpoint %s has format version 2; this tgraph reads version 1", bad);
@@ -650,7 +626,7 @@ START_TEST(test_bad_files)
         memcpy(b, good, size);
         b[p.e[V_MASK].data_off + 1] = 2;
         put_u32_at(b + p.crc_off, crc32_ref(b, p.crc_off));
-        write_all(bad, b, size);
+        tgf_write_all(bad, b, size);
         free(b);
         snprintf(want, sizeof want, "checkpoint %s is corrupted: bool variable 'mask' holds byte 0x02", bad);
         RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -726,7 +702,7 @@ START_TEST(test_mismatched_graphs)
 
     /* an integrity error wins over a mismatch */
     size_t size;
-    unsigned char *good = read_all(path, &size);
+    unsigned char *good = tgf_read_all(path, &size);
     char *bad = tgf_path_join(dir, "bad.ckpt");
     write_variant(bad, good, size, size - 1, 0x10);
     RESTORE_FAILS(&t, st, ss, bad, TG_DATA_LOSS, "is corrupted: CRC32");
@@ -940,7 +916,7 @@ START_TEST(test_unheld_name_twice)
     n += put_entry(b + n, "u", 3);
     put_u32_at(b + n, crc32_ref(b, n)), n += 4;
     char *dir = tgf_make_tmpdir("tg_saver"), *path = tgf_path_join(dir, "dup.ckpt");
-    write_all(path, b, n);
+    tgf_write_all(path, b, n);
     tg_graph *g = tg_graph_new();
     TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
     tg_variable *w = tg_get_variable(g, "w", TG_FLOAT32, TG_SCALAR, &vo);
@@ -958,7 +934,7 @@ START_TEST(test_unheld_name_twice)
     n += put_entry(b + n, "w", 1.5f);
     n += put_entry(b + n, "u", 2);
     put_u32_at(b + n, crc32_ref(b, n)), n += 4;
-    write_all(path, b, n);
+    tgf_write_all(path, b, n);
     ck_assert_int_eq(tg_saver_restore(sv, s, path), TG_OK);
     ck_assert_close(tgc_fetch_scalar(s, tg_variable_value(w)), 1.5, 0);
     tg_session_free(s);
@@ -1052,12 +1028,12 @@ START_TEST(test_hostile_lengths)
     n = put_header(b, 1);
     put_u32_at(b + n, 0xFFFFFFFFu), n += 4;
     memcpy(b + n, "abcdefg", 7), n += 7 + 40;
-    write_all(bad, b, n);
+    tgf_write_all(bad, b, n);
     snprintf(want, sizeof want, "checkpoint %s is truncated: its 67 bytes end inside variable 1 of 1", bad);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
     EXPECT_RESTORE_PEAK_AT_MOST(65536);
     /* the 27 bytes, the same cut short: now the count is too many */
-    write_all(bad, b, 27);
+    tgf_write_all(bad, b, 27);
     snprintf(want, sizeof want, "checkpoint %s is truncated: its 27 bytes end inside the variables (its header "
              "lists 1, of 21 bytes or more each)", bad);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -1065,7 +1041,7 @@ START_TEST(test_hostile_lengths)
 
     /* 4 billion entries in 40 bytes */
     n = put_header(b, 0xFFFFFFFFu) + 24;
-    write_all(bad, b, n);
+    tgf_write_all(bad, b, n);
     snprintf(want, sizeof want, "checkpoint %s is truncated: its 40 bytes end inside the variables (its header "
              "lists 4294967295, of 21 bytes or more each)", bad);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -1075,7 +1051,7 @@ START_TEST(test_hostile_lengths)
     n = put_header(b, 1);
     put_u32_at(b + n, 70000), n += 4;
     memset(b + n, 'a', 70000), n += 70000 + 40;
-    write_all(bad, b, n);
+    tgf_write_all(bad, b, n);
     snprintf(want, sizeof want, "checkpoint %s is corrupted: variable 1 of 1 has a name of 70000 bytes, more than "
              "TG_CHECKPOINT_MAX_NAME (65535)", bad);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -1085,7 +1061,7 @@ START_TEST(test_hostile_lengths)
     n = put_header(b, 1);
     n += put_entry_head(b + n, "layer/w", TG_FLOAT32, 2, (uint64_t[]){1u << 20, 1u << 20}, (uint64_t)4 << 40);
     memset(b + n, 0, 64), n += 64;
-    write_all(bad, b, n);
+    tgf_write_all(bad, b, n);
     snprintf(want, sizeof want, "checkpoint %s is truncated: its %zu bytes end inside variable 1 of 1 ('layer/w')",
              bad, n);
     RESTORE_FAILS_EXACTLY(&m, sv, s, bad, TG_DATA_LOSS, want);
@@ -1095,7 +1071,7 @@ START_TEST(test_hostile_lengths)
     n = put_header(b, 1);
     n += put_entry_head(b + n, "u", TG_FLOAT64, 3, (uint64_t[]){1ull << 62, 1ull << 62, 4}, 0);
     memset(b + n, 0, 8), n += 8;
-    write_all(bad, b, n);
+    tgf_write_all(bad, b, n);
     RESTORE_FAILS(&m, sv, s, bad, TG_DATA_LOSS, "variable 'u' has 0 bytes of data, but its dtype and shape need");
     EXPECT_RESTORE_PEAK_AT_MOST(65536);
 
@@ -1130,7 +1106,7 @@ START_TEST(test_many_unheld_entries)
     size_t body = n;
     put_u32_at(b + n, crc32_ref(b, n)), n += 4;
     char *dir = tgf_make_tmpdir("tg_saver"), *path = tgf_path_join(dir, "many.ckpt");
-    write_all(path, b, n);
+    tgf_write_all(path, b, n);
 
     tg_graph *g = tg_graph_new();
     TG_OPTS(tg_get_variable_opts, vo, .initializer = tg_zeros_initializer());
@@ -1148,7 +1124,7 @@ START_TEST(test_many_unheld_entries)
     put_u32_at(b + 12, N + 2);
     n = body + put_entry(b + body, "unheld/012345", 9);
     put_u32_at(b + n, crc32_ref(b, n)), n += 4;
-    write_all(path, b, n);
+    tgf_write_all(path, b, n);
     ck_assert_int_eq(tg_saver_restore(sv, s, path), TG_DATA_LOSS);
     ck_assert_str_contains(tg_saver_message(sv), "variable 'unheld/012345' appears twice");
     ck_assert_close(tgc_fetch_scalar(s, tg_variable_value(w)), 0, 0);
@@ -1178,7 +1154,7 @@ static char *touch(const char *dir, const char *fmt, long a, long b)
     char name[128];
     snprintf(name, sizeof name, fmt, a, b);
     char *p = tgf_path_join(dir, name);
-    write_all(p, "x", 1);
+    tgf_write_all(p, "x", 1);
     return p;
 }
 
@@ -1302,7 +1278,7 @@ typedef struct sweep {
  * every variable unchanged. */
 static void sweep_one(sweep *w, const unsigned char *b, size_t n, const char *what, size_t at)
 {
-    write_all(w->bad, b, n);
+    tgf_write_all(w->bad, b, n);
     tg_code rc = tg_saver_restore(w->sv, w->s, w->bad);
     w->tried++;
     ck_assert_msg(rc == TG_DATA_LOSS || rc == TG_UNIMPLEMENTED, "%s at %zu: restore returned %s: %s", what, at,
@@ -1333,7 +1309,7 @@ START_TEST(test_corruption_sweep)
     ck_assert_int_eq(tg_saver_save(sv, s, path), TG_OK);
     set_all(&m, s, B);
     size_t size;
-    unsigned char *good = read_all(path, &size), *b = malloc(size);
+    unsigned char *good = tgf_read_all(path, &size), *b = malloc(size);
     ck_assert_ptr_nonnull(b);
     sweep w = {&m, sv, s, bad, 0, 0, 0, 0};
 

@@ -20,23 +20,6 @@
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-/* tests/data/tf, found from this file's path, or $TG_TF_TESTDATA. */
-static const char *data_dir(void)
-{
-    static char dir[4096];
-    if (dir[0]) return dir;
-    const char *env = getenv("TG_TF_TESTDATA");
-    if (env) snprintf(dir, sizeof dir, "%s", env);
-    else {
-        const char *slash = strrchr(__FILE__, '/');
-        int n = slash ? (int)(slash - __FILE__) : 1;
-        snprintf(dir, sizeof dir, "%.*s/data/tf", n, slash ? __FILE__ : ".");
-    }
-    struct stat st;
-    ck_assert_msg(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "test data folder %s not found", dir);
-    return dir;
-}
-
 static bool exists(const char *path)
 {
     struct stat st;
@@ -248,7 +231,7 @@ static tg_variable *scalar(tg_graph *g, const char *name, tg_dtype dt, tg_shape 
 START_TEST(test_restore_tf_written)
 {
     char prefix[4200];
-    snprintf(prefix, sizeof prefix, "%s/half_plus_two_cpu/variables", data_dir());
+    snprintf(prefix, sizeof prefix, "%s/half_plus_two_cpu/variables", tgf_tf_testdata());
     tg_graph *g = tg_graph_new();
     const char *names[] = {"a", "a2", "b", "c", "c2"};
     const double want[] = {0.5, 0.5, 2.0, 3.0, 3.0}; /* the README's values */
@@ -269,7 +252,7 @@ START_TEST(test_restore_tf_written)
     tg_graph_free(g);
 
     /* half_plus_three (an uncompressed index): a = 0.5, b = 3 */
-    snprintf(prefix, sizeof prefix, "%s/half_plus_three/variables", data_dir());
+    snprintf(prefix, sizeof prefix, "%s/half_plus_three/variables", tgf_tf_testdata());
     g = tg_graph_new();
     tg_variable *a = scalar(g, "a", TG_FLOAT32, TG_SCALAR), *b = scalar(g, "b", TG_FLOAT32, TG_SCALAR);
     sv = tg_train_saver_new(g, NULL, 0, NULL);
@@ -287,7 +270,7 @@ END_TEST
 static void restore_fails(const char *missing_or_bad, tg_dtype dt, tg_shape shape, tg_code code, const char *want_fmt)
 {
     char prefix[4200], want[8600];
-    snprintf(prefix, sizeof prefix, "%s/half_plus_two_cpu/variables", data_dir());
+    snprintf(prefix, sizeof prefix, "%s/half_plus_two_cpu/variables", tgf_tf_testdata());
     tg_graph *g = tg_graph_new();
     TG_OPTS(tg_get_variable_opts, io, .initializer = tg_constant_initializer(-1));
     tg_variable *a = tg_get_variable(g, "a", TG_FLOAT32, TG_SCALAR, &io);

@@ -57,4 +57,51 @@ static inline void tgf_remove_tree(const char *dir)
     ck_assert_int_eq(rmdir(dir), 0);
 }
 
+
+/* The whole file at path, malloc'ed (one byte more than *size). */
+static inline unsigned char *tgf_read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    unsigned char *b = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return b;
+}
+
+/* Writes n bytes of b as the file at path (replacing it). */
+static inline void tgf_write_all(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(b, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* tests/data/tf (files written by TensorFlow), found from this header's
+ * path (meson compiles the tests by paths relative to the build folder),
+ * or $TG_TF_TESTDATA. */
+static inline const char *tgf_tf_testdata(void)
+{
+    static char dir[4096];
+    if (dir[0]) return dir;
+    const char *env = getenv("TG_TF_TESTDATA");
+    if (env) snprintf(dir, sizeof dir, "%s", env);
+    else {
+        const char *slash = strrchr(__FILE__, '/');
+        int n = slash ? (int)(slash - __FILE__) : 1;
+        snprintf(dir, sizeof dir, "%.*s/../data/tf", n, slash ? __FILE__ : ".");
+    }
+    struct stat st;
+    ck_assert_msg(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "test data folder %s not found (set TG_TF_TESTDATA)",
+                  dir);
+    return dir;
+}
+
 #endif

@@ -61,6 +61,28 @@ TG_API tg_code tg_import_graph_def(tg_graph *g, const void *data, size_t len, co
                                    const char *const *return_elements, int n_return_elements,
                                    tg_import_element *returned);
 
+/* tf.Graph.as_graph_def() / tf.train.write_graph(..., as_text=False): g's
+ * ops as a serialized GraphDef that TF 1.15's tf.import_graph_def reads
+ * (and tg_import_graph_def). Each op is a NodeDef named as in g, of its TF
+ * op type, in creation order (which lists every node after its inputs);
+ * data inputs are "op" for output 0 and "op:i" otherwise, control inputs
+ * "^op" after them; attributes are those TF's op registry defines, under
+ * its names (T, dtype, shape, value as a TensorProto, strides, padding,
+ * data_format, transpose_a, ...). Exportable op types: Const, Placeholder,
+ * PlaceholderWithDefault, Identity, StopGradient, NoOp, VariableV2,
+ * Assign, Add, Sub, Mul, RealDiv, MatMul, BiasAdd, Relu, Relu6, Elu,
+ * Sigmoid, Tanh, Softmax, LogSoftmax, Reshape, Conv2D, MaxPool, AvgPool,
+ * Squeeze, FusedBatchNormV3 (the types tg_import_graph_def builds).
+ *
+ * On success *data gets the bytes (caller's: tg_free) and *len their
+ * count. Errors (message in err[0..err_size), which may be NULL/0; *data is
+ * NULL and *len 0, no partial GraphDef): INVALID_ARGUMENT for a NULL
+ * argument; UNIMPLEMENTED for a graph holding an op of another type ("op
+ * gradients/Sum of type Sum cannot be exported to a GraphDef yet", the
+ * first such op); the graph's own sticky error; RESOURCE_EXHAUSTED when out
+ * of memory. g is not changed. */
+TG_API tg_code tg_graph_to_graph_def(const tg_graph *g, void **data, size_t *len, char *err, size_t err_size);
+
 /* A loaded SavedModel: its signatures (tg_saved_model_signature).
  * Owned by the caller: tg_saved_model_free. Its tensors belong to the
  * session's graph: use them while that graph lives. */

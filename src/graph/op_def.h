@@ -115,6 +115,55 @@ typedef struct tg__grad_ctx {
     const bool *has_dy; /* has_dy[i]: a gradient really reached output i (dy[i] is not filler zeros) */
 } tg__grad_ctx;
 
+/* One attribute of an op as TF's op registry names and types it, for
+ * export to a GraphDef (src/import turns these into AttrValues): kept free
+ * of protobuf so that the graph layer and src/ops need none. */
+typedef enum tg__attr_kind {
+    TG__ATTR_BOOL,
+    TG__ATTR_INT,
+    TG__ATTR_FLOAT,
+    TG__ATTR_STRING, /* s: a static or graph-owned string */
+    TG__ATTR_TYPE,
+    TG__ATTR_SHAPE,
+    TG__ATTR_INTS,   /* list(int): ints.v[0..ints.n) (n may be 0: TF's empty list) */
+    TG__ATTR_TENSOR  /* tensor: the graph's own array (Const's value), not copied */
+} tg__attr_kind;
+
+typedef struct tg__attr {
+    const char *name; /* TF's attr name: "T", "strides" */
+    tg__attr_kind kind;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        const char *s;
+        tg_dtype type;
+        tg_shape shape;
+        const tg_array *tensor;
+        struct {
+            int n;
+            int64_t v[TG_MAX_RANK];
+        } ints;
+    } u;
+} tg__attr;
+
+/* What an export hook fills: every attribute TF's op def lists, in any
+ * order. The capacity covers the largest exported op (Conv2D's 7). */
+enum { TG__MAX_ATTRS = 8 };
+typedef struct tg__attr_list {
+    int n;
+    tg__attr a[TG__MAX_ATTRS];
+} tg__attr_list;
+
+/* Appends one attribute and returns it for the caller to fill u; a full
+ * list (a hook's bug, caught by the export tests) keeps the last slot. */
+static inline tg__attr *tg__attr_add(tg__attr_list *l, const char *name, tg__attr_kind kind) {
+    tg__attr *a = &l->a[l->n < TG__MAX_ATTRS ? l->n++ : TG__MAX_ATTRS - 1];
+    a->name = name;
+    a->kind = kind;
+    return a;
+}
+
 typedef tg_code (*tg__infer_fn)(tg__infer_ctx *c);
 typedef tg_code (*tg__kernel_fn)(tg__kernel_ctx *c);
 typedef tg_code (*tg__grad_fn)(tg__grad_ctx *c);
@@ -133,6 +182,11 @@ typedef struct tg__op_def {
     tg__kernel_fn kernel[TG_DTYPE_COUNT]; /* indexed by the dtype of input 0 (or output 0) */
     tg__grad_fn grad; /* NULL: no gradient; an error unless NOT_DIFFERENTIABLE */
     void (*format_attrs)(const void *attrs, tg__strbuf *out); /* DOT labels */
+    /* GraphDef export (tg_graph_to_graph_def): fills out (empty on entry)
+     * with op's attributes as TF names them, dtype attrs ("T") included,
+     * read from op's attrs and its tensors. NULL: the type cannot be
+     * exported, and an export of a graph holding one fails. */
+    void (*export_attrs)(const tg_op *op, tg__attr_list *out);
 } tg__op_def;
 
 /* A growable string for messages and DOT output. */

@@ -182,6 +182,15 @@ static void squeeze_format(const void *attrs, tg__strbuf *out) {
     tg__strbuf_printf(out, "]");
 }
 
+/* squeeze_dims: [] (TF's default) squeezes every size-1 dimension. */
+static void squeeze_export(const tg_op *op, tg__attr_list *out) {
+    const squeeze_attrs *a = op->attrs;
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    tg__attr *d = tg__attr_add(out, "squeeze_dims", TG__ATTR_INTS);
+    d->u.ints.n = a->n;
+    for (int i = 0; i < a->n; i++) d->u.ints.v[i] = a->axes[i];
+}
+
 const tg__op_def tg__op_squeeze = {
     .type = "Squeeze",
     .flags = TG__OPF_VIEWS,
@@ -192,6 +201,7 @@ const tg__op_def tg__op_squeeze = {
     .kernel = TG__ALL_DTYPES(squeeze_kernel),
     .grad = reshape_back_grad,
     .format_attrs = squeeze_format,
+    .export_attrs = squeeze_export,
 };
 
 /* TF's squeeze(input, axis=None, name): "Squeeze" with attr squeeze_dims. */

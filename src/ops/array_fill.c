@@ -60,6 +60,9 @@ static tg_code stop_kernel(tg__kernel_ctx *c) {
     return TG_OK;
 }
 
+/* GraphDef export: TF's "T" is input 0's dtype. */
+static void export_t(const tg_op *op, tg__attr_list *out) { tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype; }
+
 /* The identity that tg_gradients treats as a constant. */
 const tg__op_def tg__op_stop_gradient = {
     .type = "StopGradient",
@@ -68,6 +71,7 @@ const tg__op_def tg__op_stop_gradient = {
     .flags = TG__OPF_VIEWS | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = like_infer,
     .kernel = TG__ALL_DTYPES(stop_kernel),
+    .export_attrs = export_t,
 };
 
 tg_tensor *tg_stop_gradient(tg_graph *g, tg_tensor *x, const char *name) {

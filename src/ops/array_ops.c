@@ -20,6 +20,13 @@ static tg_code placeholder_kernel(tg__kernel_ctx *c) {
                            c->op->name);
 }
 
+/* Placeholder and PlaceholderWithDefault in a GraphDef: dtype and shape. */
+static void typed_shape_export(const tg_op *op, tg__attr_list *out) {
+    const tg__typed_shape *a = op->attrs;
+    tg__attr_add(out, "dtype", TG__ATTR_TYPE)->u.type = a->dtype;
+    tg__attr_add(out, "shape", TG__ATTR_SHAPE)->u.shape = a->shape;
+}
+
 const tg__op_def tg__op_placeholder = {
     .type = "Placeholder",
     .n_inputs = 0,
@@ -28,6 +35,7 @@ const tg__op_def tg__op_placeholder = {
     .attr_size = sizeof(tg__typed_shape),
     .infer = tg__typed_shape_infer,
     .kernel = TG__ALL_DTYPES(placeholder_kernel),
+    .export_attrs = typed_shape_export,
 };
 
 static bool valid_shape(const tg_shape *s) {
@@ -82,6 +90,7 @@ const tg__op_def tg__op_placeholder_with_default = {
     .infer = pwd_infer,
     .kernel = TG__ALL_DTYPES(identity_kernel),
     .grad = pass_through_grad,
+    .export_attrs = typed_shape_export,
 };
 
 tg_tensor *tg_placeholder_with_default(tg_graph *g, tg_tensor *input, tg_shape shape, const char *name) {
@@ -102,6 +111,9 @@ static tg_code identity_infer(tg__infer_ctx *c) {
     return TG_OK;
 }
 
+/* GraphDef export: TF's "T" is input 0's dtype. */
+static void export_t(const tg_op *op, tg__attr_list *out) { tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype; }
+
 const tg__op_def tg__op_identity = {
     .type = "Identity",
     .flags = TG__OPF_VIEWS,
@@ -110,6 +122,7 @@ const tg__op_def tg__op_identity = {
     .infer = identity_infer,
     .kernel = TG__ALL_DTYPES(identity_kernel),
     .grad = pass_through_grad,
+    .export_attrs = export_t,
 };
 
 tg_tensor *tg_identity(tg_graph *g, tg_tensor *input, const char *name) {
@@ -135,6 +148,12 @@ static tg_code const_kernel(tg__kernel_ctx *c) {
     return TG_OK;
 }
 
+static void const_export(const tg_op *op, tg__attr_list *out) {
+    const const_attrs *a = op->attrs;
+    tg__attr_add(out, "dtype", TG__ATTR_TYPE)->u.type = a->value.dtype;
+    tg__attr_add(out, "value", TG__ATTR_TENSOR)->u.tensor = &a->value;
+}
+
 const tg__op_def tg__op_const = {
     .type = "Const",
     .n_inputs = 0,
@@ -143,6 +162,7 @@ const tg__op_def tg__op_const = {
     .attr_size = sizeof(const_attrs),
     .infer = const_infer,
     .kernel = TG__ALL_DTYPES(const_kernel),
+    .export_attrs = const_export,
 };
 
 const tg_array *tg__const_value(const tg_tensor *t) {

@@ -133,6 +133,12 @@ static tg_code reshape_grad(tg__grad_ctx *c) {
     return tg_graph_status(c->g);
 }
 
+/* T is the data's dtype, Tshape the shape tensor's (int32 or int64). */
+static void reshape_export(const tg_op *op, tg__attr_list *out) {
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    tg__attr_add(out, "Tshape", TG__ATTR_TYPE)->u.type = op->inputs[1]->dtype;
+}
+
 const tg__op_def tg__op_reshape = {
     .type = "Reshape",
     .flags = TG__OPF_VIEWS,
@@ -141,6 +147,7 @@ const tg__op_def tg__op_reshape = {
     .infer = reshape_infer,
     .kernel = TG__ALL_DTYPES(reshape_kernel),
     .grad = reshape_grad,
+    .export_attrs = reshape_export,
 };
 
 tg_tensor *tg_reshape_t(tg_graph *g, tg_tensor *x, tg_tensor *shape, const char *name) {

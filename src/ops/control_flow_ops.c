@@ -11,12 +11,16 @@ static tg_code no_op_kernel(tg__kernel_ctx *c) {
     return TG_OK;
 }
 
+/* NoOp has no attributes: exporting it adds none. */
+static void no_op_export(const tg_op *op, tg__attr_list *out) { (void)op, (void)out; }
+
 const tg__op_def tg__op_no_op = {
     .type = "NoOp",
     .n_inputs = 0,
     .n_outputs = 0,
     .flags = TG__OPF_NOT_DIFFERENTIABLE,
     .kernel = TG__ALL_DTYPES(no_op_kernel),
+    .export_attrs = no_op_export,
 };
 
 tg_op *tg_no_op(tg_graph *g, const char *name) {

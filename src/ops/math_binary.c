@@ -274,10 +274,18 @@ static tg_code pow_grad(tg__grad_ctx *c) {
     const tg__op_def var = {.type = TYPE, .n_inputs = 2, .n_outputs = 1, .flags = FLAGS, \
                             .infer = INFER, .kernel = KERNELS, .grad = GRAD};
 
-DEF(tg__op_add, "Add", numeric_infer, NUMERIC_KERNELS(add), add_grad, 0)
-DEF(tg__op_sub, "Sub", numeric_infer, NUMERIC_KERNELS(sub), sub_grad, 0)
-DEF(tg__op_mul, "Mul", numeric_infer, NUMERIC_KERNELS(mul), mul_grad, 0)
-DEF(tg__op_real_div, "RealDiv", float_infer, TG__NUMERIC(div_f32, div_f64, NULL, NULL), div_grad, 0)
+/* GraphDef export: TF's "T" is input 0's dtype. */
+static void export_t(const tg_op *op, tg__attr_list *out) { tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype; }
+
+/* The binary ops GraphDef export knows (tg_graph_to_graph_def): T alone. */
+#define DEF_EXPORTED(var, TYPE, INFER, KERNELS, GRAD) \
+    const tg__op_def var = {.type = TYPE, .n_inputs = 2, .n_outputs = 1, .infer = INFER, .kernel = KERNELS, \
+                            .grad = GRAD, .export_attrs = export_t};
+
+DEF_EXPORTED(tg__op_add, "Add", numeric_infer, NUMERIC_KERNELS(add), add_grad)
+DEF_EXPORTED(tg__op_sub, "Sub", numeric_infer, NUMERIC_KERNELS(sub), sub_grad)
+DEF_EXPORTED(tg__op_mul, "Mul", numeric_infer, NUMERIC_KERNELS(mul), mul_grad)
+DEF_EXPORTED(tg__op_real_div, "RealDiv", float_infer, TG__NUMERIC(div_f32, div_f64, NULL, NULL), div_grad)
 DEF(tg__op_squared_difference, "SquaredDifference", float_infer, TG__NUMERIC(sqdiff_f32, sqdiff_f64, NULL, NULL),
     sqdiff_grad, 0)
 DEF(tg__op_maximum, "Maximum", numeric_infer, NUMERIC_KERNELS(max), maximum_grad, 0)

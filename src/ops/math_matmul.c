@@ -145,6 +145,14 @@ static tg_code matmul_grad(tg__grad_ctx *c) {
     return tg_graph_status(g);
 }
 
+/* TF writes both transposes even when false (tf.matmul's graph). */
+static void matmul_export(const tg_op *op, tg__attr_list *out) {
+    const matmul_attrs *a = op->attrs;
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    tg__attr_add(out, "transpose_a", TG__ATTR_BOOL)->u.b = a->ta;
+    tg__attr_add(out, "transpose_b", TG__ATTR_BOOL)->u.b = a->tb;
+}
+
 const tg__op_def tg__op_matmul = {
     .type = "MatMul",
     .n_inputs = 2,
@@ -153,6 +161,7 @@ const tg__op_def tg__op_matmul = {
     .infer = matmul_infer,
     .kernel = TG__NUMERIC(matmul_f32, matmul_f64, NULL, NULL),
     .grad = matmul_grad,
+    .export_attrs = matmul_export,
 };
 
 tg_tensor *tg_matmul(tg_graph *g, tg_tensor *a, tg_tensor *b, const tg_matmul_opts *opts) {

@@ -213,6 +213,9 @@ static tg_code softmax_infer(tg__infer_ctx *c) {
     return tg__float_unary_infer(c);
 }
 
+/* GraphDef export: TF's "T" is input 0's dtype. */
+static void export_t(const tg_op *op, tg__attr_list *out) { tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype; }
+
 #define ACT_DEF(var, TYPE, INFER, n, GRAD, ATTR) \
     const tg__op_def var = {.type = TYPE, .n_inputs = 1, .n_outputs = 1, .attr_size = ATTR, .infer = INFER, \
                             .kernel = TG__NUMERIC(n##_f32, n##_f64, NULL, NULL), .grad = GRAD};
@@ -220,15 +223,20 @@ static tg_code softmax_infer(tg__infer_ctx *c) {
  * a CNN's largest buffers are the activations around it. */
 const tg__op_def tg__op_relu = {.type = "Relu", .n_inputs = 1, .n_outputs = 1, .flags = TG__OPF_INPLACE,
                                 .infer = tg__float_unary_infer, .kernel = TG__NUMERIC(relu_f32, relu_f64, NULL, NULL),
-                                .grad = relu_grad};
-ACT_DEF(tg__op_relu6, "Relu6", tg__float_unary_infer, relu6, relu6_grad, 0)
-ACT_DEF(tg__op_elu, "Elu", tg__float_unary_infer, elu, elu_grad, 0)
+                                .grad = relu_grad, .export_attrs = export_t};
+/* The activations GraphDef export knows (tg_graph_to_graph_def): T alone. */
+#define ACT_DEF_EXPORTED(var, TYPE, INFER, n, GRAD) \
+    const tg__op_def var = {.type = TYPE, .n_inputs = 1, .n_outputs = 1, .infer = INFER, \
+                            .kernel = TG__NUMERIC(n##_f32, n##_f64, NULL, NULL), .grad = GRAD, \
+                            .export_attrs = export_t};
+ACT_DEF_EXPORTED(tg__op_relu6, "Relu6", tg__float_unary_infer, relu6, relu6_grad)
+ACT_DEF_EXPORTED(tg__op_elu, "Elu", tg__float_unary_infer, elu, elu_grad)
 ACT_DEF(tg__op_leaky_relu, "LeakyRelu", tg__float_unary_infer, leaky, leaky_grad, sizeof(leaky_attrs))
-ACT_DEF(tg__op_sigmoid, "Sigmoid", tg__float_unary_infer, sigmoid, sigmoid_grad, 0)
-ACT_DEF(tg__op_tanh, "Tanh", tg__float_unary_infer, tanh, tanh_grad, 0)
+ACT_DEF_EXPORTED(tg__op_sigmoid, "Sigmoid", tg__float_unary_infer, sigmoid, sigmoid_grad)
+ACT_DEF_EXPORTED(tg__op_tanh, "Tanh", tg__float_unary_infer, tanh, tanh_grad)
 ACT_DEF(tg__op_softplus, "Softplus", tg__float_unary_infer, softplus, softplus_grad, 0)
-ACT_DEF(tg__op_softmax, "Softmax", softmax_infer, softmax, softmax_grad, 0)
-ACT_DEF(tg__op_log_softmax, "LogSoftmax", softmax_infer, log_softmax, log_softmax_grad, 0)
+ACT_DEF_EXPORTED(tg__op_softmax, "Softmax", softmax_infer, softmax, softmax_grad)
+ACT_DEF_EXPORTED(tg__op_log_softmax, "LogSoftmax", softmax_infer, log_softmax, log_softmax_grad)
 
 #define ACT_BUILDER(fn, var) \
     tg_tensor *fn(tg_graph *g, tg_tensor *x, const char *name) { return tg__simple_op(g, &var, name, &x, 1, NULL); }

@@ -378,6 +378,16 @@ static tg_code fbn_grad_grad(tg__grad_ctx *c) {
     return TG_OK;
 }
 
+/* T is x's dtype, U the statistics' (scale, input 1). */
+static void fbn_export(const tg_op *op, tg__attr_list *out) {
+    const fbn_attrs *a = op->attrs;
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    tg__attr_add(out, "U", TG__ATTR_TYPE)->u.type = op->inputs[1]->dtype;
+    tg__attr_add(out, "epsilon", TG__ATTR_FLOAT)->u.f = a->epsilon;
+    tg__attr_add(out, "data_format", TG__ATTR_STRING)->u.s = a->data_format == TG_NCHW ? "NCHW" : "NHWC";
+    tg__attr_add(out, "is_training", TG__ATTR_BOOL)->u.b = a->is_training;
+}
+
 const tg__op_def tg__op_fused_batch_norm_v3 = {
     .type = "FusedBatchNormV3",
     .n_inputs = 5,
@@ -390,6 +400,7 @@ const tg__op_def tg__op_fused_batch_norm_v3 = {
     .kernel = {[TG_FLOAT32] = fbn_kernel, [TG_FLOAT64] = fbn_kernel},
     .grad = fbn_grad,
     .format_attrs = fbn_format_attrs,
+    .export_attrs = fbn_export,
 };
 
 const tg__op_def tg__op_fused_batch_norm_grad_v3 = {

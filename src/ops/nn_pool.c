@@ -54,6 +54,26 @@ static void pool_format_attrs(const void *attrs, tg__strbuf *out) {
                       a->data_format == TG_NCHW ? "NCHW" : "NHWC");
 }
 
+static void export_ints4(tg__attr_list *out, const char *name, const int v[4]) {
+    tg__attr *a = tg__attr_add(out, name, TG__ATTR_INTS);
+    a->u.ints.n = 4;
+    for (int i = 0; i < 4; i++) a->u.ints.v[i] = v[i];
+}
+
+static void export_format(tg__attr_list *out, int data_format) {
+    tg__attr_add(out, "data_format", TG__ATTR_STRING)->u.s = data_format == TG_NCHW ? "NCHW" : "NHWC";
+}
+
+/* MaxPool and AvgPool: the same attributes in TF's op registry. */
+static void pool_export(const tg_op *op, tg__attr_list *out) {
+    const pool_attrs *a = op->attrs;
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    export_ints4(out, "ksize", a->ksize);
+    export_ints4(out, "strides", a->strides);
+    tg__attr_add(out, "padding", TG__ATTR_STRING)->u.s = a->padding == TG_PADDING_SAME ? "SAME" : "VALID";
+    export_format(out, a->data_format);
+}
+
 /* ---- shape functions ------------------------------------------------------------- */
 
 static tg_code pool_attrs_ok(tg__infer_ctx *c, const pool_attrs *a) {
@@ -659,6 +679,7 @@ const tg__op_def tg__op_max_pool = {
     .kernel = {[TG_FLOAT32] = max_pool_kernel, [TG_FLOAT64] = max_pool_kernel},
     .grad = max_pool_grad,
     .format_attrs = pool_format_attrs,
+    .export_attrs = pool_export,
 };
 
 const tg__op_def tg__op_avg_pool = {
@@ -670,6 +691,7 @@ const tg__op_def tg__op_avg_pool = {
     .kernel = {[TG_FLOAT32] = avg_pool_kernel, [TG_FLOAT64] = avg_pool_kernel},
     .grad = avg_pool_grad,
     .format_attrs = pool_format_attrs,
+    .export_attrs = pool_export,
 };
 
 const tg__op_def tg__op_max_pool_grad = {

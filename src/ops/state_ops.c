@@ -13,6 +13,15 @@ static tg_code variable_kernel(tg__kernel_ctx *c) {
     return TG_OK;
 }
 
+/* tf.Variable's VariableV2: no container, not shared. */
+static void variable_export(const tg_op *op, tg__attr_list *out) {
+    const tg__typed_shape *a = op->attrs;
+    tg__attr_add(out, "dtype", TG__ATTR_TYPE)->u.type = a->dtype;
+    tg__attr_add(out, "shape", TG__ATTR_SHAPE)->u.shape = a->shape;
+    tg__attr_add(out, "container", TG__ATTR_STRING)->u.s = "";
+    tg__attr_add(out, "shared_name", TG__ATTR_STRING)->u.s = "";
+}
+
 const tg__op_def tg__op_variable_v2 = {
     .type = "VariableV2",
     .n_inputs = 0,
@@ -21,6 +30,7 @@ const tg__op_def tg__op_variable_v2 = {
     .attr_size = sizeof(tg__typed_shape),
     .infer = tg__typed_shape_infer,
     .kernel = TG__ALL_DTYPES(variable_kernel),
+    .export_attrs = variable_export,
 };
 
 tg_op *tg__variable_v2(tg_graph *g, tg_dtype dtype, tg_shape shape, const char *exact_name);
@@ -90,6 +100,14 @@ ASSIGN_ARITH(assign_sub_f64, double, -=)
 ASSIGN_ARITH(assign_sub_i32, uint32_t, -=)
 ASSIGN_ARITH(assign_sub_i64, uint64_t, -=)
 
+/* tgraph's Assign always checks the shape and writes under the lock (TF's
+ * defaults, which tf.Variable's initializer keeps). */
+static void assign_export(const tg_op *op, tg__attr_list *out) {
+    tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
+    tg__attr_add(out, "validate_shape", TG__ATTR_BOOL)->u.b = true;
+    tg__attr_add(out, "use_locking", TG__ATTR_BOOL)->u.b = true;
+}
+
 const tg__op_def tg__op_assign = {
     .type = "Assign",
     .n_inputs = 2,
@@ -97,6 +115,7 @@ const tg__op_def tg__op_assign = {
     .flags = TG__OPF_VIEWS | TG__OPF_STATEFUL | TG__OPF_REF_INPUT0 | TG__OPF_INIT_REF | TG__OPF_NOT_DIFFERENTIABLE,
     .infer = assign_infer,
     .kernel = TG__ALL_DTYPES(assign_kernel),
+    .export_attrs = assign_export,
 };
 
 const tg__op_def tg__op_assign_add = {

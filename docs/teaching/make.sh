@@ -26,5 +26,5 @@ for n in names:
         sys.exit(f"teaching.md has {k} output blocks for {n}")
 open(path, "w").write(text)
 PY
-rm -f ./*.out
+rm -f ./*.out ./checkpoint ./*.ckpt.*  # saver_trainable's checkpoint
 echo "docs/teaching.md updated"

@@ -585,6 +585,78 @@ START_TEST(test_shuffle)
 }
 END_TEST
 
+/* The examples (by first pixel) of the batches the iterator gives until the
+ * end of the epoch, in ids[]; their number. sizes[] gets each batch's size. */
+static int shard_epoch(tg_batch_iter *it, int64_t *ids, int *sizes, int *n_batches)
+{
+    tg_array *im = NULL, *lb = NULL;
+    int k = 0;
+    *n_batches = 0;
+    while (tg_batch_iter_next(it, &im, &lb)) {
+        const float *px = tg_array_data(im);
+        for (int64_t e = 0; e < tg_array_dim(im, 0); e++) ids[k++] = (int64_t)(px[e * 6] * 255.0f + 0.5f);
+        sizes[(*n_batches)++] = (int)tg_array_dim(im, 0);
+    }
+    tg_array_free(im);
+    tg_array_free(lb);
+    return k;
+}
+
+/* Rank r of size gets batches r, r + size, ... of the unsharded epoch's
+ * batches (the same seed: the same permutation), every epoch. */
+START_TEST(test_shard)
+{
+    enum { N = 23, BS = 5, NB = 5 }; /* batches of 5, 5, 5, 5, 3 */
+    tg_idx_dataset *d = small_set(N);
+    int64_t whole[2][N], ids[N];
+    int sizes[NB], nb;
+    tg_batch_iter *it = tg_batch_iter_new(d, BS, true, 7, TG_NHWC);
+    for (int e = 0; e < 2; e++) {
+        if (e) tg_batch_iter_reset(it);
+        ck_assert_int_eq(shard_epoch(it, whole[e], sizes, &nb), N);
+    }
+    tg_batch_iter_free(it);
+    for (int size = 1; size <= 4; size++) {
+        int seen = 0;
+        for (int r = 0; r < size; r++) {
+            it = tg_batch_iter_new(d, BS, true, 7, TG_NHWC);
+            ck_assert_int_eq(tg_batch_iter_shard(it, r, size), TG_OK);
+            for (int e = 0; e < 2; e++) {
+                if (e) tg_batch_iter_reset(it);
+                int got = shard_epoch(it, ids, sizes, &nb), k = 0, want_nb = 0;
+                for (int b = r; b < NB; b += size, want_nb++)
+                    for (int i = b * BS; i < N && i < (b + 1) * BS; i++, k++)
+                        ck_assert_int_eq(ids[k], whole[e][i]);
+                ck_assert_int_eq(got, k);
+                ck_assert_int_eq(nb, want_nb);
+                if (e == 0) seen += got;
+            }
+            tg_batch_iter_free(it);
+        }
+        ck_assert_int_eq(seen, N); /* the shards together: every example once */
+    }
+    /* Sharding mid-epoch restarts it; size 1 undoes it. */
+    it = tg_batch_iter_new(d, BS, true, 7, TG_NHWC);
+    tg_array *im = NULL, *lb = NULL;
+    ck_assert(tg_batch_iter_next(it, &im, &lb));
+    ck_assert_int_eq(tg_batch_iter_shard(it, 1, 2), TG_OK);
+    ck_assert_int_eq(shard_epoch(it, ids, sizes, &nb), 2 * BS);
+    ck_assert_int_eq(ids[0], whole[0][BS]);
+    ck_assert_int_eq(tg_batch_iter_shard(it, 0, 1), TG_OK);
+    ck_assert_int_eq(shard_epoch(it, ids, sizes, &nb), N);
+    ck_assert_mem_eq(ids, whole[0], sizeof ids);
+    /* Bad arguments leave it as it was. */
+    ck_assert_int_eq(tg_batch_iter_shard(NULL, 0, 1), TG_INVALID_ARGUMENT);
+    ck_assert_int_eq(tg_batch_iter_shard(it, 0, 0), TG_INVALID_ARGUMENT);
+    ck_assert_int_eq(tg_batch_iter_shard(it, 2, 2), TG_INVALID_ARGUMENT);
+    ck_assert_int_eq(tg_batch_iter_shard(it, -1, 2), TG_INVALID_ARGUMENT);
+    tg_array_free(im);
+    tg_array_free(lb);
+    tg_batch_iter_free(it);
+    tg_idx_dataset_free(d);
+}
+END_TEST
+
 /* ---- hostile files ---------------------------------------------------------------- */
 
 /* expect_fail, with no allocation over `limit` bytes (in the watch build). */
@@ -868,6 +940,7 @@ int main(void)
         tcase_add_test(tc, test_load_dir);
         tcase_add_test(tc, test_batches);
         tcase_add_test(tc, test_shuffle);
+        tcase_add_test(tc, test_shard);
         tcase_add_test(tc, test_fashion_mnist);
     }
     tcase_add_test(tc, test_not_regular_files);

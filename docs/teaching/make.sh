@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(realpath "${1:-build}")
 progs=(update_ops_missing stale_update_ops empty_control_deps decay eval_training_mode saver_trainable
-       variable_reuse race cond_pitfall)
+       variable_reuse race cond_pitfall init_order gan_update_ops)
 cd "$here"
 for p in "${progs[@]}"; do
   echo "== $p"

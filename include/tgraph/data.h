@@ -103,6 +103,20 @@ TG_API tg_batch_iter *tg_batch_iter_new(const tg_idx_dataset *d, int batch_size,
  * tg_array_free. Errors: false with tg_batch_iter_status RESOURCE_EXHAUSTED
  * when out of memory; INVALID_ARGUMENT for a NULL argument. */
 TG_API bool tg_batch_iter_next(tg_batch_iter *it, tg_array **images, tg_array **labels);
+/* Data-parallel sharding (Horovod's dataset.shard for data parallel
+ * training): from now on tg_batch_iter_next returns only the batches k of
+ * each epoch with k % size == rank, the batches cut from the one order
+ * every rank computes alike (the same seed: the same permutation), so
+ * ranks 0..size-1 together see each example of an epoch exactly once, in
+ * the batches one unsharded iterator would give. A pure function of (rank,
+ * size): no MPI is needed (pass tg_mpi_rank(), tg_mpi_size()). The counts
+ * of batches may differ by one between ranks (and the last batch may be
+ * partial): a loop that runs collectives per batch must stop where the
+ * shortest shard does. The current epoch restarts from its beginning
+ * (same permutation); size 1, rank 0 undoes sharding.
+ * Errors: INVALID_ARGUMENT for a NULL it, size < 1 or rank outside
+ * [0, size) (the iterator unchanged). */
+TG_API tg_code tg_batch_iter_shard(tg_batch_iter *it, int rank, int size);
 /* Starts the next epoch (reshuffled when shuffling). NULL is ignored. */
 TG_API void tg_batch_iter_reset(tg_batch_iter *it);
 /* The current epoch, 0 for the first. -1 for NULL. */

@@ -364,6 +364,13 @@ typedef struct tg_layers_batch_norm_opts {
     bool renorm;                   /* default false */
     tg_renorm_clipping renorm_clipping; /* default TG_RENORM_CLIPPING_INIT */
     double renorm_decay;           /* default 0.99 */
+    /* hvd.SyncBatchNormalization: when training, the batch mean and
+     * variance are those of every MPI rank's batch together (one allreduce
+     * of [sum, sum of squares, count] per layer and step), so ranks with
+     * local batches of B normalize as one process with the whole batch.
+     * Default false. Needs tgraph built with MPI (tgraph/mpi.h) and its
+     * runs tg_mpi_init; see tg_layers_batch_norm. */
+    bool sync;
 } tg_layers_batch_norm_opts;
 #define TG__TAG_tg_layers_batch_norm_opts 0x7fe9ac5bu /* tg_graph_check_opts tells the structs apart */
 #define TG__DEFAULTS_tg_layers_batch_norm_opts \
@@ -419,9 +426,24 @@ typedef struct tg_layers_batch_norm_opts {
  * "<scope>/AssignNewValue" (moving_variance = max(moving_stddev^2 -
  * epsilon, 0) after moving_stddev's average of s, decay), which first move
  * renorm_mean and renorm_stddev (renorm_decay).
+ * Sync (hvd.SyncBatchNormalization): always the legacy path's composition
+ * (the fused kernel sees one rank's batch only), with the batch moments
+ * taken over all ranks in "<scope>/sync_moments" (a HorovodAllreduce of
+ * [sum, sum of squares, count] per channel): mean = S / N, variance
+ * SS / N - mean^2, and the moving variance fed the Bessel-corrected
+ * variance on the global count, N / (N - 1), as the fused path does. The
+ * gradient spans the ranks (the allreduce's gradient is an allreduce), so
+ * with tg_mpi_distributed_optimizer and equal local batches a step equals
+ * one process's step on the whole batch. Every rank must build and run the
+ * layer in the same order (tgraph/mpi.h, Ordering). A static
+ * is_training false builds no collective; a run-time is_training_t runs
+ * the allreduce on every run (the legacy path takes the moments outside
+ * its cond), so every rank must run the layer either way.
  * Ownership: the result belongs to the graph; opts is only read.
  * Errors (INVALID_ARGUMENT, TF's texts, before the scope is opened unless
- * noted): "data_format has to be either NCHW or NHWC."; "Inputs x:0 has
+ * noted): UNIMPLEMENTED "batch_norm: sync=True needs tgraph built with
+ * MPI" when the MPI part was not built; "batch_norm: sync=True does not
+ * support renorm" / "... batch_weights"; "data_format has to be either NCHW or NHWC."; "Inputs x:0 has
  * undefined rank." (legacy) / "Input has undefined rank: None" (core
  * layer, in tf.layers BatchNormalization's words); "Inputs x:0 has undefined channels dimension (?,)." (legacy),
  * "Inputs x:0 has undefined `C` dimension (?,)." / "`C` dimension must be
@@ -473,7 +495,7 @@ typedef struct tg_batch_norm_info {
      * "conv1/BatchNorm", "batch_normalization_1". */
     const char *name;
     /* The builder and kernel: "contrib fused", "contrib legacy", "contrib
-     * core layer", "contrib core layer fused", "tf.layers", "tf.layers
+     * sync" (the sync option), "contrib core layer", "contrib core layer fused", "tf.layers", "tf.layers
      * fused", "keras", "keras fused" (", renorm" appended with renorm). */
     const char *api;
     /* How the mode is decided: 1 or 0 when built (a bool, or a constant

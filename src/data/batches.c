@@ -15,6 +15,7 @@ struct tg_batch_iter {
     int64_t pos;    /* next example in order[] */
     int64_t *order; /* this epoch's permutation */
     tg_code status;
+    int shard_rank, shard_size; /* batch k of the epoch is this iterator's when k % size == rank */
     float scale[256]; /* v / 255 for every pixel value, so 255 is exactly 1 */
 };
 
@@ -72,6 +73,7 @@ tg_batch_iter *tg_batch_iter_new(const tg_idx_dataset *d, int batch_size, bool s
     it->shuffle = shuffle;
     it->seed = seed;
     it->format = format;
+    it->shard_size = 1;
     for (int v = 0; v < 256; v++) it->scale[v] = (float)v / 255.0f;
     make_order(it);
     return it;
@@ -89,6 +91,27 @@ static tg_array *fit(tg_array *a, tg_dtype dtype, int rank, const int64_t *dims)
     return tg_array_new(dtype, rank, dims);
 }
 
+/* pos always starts a batch of the whole epoch's order (every batch but
+ * the last is full), so batches are cut the same way on every shard. */
+static void skip_to_own_batch(tg_batch_iter *it)
+{
+    int64_t n = tg_idx_dataset_count(it->d);
+    if (it->pos >= n) return; /* the partial last batch left pos unaligned */
+    int64_t k = it->pos / it->batch_size, size = it->shard_size;
+    k += ((int64_t)it->shard_rank - k % size + size) % size;
+    it->pos = k > n / it->batch_size ? n : k * it->batch_size; /* past the end: stay there */
+}
+
+tg_code tg_batch_iter_shard(tg_batch_iter *it, int rank, int size)
+{
+    if (!it || size < 1 || rank < 0 || rank >= size) return TG_INVALID_ARGUMENT;
+    it->shard_rank = rank;
+    it->shard_size = size;
+    it->pos = 0;
+    it->status = TG_OK;
+    return TG_OK;
+}
+
 bool tg_batch_iter_next(tg_batch_iter *it, tg_array **images, tg_array **labels)
 {
     if (!it) return false;
@@ -98,6 +121,7 @@ bool tg_batch_iter_next(tg_batch_iter *it, tg_array **images, tg_array **labels)
     }
     it->status = TG_OK;
     int64_t n = tg_idx_dataset_count(it->d);
+    skip_to_own_batch(it);
     if (it->pos >= n) return false;
     int64_t b = n - it->pos < it->batch_size ? n - it->pos : it->batch_size;
     int64_t rows = tg_idx_dataset_rows(it->d), cols = tg_idx_dataset_cols(it->d);

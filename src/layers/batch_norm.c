@@ -43,6 +43,7 @@
 #include "layers_util.h"
 #include "tf_layers_batch_norm.h"
 #include "bn_record.h"
+#include "batch_norm_sync.h"
 
 const char *const tg_layers_update_ops_collections[1] = {TG_GRAPHKEYS_UPDATE_OPS};
 
@@ -86,6 +87,7 @@ typedef struct bn {
     tg_dtype dtype;
     double decay, eps;
     bool center, scale, trainable, fused, zero_debias;
+    bool sync;              /* statistics over all MPI ranks (legacy path) */
     bool in_place;          /* updates_collections=None */
     bool default_updates;   /* updates_collections is UPDATE_OPS */
     const char *const *updates;
@@ -96,7 +98,24 @@ typedef struct bn {
     int64_t channels;
 } bn;
 
+/* sync: refused when it cannot be honoured, never silently local BN. */
+static bool check_sync(tg_graph *g, const tg_layers_batch_norm_opts *o) {
+    if (!o->sync) return true;
+    if (!tg__bn_sync_available()) {
+        tg_graph_fail(g, TG_UNIMPLEMENTED, "batch_norm: sync=True needs tgraph built with MPI");
+        return false;
+    }
+    /* Horovod's layer has neither; their statistics are not plain sums. */
+    if (o->renorm || o->batch_weights) {
+        tg_graph_fail(g, TG_INVALID_ARGUMENT, "batch_norm: sync=True does not support %s",
+                      o->renorm ? "renorm" : "batch_weights");
+        return false;
+    }
+    return true;
+}
+
 static bool check_opts(tg_graph *g, const tg_layers_batch_norm_opts *o) {
+    if (!check_sync(g, o)) return false;
     if (!tg_graph_check_list(g, "batch_norm", "variables_collections", o->variables_collections, o->n_variables_collections) ||
         !tg_graph_check_list(g, "batch_norm", "beta_collections", o->beta_collections, o->n_beta_collections) ||
         !tg_graph_check_list(g, "batch_norm", "gamma_collections", o->gamma_collections, o->n_gamma_collections) ||
@@ -140,6 +159,7 @@ static bool resolve(bn *b, path *p) {
     b->trainable = o->trainable;
     b->fused = o->fused;
     b->zero_debias = o->zero_debias_moving_mean;
+    b->sync = o->sync;
     b->in_place = !o->updates_collections;
     if (!b->in_place) b->updates = o->updates_collections, b->n_updates = o->n_updates_collections;
     b->default_updates = !b->in_place && b->n_updates == 1 && strcmp(b->updates[0], TG_GRAPHKEYS_UPDATE_OPS) == 0;
@@ -155,7 +175,9 @@ static bool resolve(bn *b, path *p) {
 
     int rank = b->s.rank;
     bool possible_to_fuse = !o->batch_weights && !o->renorm && (rank == 2 || rank == 4);
-    if (b->fused && possible_to_fuse && (b->zero_debias || rank == 2 || !b->default_updates))
+    if (b->sync)
+        *p = PATH_N; /* the fused kernel and the core layer compute local moments */
+    else if (b->fused && possible_to_fuse && (b->zero_debias || rank == 2 || !b->default_updates))
         *p = PATH_F;
     else if (!o->batch_weights && b->default_updates && !b->zero_debias)
         *p = PATH_L;
@@ -308,6 +330,7 @@ typedef struct bn_fns {
     tg_tensor *x, *gamma, *beta;  /* F: the kernel's inputs */
     tg_variable *mm, *mv;
     tg_tensor *mean, *var;        /* the batch statistics the updates take */
+    tg_tensor *var_update;        /* sync: the Bessel-corrected variance the update takes instead */
     tg_tensor *out;               /* F in place: the output */
     bool model;                   /* N: debias variables in MODEL_VARIABLES */
     tg_op *mean_assign;           /* the moving mean's update, once made: the record's counter */
@@ -331,7 +354,7 @@ static tg_tensor *contrib_update(bn *b, tg_variable *var, tg_tensor *value, bool
 /* Both updates, mean first (zero-debiased when asked), variance second. */
 static bool both_updates(bn_fns *f, tg_tensor **um, tg_tensor **uv) {
     *um = contrib_update(f->b, f->mm, f->mean, f->b->zero_debias, f->model);
-    *uv = *um ? contrib_update(f->b, f->mv, f->var, false, f->model) : NULL;
+    *uv = *um ? contrib_update(f->b, f->mv, f->var_update ? f->var_update : f->var, false, f->model) : NULL;
     if (*um) f->mean_assign = tg_tensor_op(*um);
     return *um && *uv;
 }
@@ -480,7 +503,7 @@ static bool record(bn *b, bool fused, tg_tensor *y, const bn_fns *f, tg_variable
                                            : TG_BN_UPDATES_COLLECTION;
     tg__bn_record r = {
         .info = {.name = name,
-                 .api = fused ? "contrib fused" : "contrib legacy",
+                 .api = fused ? "contrib fused" : b->sync ? "contrib sync" : "contrib legacy",
                  .training = b->training,
                  .training_t = b->train_t,
                  .updates = where,
@@ -491,7 +514,7 @@ static bool record(bn *b, bool fused, tg_tensor *y, const bn_fns *f, tg_variable
                  .moving_variance = f->mv,
                  .decay = b->decay,
                  .epsilon = b->eps,
-                 .bessel = fused, /* the fused kernel hands out n / (n - 1) times the variance */
+                 .bessel = fused || b->sync, /* both hand out n / (n - 1) times the variance */
                  .zero_debias = b->zero_debias,
                  .layout = b->nchw ? "NCHW" : "NHWC",
                  .rank = b->s.rank,
@@ -580,7 +603,10 @@ static tg_tensor *path_legacy(bn *b) {
     bn_fns f = {.b = b, .mm = mm, .mv = mv, .model = true};
     if (b->training != 0) { /* need_moments */
         tg_tensor *bm = NULL, *bv = NULL;
-        if (w)
+        if (b->sync) {
+            /* [C] already for NCHW too: the reshape below is a no-op then */
+            if (!tg__bn_sync_moments(g, b->x, axes, n_axes, b->channels, &bm, &bv, &f.var_update)) return NULL;
+        } else if (w)
             tg_nn_weighted_moments(g, b->x, axes, n_axes, w, b->nchw, &bm, &bv, NULL);
         else
             tg_nn_moments(g, b->x, axes, n_axes, b->nchw, &bm, &bv, NULL);

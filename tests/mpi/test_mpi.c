@@ -363,6 +363,7 @@ int main(int argc, char **argv) {
         case_broadcast_variables();
         case_distributed_optimizer();
         case_steady_state();
+        case_sync_batch_norm();
     } else if (strcmp(mode, "fail_feed") == 0 || strcmp(mode, "fail_exit") == 0) {
         if (case_fail(strcmp(mode, "fail_feed") == 0)) return failures != 0;
     } else {

@@ -47,5 +47,6 @@ void case_gradients(void);
 void case_broadcast_variables(void);
 void case_distributed_optimizer(void);
 void case_steady_state(void);
+void case_sync_batch_norm(void); /* test_mpi_sync_bn.c */
 
 #endif

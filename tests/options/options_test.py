@@ -21,7 +21,7 @@ A case passes when it did not compile, or when it ran and:
     (numbers computed by hand from the 4x3 input 1..12: column 0 is
     1, 4, 7, 10, mean 5.5, biased variance 11.25).
 
-Usage: options_test.py SRCDIR LIBTGRAPH_A [SANITIZE]
+Usage: options_test.py SRCDIR LIBTGRAPH_A [SANITIZE [MPI_LIBS]]
 SANITIZE (meson's b_sanitize, e.g. address,undefined) builds the cases with
 those sanitizers; they then run with gcc only (the library was built by gcc,
 and clang's sanitizer runtimes differ), while clang still compiles them all.
@@ -35,6 +35,9 @@ import tempfile
 SRC, LIBA = sys.argv[1], sys.argv[2]
 SANITIZE = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] not in ("", "none") else None
 EXTRA = [f"-fsanitize={SANITIZE}"] if SANITIZE else []
+# The MPI part's link flags when it was built (batch_norm's sync option
+# reaches it from the layers, so the harness links it).
+MPI_LIBS = sys.argv[4].split() if len(sys.argv) > 4 else []
 HEADERS = os.path.join(SRC, "include", "tgraph")
 COMPILERS = ["gcc", "clang"]
 FLAGSETS = [[], ["-Wall", "-Wextra"]]
@@ -223,6 +226,10 @@ ERRORS_OK = {
     ("tg_tf_layers_conv2d_opts", "reuse", "1"): "does not exist",
     ("tg_variable_scope_opts", "reuse", "1"): "does not exist",
     ("tg_tf_layers_batch_norm_opts", "reuse", "1"): "does not exist",
+    # sync=True in a build without MPI (with MPI the graph builds; its run
+    # needs tg_mpi_init)
+    ("tg_layers_batch_norm_opts", "sync", "true"): "sync=True needs tgraph built with MPI",
+    ("tg_layers_batch_norm_opts", "sync", "1"): "sync=True needs tgraph built with MPI",
 }
 # Structs with arguments TF requires (no default): a case that leaves them
 # out must fail naming them.
@@ -321,7 +328,7 @@ def run_cases(cc, cases_c, work):
     cmd = [cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-I", os.path.join(SRC, "include"),
            "-I", os.path.join(SRC, "tests", "options"), "-o", exe, runner, cases_c,
            os.path.join(SRC, "tests", "options", "harness.c"), LIBA,
-           *EXTRA, "-lopenblas", "-lz", "-lsnappy", "-lprotobuf-c", "-lpthread", "-lm"]
+           *EXTRA, *MPI_LIBS, "-lopenblas", "-lz", "-lsnappy", "-lprotobuf-c", "-lpthread", "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit(f"{cc}: cannot build the cases:\n{r.stderr[:4000]}")

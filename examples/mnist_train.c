@@ -26,6 +26,10 @@
 
 #include "mnist_common.h"
 
+#ifdef TG_HAVE_MPI
+#include <tgraph/mpi.h>
+#endif
+
 typedef struct mnist_flags {
     const char *data, *optimizer, *checkpoint, *log, *plot, *dot, *labels;
     int epochs, batch_size, dot_depth, threads;
@@ -34,7 +38,13 @@ typedef struct mnist_flags {
     double lr_decay; /* per epoch, staircase */
     unsigned long long seed;
     bool resume;
+    bool mpi;       /* data-parallel under mpirun */
+    int rank, size; /* this process among size; 0 of 1 without --mpi */
 } mnist_flags;
+
+/* Only rank 0 speaks and writes files: N copies of every line and N
+ * writers racing on one checkpoint would help nobody. */
+static bool lead(const mnist_flags *f) { return f->rank == 0; }
 
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
@@ -58,6 +68,10 @@ static void usage(FILE *f, const char *prog) {
             "  --dot FILE           write the graph in Graphviz DOT (render: dot -Tpng FILE -o graph.png)\n"
             "  --dot-depth N        in the DOT, name scopes deeper than N are one node each (default 1; 0: every op)\n"
             "  --labels NAME        class names: fashion | digits | auto (default auto: from the --data path)\n"
+            "  --mpi                data-parallel under mpirun (Horovod's way): rank r trains on every\n"
+            "                       N-th batch, gradients averaged over the N ranks (global batch\n"
+            "                       batch-size x N), rank 0's variables broadcast at the start; only\n"
+            "                       rank 0 prints and writes files. Needs a tgraph built with MPI\n"
             "  --help               this message\n",
             prog);
 }
@@ -88,7 +102,7 @@ static int is_any(const char *a, const char *const *names) {
 /* Returns -1 to go on, else the exit code (0 for --help, 2 for a bad flag). */
 static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) {
     *f = (mnist_flags){.data = MNIST_DEFAULT_DATA, .optimizer = "adam", .labels = "auto", .epochs = 1,
-                       .batch_size = 64, .dot_depth = 1, .seed = 1, .lr_decay = 0.7};
+                       .batch_size = 64, .dot_depth = 1, .seed = 1, .lr_decay = 0.7, .size = 1};
     static const char *const with_value[] = {"--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--lr-decay",
                                              "--seed", "--threads", "--max-steps", "--checkpoint", "--log",
                                              "--plot", "--dot",     "--dot-depth", "--labels", NULL};
@@ -102,6 +116,15 @@ static int parse_flags(int argc, char **argv, const char *prog, mnist_flags *f) 
         if (strcmp(a, "--resume") == 0) {
             f->resume = true;
             continue;
+        }
+        if (strcmp(a, "--mpi") == 0) {
+#ifdef TG_HAVE_MPI
+            f->mpi = true;
+            continue;
+#else
+            fprintf(stderr, "%s: --mpi: this tgraph was built without MPI\n", prog);
+            return 2;
+#endif
         }
         if (!is_any(a, with_value)) {
             fprintf(stderr, "%s: unknown flag %s\n", prog, a);
@@ -197,7 +220,7 @@ static tg_optimizer *make_optimizer(tg_graph *g, const mnist_flags *f, tg_tensor
 typedef struct net {
     tg_graph *g;
     tg_tensor *x, *y, *is_training, *loss, *accuracy, *prediction, *global_step;
-    tg_op *train_op, *init;
+    tg_op *train_op, *init, *sync; /* sync: rank 0's variables to every rank (--mpi) */
     tg_optimizer *opt;
     tg_saver *saver;
     double lr;
@@ -220,6 +243,11 @@ static int build(net *n, const mnist_flags *f, mnist_model_fn model, int rows, i
     tg_variable *global_step = tg_train_get_or_create_global_step(g);
     n->global_step = tg_variable_value(global_step);
     n->opt = make_optimizer(g, f, n->global_step, steps, &n->lr);
+#ifdef TG_HAVE_MPI
+    /* hvd.DistributedOptimizer(opt): each rank's gradients averaged, so
+     * every rank applies the same update and the copies stay equal. */
+    if (f->mpi) n->opt = tg_mpi_distributed_optimizer(n->opt, NULL, 0);
+#endif
     /* update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
      * with tf.control_dependencies(update_ops):
      *     train_op = opt.minimize(loss, global_step=global_step) */
@@ -230,6 +258,10 @@ static int build(net *n, const mnist_flags *f, mnist_model_fn model, int rows, i
     }
     tg_free(update_ops);
     n->init = tg_global_variables_initializer(g);
+#ifdef TG_HAVE_MPI
+    /* Every rank draws its own initial values; rank 0's win. */
+    if (f->mpi) n->sync = tg_mpi_broadcast_global_variables(g, 0);
+#endif
     /* tf.train.Saver(): every global variable, optimizer slots and global step included. */
     if (f->checkpoint) n->saver = tg_train_saver_new(g, NULL, 0, NULL);
     return tg_graph_status(g) == TG_OK;
@@ -294,6 +326,26 @@ static int restore(const net *n, tg_session *s, const mnist_flags *f, const char
     return 1;
 }
 
+/* --mpi, after the initializer and rank 0's restore: every rank takes rank
+ * 0's variables (hvd.broadcast_global_variables(0)) and, on --resume,
+ * counts the epochs done from the global step it now shares. */
+static int sync_ranks(const net *n, tg_session *s, const mnist_flags *f, const char *prog, int64_t steps,
+                      int64_t *epochs_done) {
+    if (tg_session_run(s, NULL, 0, NULL, 0, NULL, &n->sync, 1) != TG_OK) {
+        fprintf(stderr, "%s: rank %d: broadcast: %s\n", prog, f->rank, tg_session_message(s));
+        return 0;
+    }
+    if (!f->resume) return 1;
+    tg_array *gs = NULL;
+    if (tg_session_run(s, NULL, 0, &n->global_step, 1, &gs, NULL, 0) != TG_OK) {
+        fprintf(stderr, "%s: rank %d: global step: %s\n", prog, f->rank, tg_session_message(s));
+        return 0;
+    }
+    *epochs_done = (int64_t)tg_array_get(gs, 0) / steps;
+    tg_array_free(gs);
+    return 1;
+}
+
 /* One epoch of training steps; the running means go to *loss and *acc. */
 static int train_epoch(const net *n, tg_session *s, tg_batch_iter *it, mnist_progress *p, int tty,
                        const char *prog, double *loss, double *acc, double *images_per_s) {
@@ -340,19 +392,25 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
     const char *const *names = mnist_class_names(f->labels, f->data);
     const int rows = tg_idx_dataset_rows(train), cols = tg_idx_dataset_cols(train);
     const int64_t n_train = tg_idx_dataset_count(train);
-    int64_t steps = (n_train + f->batch_size - 1) / f->batch_size;
+    /* Under --mpi every step runs an allreduce on every rank, so all stop
+     * where the shortest shard does (the shards differ by one batch). */
+    int64_t steps = (n_train + f->batch_size - 1) / f->batch_size / f->size;
     if (f->max_steps > 0 && f->max_steps < steps) steps = f->max_steps;
+    if (steps < 1) {
+        fprintf(stderr, "%s: %d ranks need at least one batch each\n", prog, f->size);
+        return 0;
+    }
     if (!build(n, f, model, rows, cols, steps)) {
         fprintf(stderr, "%s: graph error: %s\n", prog, tg_graph_message(n->g));
         return 0;
     }
-    if (f->dot && !write_dot(n->g, f->dot, f->dot_depth)) {
+    if (f->dot && lead(f) && !write_dot(n->g, f->dot, f->dot_depth)) {
         fprintf(stderr, "%s: cannot write %s\n", prog, f->dot);
         return 0;
     }
     char csv[4096];
     snprintf(csv, sizeof csv, "%s%s", f->log ? f->log : f->plot ? f->plot : "", f->log ? "" : ".csv");
-    if ((f->log || f->plot) && !(*log = open_log(csv, f->resume))) {
+    if ((f->log || f->plot) && lead(f) && !(*log = open_log(csv, f->resume))) {
         fprintf(stderr, "%s: cannot open %s: %s\n", prog, csv, strerror(errno));
         return 0;
     }
@@ -366,22 +424,26 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
     tg_session_set_warning_callback(s, on_warning, NULL);
     int64_t epochs_done = 0;
     tg_batch_iter *it = tg_batch_iter_new(train, f->batch_size, true, f->seed, TG_NHWC);
-    int ok = it != NULL;
+    int ok = it != NULL && (!f->mpi || tg_batch_iter_shard(it, f->rank, f->size) == TG_OK);
     if (ok && tg_session_run(s, NULL, 0, NULL, 0, NULL, &n->init, 1) != TG_OK) {
         fprintf(stderr, "%s: init: %s\n", prog, tg_session_message(s));
         ok = 0;
     }
-    if (ok && f->resume) ok = restore(n, s, f, prog, steps, &epochs_done);
+    if (ok && f->resume && lead(f)) ok = restore(n, s, f, prog, steps, &epochs_done);
+    if (ok && f->mpi) ok = sync_ranks(n, s, f, prog, steps, &epochs_done);
     /* The shuffles the saved run already used: the next epoch sees the
      * order it would have seen without the interruption. */
     for (int64_t e = 0; ok && e < epochs_done; e++) tg_batch_iter_reset(it);
 
-    const int tty = isatty(STDOUT_FILENO);
-    if (ok)
+    const int tty = lead(f) && isatty(STDOUT_FILENO);
+    if (ok && lead(f))
         printf("%s: %lld train / %lld test images of %dx%d from %s; %s lr %g (x%g per epoch), batch %d, %lld "
                "steps per epoch\n",
                prog, (long long)n_train, (long long)tg_idx_dataset_count(test), rows, cols, f->data, f->optimizer,
                n->lr, f->lr_decay, f->batch_size, (long long)steps);
+    if (ok && lead(f) && f->mpi)
+        printf("%s: %d ranks, global batch %d (%d x %d), train figures are rank 0's shard\n", prog, f->size,
+               f->batch_size * f->size, f->batch_size, f->size);
     fflush(stdout);
     mnist_eval ev = {0};
     char err[1024];
@@ -391,6 +453,7 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
         double loss = 0, acc = 0, ips = 0;
         ok = train_epoch(n, s, it, &p, tty, prog, &loss, &acc, &ips);
         tg_batch_iter_reset(it);
+        if (!lead(f)) continue; /* the other ranks only train */
         if (ok && !(ok = mnist_evaluate(s, test, n->x, n->y, n->loss, n->prediction, &ev, err, sizeof err)))
             fprintf(stderr, "%s: evaluation: %s\n", prog, err);
         if (!ok) break;
@@ -409,13 +472,13 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
             ok = 0;
         }
     }
-    if (ok && !evaluated) { /* a resumed run that had nothing left to train */
+    if (ok && !evaluated && lead(f)) { /* a resumed run that had nothing left to train */
         printf("%s: the checkpoint already holds %lld epochs; evaluating it\n", prog, (long long)epochs_done);
         if (!(ok = mnist_evaluate(s, test, n->x, n->y, n->loss, n->prediction, &ev, err, sizeof err)))
             fprintf(stderr, "%s: evaluation: %s\n", prog, err);
         else printf("test loss %.4f  acc %.4f\n", ev.loss, ev.accuracy);
     }
-    if (ok) mnist_print_confusion(stdout, &ev, names);
+    if (ok && lead(f)) mnist_print_confusion(stdout, &ev, names);
     if (ok && *log) {
         fclose(*log);
         *log = NULL;
@@ -425,32 +488,64 @@ static int run(const mnist_flags *f, const char *prog, mnist_model_fn model, tg_
     }
     if (ok && n->saver && tg_saver_last_save_path(n->saver))
         printf("checkpoint: %s\n", tg_saver_last_save_path(n->saver));
-    if (ok && f->dot) printf("graph:      %s\n", f->dot);
+    if (ok && f->dot && lead(f)) printf("graph:      %s\n", f->dot);
     tg_batch_iter_free(it);
     tg_session_free(s);
     return ok;
 }
 
-int mnist_train_main(int argc, char **argv, const char *prog, mnist_model_fn model) {
-    mnist_flags f;
-    int rc = parse_flags(argc, argv, prog, &f);
-    if (rc >= 0) return rc;
+/* hvd.init(): the rank and number of ranks that sharding and printing go
+ * by. Returns 1, or 0 with a message. */
+static int start_mpi(mnist_flags *f, const char *prog, int *argc, char ***argv) {
+#ifdef TG_HAVE_MPI
+    if (tg_mpi_init(argc, argv) != TG_OK) {
+        fprintf(stderr, "%s: MPI: %s\n", prog, tg_mpi_message());
+        return 0;
+    }
+    f->rank = tg_mpi_rank();
+    f->size = tg_mpi_size();
+#else
+    (void)f, (void)prog, (void)argc, (void)argv; /* parse_flags refused --mpi */
+#endif
+    return 1;
+}
+
+static void stop_mpi(const mnist_flags *f) {
+#ifdef TG_HAVE_MPI
+    if (f->mpi) tg_mpi_finalize();
+#else
+    (void)f;
+#endif
+}
+
+/* Loads the data, trains, frees; the exit code. */
+static int train_and_report(const mnist_flags *f, const char *prog, mnist_model_fn model) {
     char err[512];
     tg_idx_dataset *train = NULL, *test = NULL;
-    if (tg_data_load_idx_dir(f.data, "train", &train, err, sizeof err) != TG_OK ||
-        tg_data_load_idx_dir(f.data, "t10k", &test, err, sizeof err) != TG_OK) {
+    if (tg_data_load_idx_dir(f->data, "train", &train, err, sizeof err) != TG_OK ||
+        tg_data_load_idx_dir(f->data, "t10k", &test, err, sizeof err) != TG_OK) {
         fprintf(stderr, "%s: %s\n", prog, err);
         tg_idx_dataset_free(train);
         return 1;
     }
     net n = {0};
     FILE *log = NULL;
-    rc = run(&f, prog, model, train, test, &n, &log) ? 0 : 1;
+    int rc = run(f, prog, model, train, test, &n, &log) ? 0 : 1;
     if (log) fclose(log);
     tg_saver_free(n.saver);
     tg_optimizer_free(n.opt);
     tg_graph_free(n.g);
     tg_idx_dataset_free(train);
     tg_idx_dataset_free(test);
+    return rc;
+}
+
+int mnist_train_main(int argc, char **argv, const char *prog, mnist_model_fn model) {
+    mnist_flags f;
+    int rc = parse_flags(argc, argv, prog, &f);
+    if (rc >= 0) return rc;
+    if (f.mpi && !start_mpi(&f, prog, &argc, &argv)) return 1;
+    rc = train_and_report(&f, prog, model);
+    stop_mpi(&f);
     return rc;
 }

@@ -141,26 +141,16 @@ static void conv_format_attrs(const void *attrs, tg__strbuf *out) {
                           a->dilations[3]);
 }
 
-static void export_ints4(tg__attr_list *out, const char *name, const int v[4]) {
-    tg__attr *a = tg__attr_add(out, name, TG__ATTR_INTS);
-    a->u.ints.n = 4;
-    for (int i = 0; i < 4; i++) a->u.ints.v[i] = v[i];
-}
-
-static void export_format(tg__attr_list *out, int data_format) {
-    tg__attr_add(out, "data_format", TG__ATTR_STRING)->u.s = data_format == TG_NCHW ? "NCHW" : "NHWC";
-}
-
 /* TF 1.15's Conv2D lists explicit_paddings (empty unless padding is
  * EXPLICIT, which tgraph lacks) and use_cudnn_on_gpu (true, tf.nn.conv2d's
  * default), so both are written as TF writes them. */
 static void conv2d_export(const tg_op *op, tg__attr_list *out) {
     const conv_attrs *a = op->attrs;
     tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
-    export_ints4(out, "strides", a->strides);
-    export_ints4(out, "dilations", a->dilations);
+    tg__export_ints4(out, "strides", a->strides);
+    tg__export_ints4(out, "dilations", a->dilations);
     tg__attr_add(out, "padding", TG__ATTR_STRING)->u.s = a->padding == TG_PADDING_SAME ? "SAME" : "VALID";
-    export_format(out, a->data_format);
+    tg__export_format(out, a->data_format);
     tg__attr_add(out, "explicit_paddings", TG__ATTR_INTS)->u.ints.n = 0;
     tg__attr_add(out, "use_cudnn_on_gpu", TG__ATTR_BOOL)->u.b = true;
 }
@@ -749,7 +739,7 @@ static tg_code bias_add_grad_grad(tg__grad_ctx *c) {
 static void bias_add_export(const tg_op *op, tg__attr_list *out) {
     const bias_attrs *a = op->attrs;
     tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
-    export_format(out, a->data_format);
+    tg__export_format(out, a->data_format);
 }
 
 const tg__op_def tg__op_bias_add = {

@@ -54,24 +54,14 @@ static void pool_format_attrs(const void *attrs, tg__strbuf *out) {
                       a->data_format == TG_NCHW ? "NCHW" : "NHWC");
 }
 
-static void export_ints4(tg__attr_list *out, const char *name, const int v[4]) {
-    tg__attr *a = tg__attr_add(out, name, TG__ATTR_INTS);
-    a->u.ints.n = 4;
-    for (int i = 0; i < 4; i++) a->u.ints.v[i] = v[i];
-}
-
-static void export_format(tg__attr_list *out, int data_format) {
-    tg__attr_add(out, "data_format", TG__ATTR_STRING)->u.s = data_format == TG_NCHW ? "NCHW" : "NHWC";
-}
-
 /* MaxPool and AvgPool: the same attributes in TF's op registry. */
 static void pool_export(const tg_op *op, tg__attr_list *out) {
     const pool_attrs *a = op->attrs;
     tg__attr_add(out, "T", TG__ATTR_TYPE)->u.type = op->inputs[0]->dtype;
-    export_ints4(out, "ksize", a->ksize);
-    export_ints4(out, "strides", a->strides);
+    tg__export_ints4(out, "ksize", a->ksize);
+    tg__export_ints4(out, "strides", a->strides);
     tg__attr_add(out, "padding", TG__ATTR_STRING)->u.s = a->padding == TG_PADDING_SAME ? "SAME" : "VALID";
-    export_format(out, a->data_format);
+    tg__export_format(out, a->data_format);
 }
 
 /* ---- shape functions ------------------------------------------------------------- */

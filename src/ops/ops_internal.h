@@ -162,4 +162,16 @@ tg_code tg__while_grad(tg_graph *g, tg_op *op, tg__grad_list *acc, const char *d
 tg_op *tg__assert_message(tg_graph *g, tg_tensor *condition, const char *message, tg_tensor *const *data, int n_data,
                           int64_t summarize, const char *name);
 
+/* GraphDef export hooks (export_attrs) of Conv2D and the pools: a
+ * four-int list attribute (strides, ksize, dilations) and data_format. */
+static inline void tg__export_ints4(tg__attr_list *out, const char *name, const int v[4]) {
+    tg__attr *a = tg__attr_add(out, name, TG__ATTR_INTS);
+    a->u.ints.n = 4;
+    for (int i = 0; i < 4; i++) a->u.ints.v[i] = v[i];
+}
+
+static inline void tg__export_format(tg__attr_list *out, int data_format) {
+    tg__attr_add(out, "data_format", TG__ATTR_STRING)->u.s = data_format == TG_NCHW ? "NCHW" : "NHWC";
+}
+
 #endif
